@@ -1,0 +1,1 @@
+"""The app's data files (lessons, icons), installed as the package attnstudio.assets."""

@@ -1,0 +1,17 @@
+"""Errors the core raises for bad input: each carries a message a person can act on."""
+
+
+class AttnStudioError(ValueError):
+    """Base class: an input the core cannot compute with, and why."""
+
+
+class TokenizeError(AttnStudioError):
+    """The sentence gives no tokens (empty or whitespace only)."""
+
+
+class SettingsError(AttnStudioError):
+    """A setting is out of range or inconsistent (e.g. d_model not divisible by heads)."""
+
+
+class MatrixError(AttnStudioError):
+    """A user-supplied matrix has the wrong shape or a value that is not a finite number."""

@@ -1,0 +1,117 @@
+"""Row normalizers that turn scores into attention weights.
+
+Every function takes an array ``x`` (…, N) and the array module ``xp`` (NumPy or CuPy) and
+normalizes the last axis. Masked entries are −∞ and get weight exactly 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+# Values this far below the row maximum get weight exactly 0 under sparsemax (gap > 1)
+# and entmax-1.5 (gap > 2); clipping to it keeps squares and sums finite.
+_CLIP = 1e3
+
+
+def softmax(x: Any, xp: Any = np) -> Any:
+    """Stable softmax: exp(x − max(x)) / Σ exp(x − max(x)), row by row.
+
+    Subtracting the row maximum changes nothing mathematically and keeps exp() ≤ 1, so it
+    never overflows. A row whose maximum is +∞ splits its weight evenly over its +∞ entries.
+    """
+    x = xp.asarray(x)
+    m = xp.max(x, axis=-1, keepdims=True)
+    pos_inf_row = xp.isposinf(m)
+    safe_m = xp.where(xp.isfinite(m), m, 0.0)
+    e = xp.exp(xp.where(pos_inf_row, 0.0, x - safe_m))
+    e = xp.where(pos_inf_row, xp.isposinf(x).astype(x.dtype), e)
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+def naive_softmax(x: Any, xp: Any = np) -> Any:
+    """Textbook softmax exp(x) / Σ exp(x) without the max shift: overflows for x ≳ 709.
+
+    For teaching only. Overflow gives inf/inf = NaN, which is returned (not raised) so the
+    caller can show and flag it; see ``count_nonfinite``.
+    """
+    x = xp.asarray(x)
+    old = np.seterr(over="ignore", invalid="ignore") if xp is np else None
+    try:
+        e = xp.exp(x)
+        return e / xp.sum(e, axis=-1, keepdims=True)
+    finally:
+        if old is not None:
+            np.seterr(**old)
+
+
+def _shifted(x: Any, xp: Any) -> Any:
+    """x − row max, clipped to [−_CLIP, 0]; −∞ (masked) becomes −_CLIP (weight 0 anyway)."""
+    m = xp.max(x, axis=-1, keepdims=True)
+    safe_m = xp.where(xp.isfinite(m), m, 0.0)
+    z = xp.where(xp.isposinf(x), 0.0, x - safe_m)
+    return xp.clip(xp.nan_to_num(z, nan=-_CLIP, neginf=-_CLIP), -_CLIP, 0.0)
+
+
+def sparsemax(x: Any, xp: Any = np) -> Any:
+    """Sparsemax (Martins & Astudillo 2016): the Euclidean projection of x onto the simplex.
+
+    p_i = max(x_i − τ, 0) with τ chosen so Σ p = 1. Entries more than 1 below the row max
+    get exactly 0.
+    """
+    z = _shifted(xp.asarray(x), xp)
+    zs = -xp.sort(-z, axis=-1)
+    n = z.shape[-1]
+    k = xp.arange(1, n + 1, dtype=z.dtype)
+    cums = xp.cumsum(zs, axis=-1)
+    support = (1.0 + k * zs) > cums
+    k_star = xp.sum(support, axis=-1, keepdims=True)
+    tau = (xp.take_along_axis(cums, k_star - 1, axis=-1) - 1.0) / k_star.astype(z.dtype)
+    return xp.maximum(z - tau, 0.0)
+
+
+def entmax15(x: Any, xp: Any = np) -> Any:
+    """1.5-entmax (Peters, Niculae & Martins 2019), exact sort-based algorithm.
+
+    p_i = max(x_i/2 − τ, 0)² with τ chosen so Σ p = 1: between softmax (dense) and
+    sparsemax (sparsest). Entries more than 2 below the row max get exactly 0.
+    """
+    z = _shifted(xp.asarray(x), xp) / 2.0
+    zs = -xp.sort(-z, axis=-1)
+    n = z.shape[-1]
+    k = xp.arange(1, n + 1, dtype=z.dtype)
+    mean = xp.cumsum(zs, axis=-1) / k
+    mean_sq = xp.cumsum(zs * zs, axis=-1) / k
+    ss = k * (mean_sq - mean * mean)
+    delta = xp.maximum((1.0 - ss) / k, 0.0)
+    tau = mean - xp.sqrt(delta)
+    k_star = xp.sum(tau <= zs, axis=-1, keepdims=True)
+    tau_star = xp.take_along_axis(tau, k_star - 1, axis=-1)
+    p = xp.maximum(z - tau_star, 0.0) ** 2
+    # Rounding in τ can leave Σp a few ulps from 1; renormalise so rows sum to 1.
+    return p / xp.sum(p, axis=-1, keepdims=True)
+
+
+NORMALIZERS: dict[str, Callable[..., Any]] = {
+    "softmax": softmax,
+    "sparsemax": sparsemax,
+    "entmax15": entmax15,
+    "naive-softmax": naive_softmax,
+}
+
+
+def normalize(name: str, x: Any, xp: Any = np) -> Any:
+    """Apply the normalizer called ``name`` (a key of NORMALIZERS) to each row of x."""
+    return NORMALIZERS[name](x, xp)
+
+
+def row_entropy(p: Any, xp: Any = np) -> Any:
+    """H(p) = −Σ p log₂ p per row, in bits (0·log 0 = 0): 0 for one-hot, log₂ N for uniform."""
+    safe = xp.where(p > 0, p, 1.0)
+    return 0.0 - xp.sum(xp.where(p > 0, p * xp.log2(safe), 0.0), axis=-1)
+
+
+def count_nonfinite(a: Any, xp: Any = np) -> int:
+    """How many entries of ``a`` are NaN or ±∞."""
+    return int(xp.sum(~xp.isfinite(a)))

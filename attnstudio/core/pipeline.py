@@ -1,0 +1,149 @@
+"""Self-attention, stage by stage, on any array module.
+
+For each layer ℓ and head h (DESIGN §2):
+
+    Q = X·W_Q,  K = X·W_K,  V = X·W_V          (or Q, K, V given directly)
+    S = Q·Kᵀ                                   scores
+    S_s = S / √d_k                             scaled (or S when scaling is off)
+    S' = S_s with −∞ above the diagonal        masked (causal) or S_s (none)
+    A = normalize(S' / T)                      weights, row by row
+    Z = A·V                                    output
+    MHA(X) = concat(Z_1..Z_h)·W_O
+    X_{ℓ+1} = X_ℓ + MHA(X_ℓ)                   residual (or MHA(X_ℓ) alone)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from attnstudio.core.backends import Backend, fallback, resolve_backend
+from attnstudio.core.embeddings import embed, sinusoidal_positions
+from attnstudio.core.errors import MatrixError
+from attnstudio.core.matrices import check_matrix
+from attnstudio.core.normalizers import count_nonfinite, normalize, row_entropy
+from attnstudio.core.settings import Settings
+from attnstudio.core.tokenize import tokenize
+from attnstudio.core.trace import HeadTrace, LayerTrace, Trace
+from attnstudio.core.weights import Weights
+
+# Direct-mode matrices: {(layer, head, "q" | "k" | "v"): N × d_k matrix}.
+Direct = Mapping[tuple[int, int, str], Any]
+
+
+def compute(
+    sentence: str | Sequence[str],
+    settings: Settings | None = None,
+    weights: Weights | None = None,
+    embeddings: Any | None = None,
+    direct: Direct | None = None,
+    backend: Backend | None = None,
+) -> Trace:
+    """Run every stage and return the Trace.
+
+    ``sentence`` is text (tokenized here) or a list of tokens. ``weights`` default to the
+    seeded ones; ``embeddings`` (N × d_model) replace the toy token vectors; ``direct``
+    replaces Q, K or V of a head. Bad input raises an AttnStudioError subclass naming what
+    is wrong. On CuPy, a failure during the computation falls back to NumPy and says why
+    in ``trace.backend.reason`` and ``trace.warnings``.
+    """
+    settings = (settings or Settings()).validated()
+    tokens = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
+    if not tokens:
+        raise MatrixError("there are no tokens to attend over")
+    n, d = len(tokens), settings.d_model
+    weights = (weights or Weights.seeded(settings)).checked(settings)
+    if embeddings is None:
+        emb = embed(tokens, d, settings.seed)
+    else:
+        emb = check_matrix("X (embeddings)", embeddings, (n, d))
+    checked_direct = {
+        key: check_matrix(f"{key[2].upper()} (layer {key[0] + 1}, head {key[1] + 1}, direct)", m, (n, settings.d_k))
+        for key, m in (direct or {}).items()
+    }
+    for li, hi, name in checked_direct:
+        if not (0 <= li < settings.layers and 0 <= hi < settings.heads and name in ("q", "k", "v")):
+            raise MatrixError(f"direct matrix {name!r} for layer {li + 1}, head {hi + 1} does not exist")
+
+    backend = backend or resolve_backend(settings.backend, n)
+    try:
+        return _run(tokens, settings, weights, emb, checked_direct, backend)
+    except Exception as exc:
+        if backend.name != "cupy":
+            raise
+        safe = fallback(backend, exc)
+        trace = _run(tokens, settings, weights, emb, checked_direct, safe)
+        return replace(trace, warnings=trace.warnings + (safe.reason or "",))
+
+
+def _run(
+    tokens: list[str],
+    settings: Settings,
+    weights: Weights,
+    emb: np.ndarray,
+    direct: dict[tuple[int, int, str], np.ndarray],
+    backend: Backend,
+) -> Trace:
+    xp = backend.xp
+    dtype = getattr(xp, settings.dtype)
+    n, d = len(tokens), settings.d_model
+
+    def dev(a: np.ndarray) -> Any:
+        return xp.asarray(a, dtype=dtype)
+
+    e = dev(emb)
+    p = dev(sinusoidal_positions(n, d)) if settings.positional else None
+    x = e + p if p is not None else e
+    causal = dev(np.triu(np.ones((n, n), dtype=bool), k=1)).astype(bool) if settings.mask == "causal" else None
+
+    warnings: list[str] = []
+    layers = []
+    layer_in = x
+    for li, lw in enumerate(weights.layers):
+        heads = []
+        for hi, hw in enumerate(lw.heads):
+            given = {m: direct[(li, hi, m)] for m in ("q", "k", "v") if (li, hi, m) in direct}
+            q = dev(given["q"]) if "q" in given else layer_in @ dev(hw.w_q)
+            k = dev(given["k"]) if "k" in given else layer_in @ dev(hw.w_k)
+            v = dev(given["v"]) if "v" in given else layer_in @ dev(hw.w_v)
+            head = attend(q, k, v, settings, xp, causal)
+            bad = head.nonfinite_weights
+            if bad:
+                warnings.append(
+                    f"layer {li + 1}, head {hi + 1}: {bad} weight(s) are not finite "
+                    f"({settings.normalizer} overflowed)"
+                )
+            heads.append(replace(head, direct=frozenset(given)))
+        concat = xp.concatenate([h.output for h in heads], axis=1)
+        out = concat @ dev(lw.w_o)
+        residual = layer_in + out if settings.residual else out
+        layers.append(LayerTrace(layer_in, tuple(heads), concat, out, residual))
+        layer_in = residual
+    if backend.reason and backend.requested != backend.name and backend.requested != "auto":
+        warnings.append(f"computing on NumPy: {backend.reason}")
+    return Trace(tuple(tokens), settings, backend, e, p, x, tuple(layers), tuple(warnings))
+
+
+def attend(q: Any, k: Any, v: Any, settings: Settings, xp: Any = np, causal: Any | None = None) -> HeadTrace:
+    """One head's stages from its q, k, v (DESIGN §2, stages 3–7)."""
+    scores = q @ k.T
+    scaled = scores / math.sqrt(q.shape[1]) if settings.scale else scores
+    if settings.mask == "causal":
+        if causal is None:
+            causal = xp.asarray(np.triu(np.ones(scores.shape, dtype=bool), k=1))
+        masked = xp.where(causal, -xp.inf, scaled)
+    else:
+        masked = scaled
+    with np.errstate(over="ignore", invalid="ignore"):
+        weights = normalize(settings.normalizer, masked / settings.temperature, xp)
+        output = weights @ v
+    return HeadTrace(
+        q, k, v, scores, scaled, masked, weights, output,
+        row_sums=xp.sum(weights, axis=-1),
+        row_entropy=row_entropy(weights, xp),
+        nonfinite_weights=count_nonfinite(weights, xp),
+    )

@@ -1,0 +1,112 @@
+"""The result of one computation: every stage of every head of every layer.
+
+Arrays live on the backend that computed them (NumPy or CuPy); ``Backend.asnumpy`` or
+``Trace.host`` copies them to the host where a view or a file needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from attnstudio.core.backends import Backend
+from attnstudio.core.settings import Settings
+
+# The per-head stages in pipeline order, as DESIGN §2 numbers them (2–7).
+HEAD_STAGES = ("q", "k", "v", "scores", "scaled", "masked", "weights", "output")
+
+# The stepper's stages: (key, title). "projections" shows q, k and v together.
+STAGES = (
+    ("tokens", "Tokens"),
+    ("embeddings", "Embeddings X"),
+    ("projections", "Q, K, V = X·W"),
+    ("scores", "Scores Q·Kᵀ"),
+    ("scaled", "Scaled ÷ √d_k"),
+    ("masked", "Masked"),
+    ("weights", "Weights (normalized)"),
+    ("output", "Output A·V"),
+    ("heads", "Heads → concat·W_O"),
+)
+STAGE_KEYS = tuple(key for key, _ in STAGES)
+
+
+@dataclass(frozen=True)
+class HeadTrace:
+    """One head: q, k, v (N × d_k), scores → scaled → masked → weights (N × N), output (N × d_k).
+
+    ``row_sums`` and ``row_entropy`` (bits) describe each row of ``weights``;
+    ``direct`` names the matrices among q, k, v that the user supplied instead of X·W.
+    """
+
+    q: Any
+    k: Any
+    v: Any
+    scores: Any
+    scaled: Any
+    masked: Any
+    weights: Any
+    output: Any
+    row_sums: Any
+    row_entropy: Any
+    nonfinite_weights: int = 0
+    direct: frozenset[str] = frozenset()
+
+    def stage(self, key: str) -> Any:
+        return getattr(self, key)
+
+
+@dataclass(frozen=True)
+class LayerTrace:
+    """One layer: its input X, its heads, concat(Z_1..Z_h) (N × d_model), output = concat·W_O,
+    and ``residual`` = X + output (or output alone with the residual switched off), which is
+    the next layer's input."""
+
+    input: Any
+    heads: tuple[HeadTrace, ...]
+    concat: Any
+    output: Any
+    residual: Any
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything one run computed.
+
+    ``embeddings`` are the token vectors, ``positions`` the positional encoding P (None when
+    off) and ``x`` = embeddings + P, the first layer's input. ``warnings`` lists what a
+    person should notice (non-finite values, a backend fallback).
+    """
+
+    tokens: tuple[str, ...]
+    settings: Settings
+    backend: Backend
+    embeddings: Any
+    positions: Any | None
+    x: Any
+    layers: tuple[LayerTrace, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        return len(self.tokens)
+
+    def head(self, layer: int = 0, head: int = 0) -> HeadTrace:
+        return self.layers[layer].heads[head]
+
+    def host(self) -> "Trace":
+        """This trace with every array copied to NumPy (itself when already on NumPy)."""
+        if self.backend.name == "numpy":
+            return self
+        to = self.backend.asnumpy
+
+        def conv(obj: Any) -> Any:
+            changes = {}
+            for f in fields(obj):
+                value = getattr(obj, f.name)
+                if isinstance(value, tuple) and value and isinstance(value[0], (HeadTrace, LayerTrace)):
+                    changes[f.name] = tuple(conv(v) for v in value)
+                elif hasattr(value, "__cuda_array_interface__"):
+                    changes[f.name] = to(value)
+            return replace(obj, **changes)
+
+        return conv(self)  # type: ignore[no-any-return]

@@ -1,0 +1,106 @@
+"""The learnable matrices of multi-head attention, seeded and editable.
+
+Per layer: for each head h, W_Q, W_K, W_V of d_model × d_k; and W_O of d_model × d_model
+(rows = the concatenated heads' columns). Seeded values are uniform in ±min(1, √(3/d_model))
+so that projections keep roughly the spread of the embeddings, rounded to two decimals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from attnstudio.core import seeded
+from attnstudio.core.errors import MatrixError
+from attnstudio.core.matrices import check_matrix
+from attnstudio.core.settings import Settings
+
+PROJECTIONS = ("w_q", "w_k", "w_v")
+
+
+@dataclass
+class HeadWeights:
+    """W_Q, W_K, W_V of one head (each d_model × d_k)."""
+
+    w_q: np.ndarray
+    w_k: np.ndarray
+    w_v: np.ndarray
+
+
+@dataclass
+class LayerWeights:
+    """The heads of one layer and its output projection W_O (d_model × d_model)."""
+
+    heads: list[HeadWeights]
+    w_o: np.ndarray
+
+
+@dataclass
+class Weights:
+    """Every layer's matrices. Edit them in place or build them from explicit arrays."""
+
+    layers: list[LayerWeights] = field(default_factory=list)
+
+    @classmethod
+    def seeded(cls, settings: Settings) -> "Weights":
+        """The deterministic matrices for (d_model, heads, layers, seed)."""
+        d, h, s = settings.d_model, settings.heads, settings.seed
+        dk = settings.d_k
+        a = min(1.0, math.sqrt(3.0 / d))
+        layers = []
+        for li in range(settings.layers):
+            heads = [
+                HeadWeights(*(seeded.matrix(f"{p}|{s}|{d}|{h}|{li}|{hi}", d, dk, a) for p in PROJECTIONS))
+                for hi in range(h)
+            ]
+            layers.append(LayerWeights(heads, seeded.matrix(f"w_o|{s}|{d}|{h}|{li}", d, d, a)))
+        return cls(layers)
+
+    def fits(self, settings: Settings) -> bool:
+        """Whether these matrices have the shapes ``settings`` asks for."""
+        if len(self.layers) != settings.layers:
+            return False
+        dk = (settings.d_model, settings.d_k)
+        return all(
+            len(layer.heads) == settings.heads
+            and layer.w_o.shape == (settings.d_model, settings.d_model)
+            and all(getattr(hw, p).shape == dk for hw in layer.heads for p in PROJECTIONS)
+            for layer in self.layers
+        )
+
+    def checked(self, settings: Settings) -> "Weights":
+        """Validate every matrix (shape and finite values); raise MatrixError naming the first bad one."""
+        if len(self.layers) != settings.layers:
+            raise MatrixError(f"weights are given for {len(self.layers)} layer(s), settings ask for {settings.layers}")
+        out = []
+        dk = (settings.d_model, settings.d_k)
+        for li, layer in enumerate(self.layers):
+            if len(layer.heads) != settings.heads:
+                    raise MatrixError(
+                    f"layer {li + 1} has weights for {len(layer.heads)} head(s), settings ask for {settings.heads}"
+                )
+            heads = [
+                HeadWeights(
+                    *(check_matrix(f"{matrix_label(p)} (layer {li + 1}, head {hi + 1})", getattr(hw, p), dk)
+                      for p in PROJECTIONS)
+                )
+                for hi, hw in enumerate(layer.heads)
+            ]
+            w_o = check_matrix(f"W_O (layer {li + 1})", layer.w_o, (settings.d_model, settings.d_model))
+            out.append(LayerWeights(heads, w_o))
+        return Weights(out)
+
+    def copy(self) -> "Weights":
+        return Weights(
+            [
+                LayerWeights([HeadWeights(h.w_q.copy(), h.w_k.copy(), h.w_v.copy()) for h in lw.heads], lw.w_o.copy())
+                for lw in self.layers
+            ]
+        )
+
+
+def matrix_label(key: str) -> str:
+    """'w_q' → 'W_Q': how a matrix is named to people."""
+    return key.upper()

@@ -1,0 +1,1 @@
+"""The Qt window and its views: they show a core Trace and never compute."""
