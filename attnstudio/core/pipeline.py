@@ -139,7 +139,15 @@ def attend(q: Any, k: Any, v: Any, settings: Settings, xp: Any = np, causal: Any
     else:
         masked = scaled
     with np.errstate(over="ignore", invalid="ignore"):
-        weights = normalize(settings.normalizer, masked / settings.temperature, xp)
+        logits = masked
+        if settings.normalizer != "naive-softmax":
+            # The stable normalizers ignore a constant added to a row, so subtract the row's
+            # max before dividing by T: with a tiny T (1e-320) a row of negative scores would
+            # otherwise become all −∞ (softmax NaN, sparsemax uniform) instead of one-hot.
+            # naive-softmax stays unshifted: showing its overflow is its purpose.
+            m = xp.max(masked, axis=-1, keepdims=True)
+            logits = masked - xp.where(xp.isfinite(m), m, 0.0)
+        weights = normalize(settings.normalizer, logits / settings.temperature, xp)
         output = weights @ v
     return HeadTrace(
         q, k, v, scores, scaled, masked, weights, output,
