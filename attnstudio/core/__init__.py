@@ -15,6 +15,7 @@ from attnstudio.core.trace import STAGES, HeadTrace, LayerTrace, Trace
 from attnstudio.core.weights import HeadWeights, LayerWeights, Weights
 
 __all__ = [
+    "STAGES",
     "AttnStudioError",
     "Backend",
     "HeadTrace",
@@ -22,7 +23,6 @@ __all__ = [
     "LayerTrace",
     "LayerWeights",
     "MatrixError",
-    "STAGES",
     "Settings",
     "SettingsError",
     "TokenizeError",

@@ -63,7 +63,7 @@ def _short_version(v: str) -> str:
 
 def _import_cupy() -> Any:
     """Import and return the cupy module (separate so tests can simulate its failures)."""
-    import cupy  # noqa: PLC0415  (lazy by design)
+    import cupy
 
     return cupy
 

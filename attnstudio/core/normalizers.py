@@ -6,7 +6,8 @@ normalizes the last axis. Masked entries are −∞ and get weight exactly 0.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

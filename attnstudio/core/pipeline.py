@@ -15,8 +15,8 @@ For each layer ℓ and head h (DESIGN §2):
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -57,10 +57,7 @@ def compute(
         raise MatrixError("there are no tokens to attend over")
     n, d = len(tokens), settings.d_model
     weights = (weights or Weights.seeded(settings)).checked(settings)
-    if embeddings is None:
-        emb = embed(tokens, d, settings.seed)
-    else:
-        emb = check_matrix("X (embeddings)", embeddings, (n, d))
+    emb = embed(tokens, d, settings.seed) if embeddings is None else check_matrix("X (embeddings)", embeddings, (n, d))
     checked_direct = {
         key: check_matrix(f"{key[2].upper()} (layer {key[0] + 1}, head {key[1] + 1}, direct)", m, (n, settings.d_k))
         for key, m in (direct or {}).items()
@@ -77,7 +74,7 @@ def compute(
             raise
         safe = fallback(backend, exc)
         trace = _run(tokens, settings, weights, emb, checked_direct, safe)
-        return replace(trace, warnings=trace.warnings + (safe.reason or "",))
+        return replace(trace, warnings=(*trace.warnings, safe.reason or ""))
 
 
 def _run(
@@ -123,7 +120,7 @@ def _run(
         residual = layer_in + out if settings.residual else out
         layers.append(LayerTrace(layer_in, tuple(heads), concat, out, residual))
         layer_in = residual
-    if backend.reason and backend.requested != backend.name and backend.requested != "auto":
+    if backend.reason and backend.requested not in (backend.name, "auto"):
         warnings.append(f"computing on NumPy: {backend.reason}")
     return Trace(tuple(tokens), settings, backend, e, p, x, tuple(layers), tuple(warnings))
 

@@ -43,7 +43,7 @@ class Settings:
     def d_k(self) -> int:
         return self.d_model // self.heads
 
-    def validated(self) -> "Settings":
+    def validated(self) -> Settings:
         """Return self, or raise SettingsError naming the setting and what it must be."""
         _int_in("d_model", self.d_model, 1, MAX_D_MODEL)
         _int_in("heads", self.heads, 1, MAX_HEADS)
@@ -71,7 +71,7 @@ class Settings:
             raise SettingsError(f"seed must be a whole number, not {self.seed!r}")
         return self
 
-    def with_(self, **changes: Any) -> "Settings":
+    def with_(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied (not validated: call ``validated``)."""
         return replace(self, **changes)
 

@@ -93,7 +93,7 @@ class Trace:
     def head(self, layer: int = 0, head: int = 0) -> HeadTrace:
         return self.layers[layer].heads[head]
 
-    def host(self) -> "Trace":
+    def host(self) -> Trace:
         """This trace with every array copied to NumPy (itself when already on NumPy)."""
         if self.backend.name == "numpy":
             return self

@@ -44,7 +44,7 @@ class Weights:
     layers: list[LayerWeights] = field(default_factory=list)
 
     @classmethod
-    def seeded(cls, settings: Settings) -> "Weights":
+    def seeded(cls, settings: Settings) -> Weights:
         """The deterministic matrices for (d_model, heads, layers, seed)."""
         d, h, s = settings.d_model, settings.heads, settings.seed
         dk = settings.d_k
@@ -70,7 +70,7 @@ class Weights:
             for layer in self.layers
         )
 
-    def checked(self, settings: Settings) -> "Weights":
+    def checked(self, settings: Settings) -> Weights:
         """Validate every matrix (shape and finite values); raise MatrixError naming the first bad one."""
         if len(self.layers) != settings.layers:
             raise MatrixError(f"weights are given for {len(self.layers)} layer(s), settings ask for {settings.layers}")
@@ -92,7 +92,7 @@ class Weights:
             out.append(LayerWeights(heads, w_o))
         return Weights(out)
 
-    def copy(self) -> "Weights":
+    def copy(self) -> Weights:
         return Weights(
             [
                 LayerWeights([HeadWeights(h.w_q.copy(), h.w_k.copy(), h.w_v.copy()) for h in lw.heads], lw.w_o.copy())

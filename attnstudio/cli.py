@@ -1,0 +1,235 @@
+"""The `attnstudio` command: the window by default, and trace / lessons / export / bench.
+
+Bad arguments print one line (``attnstudio: error: …``) and exit with status 2; no
+traceback ever reaches the user for input they typed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from attnstudio import __version__
+
+SUBCOMMANDS = ("trace", "lessons", "export", "bench")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line (and exits 2) instead of usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _fail(message: str) -> int:
+    print(f"attnstudio: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(p) for p in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1920x1080") from None
+    if not (320 <= w <= 7680 and 240 <= h <= 4320):
+        raise argparse.ArgumentTypeError(f"{text} is outside 320x240 .. 7680x4320")
+    return w, h
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    from attnstudio.core.normalizers import NORMALIZERS
+
+    p.add_argument("--heads", type=int, default=None, help="number of heads h (d_k = d_model / h); default 1")
+    p.add_argument("--d-model", type=int, default=None, help="embedding width d_model; default 4")
+    p.add_argument("--layers", type=int, default=None, help="stacked layers (residual between); default 1")
+    p.add_argument("--causal", action="store_true", default=None, help="mask every later token (GPT-style)")
+    p.add_argument("--no-scale", action="store_true", default=None, help="do not divide scores by √d_k")
+    p.add_argument("--temperature", type=_positive_float, default=None, help="softmax temperature T > 0")
+    p.add_argument("--normalizer", choices=tuple(NORMALIZERS), default=None)
+    p.add_argument("--positional", action="store_true", default=None, help="add sinusoidal positions to X")
+    p.add_argument("--seed", type=int, default=None, help="seed of the toy embeddings and weights")
+    p.add_argument("--backend", choices=("numpy", "cupy", "auto"), default=None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="attnstudio",
+        description="Attention Studio: see, edit and step through every number of self-attention.",
+        epilog="Subcommands: trace, lessons, export, bench (attnstudio SUBCOMMAND --help). "
+        "With no subcommand, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"attnstudio {__version__}")
+    parser.add_argument("--lesson", metavar="ID|PATH", help="open the window on a lesson")
+    parser.add_argument(
+        "--self-test", action="store_true", help="offscreen check of the whole app; exit 0 if all is well"
+    )
+    return parser
+
+
+def build_sub_parsers() -> argparse.ArgumentParser:
+    parser = _Parser(prog="attnstudio")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    tr = sub.add_parser("trace", help="print every stage's numbers")
+    tr.add_argument("sentence", nargs="?", help="the sentence to attend over")
+    tr.add_argument("--lesson", metavar="ID|PATH", help="print a lesson's numbers instead of a sentence's")
+    tr.add_argument("--step", type=int, help="only this step of the lesson (1-based)")
+    tr.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    _add_model_options(tr)
+
+    sub.add_parser("lessons", help="list the built-in lessons")
+
+    ex = sub.add_parser("export", help="render every step of a lesson to slides, headless")
+    ex.add_argument("--lesson", required=True, metavar="ID|PATH")
+    ex.add_argument("--out", required=True, metavar="DIR")
+    ex.add_argument("--format", choices=("png", "pdf"), default="png")
+    ex.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
+
+    be = sub.add_parser("bench", help="time the pipeline against N on each available backend")
+    be.add_argument("--sizes", default="16,64,256,1024,2048", help="comma-separated token counts")
+    be.add_argument("--d-k", type=int, default=64)
+    be.add_argument("--repeat", type=int, default=5)
+    be.add_argument("--format", choices=("table", "json"), default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in SUBCOMMANDS:
+        args = build_sub_parsers().parse_args(args_list)
+        from attnstudio.core.errors import AttnStudioError
+
+        try:
+            return int(_COMMANDS[args.command](args))
+        except AttnStudioError as exc:
+            return _fail(str(exc))
+        except BrokenPipeError:  # `attnstudio trace … | head`
+            return 0
+    args = build_parser().parse_args(args_list)
+    if args.self_test:
+        from attnstudio.qt.selftest import run_self_test
+
+        return run_self_test()
+    from attnstudio.qt.app import run_app
+
+    return run_app(lesson=args.lesson)
+
+
+def _settings_from(args: argparse.Namespace, base: object | None = None):  # type: ignore[no-untyped-def]
+    from attnstudio.core.settings import Settings
+
+    base_settings = base if isinstance(base, Settings) else Settings()
+    changes = {
+        "heads": args.heads,
+        "d_model": args.d_model,
+        "layers": args.layers,
+        "temperature": args.temperature,
+        "normalizer": args.normalizer,
+        "seed": args.seed,
+        "backend": args.backend,
+        "mask": "causal" if args.causal else None,
+        "scale": False if args.no_scale else None,
+        "positional": True if args.positional else None,
+    }
+    return base_settings.with_(**{k: v for k, v in changes.items() if v is not None}).validated()
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from attnstudio.core.formats import trace_to_csv, trace_to_json, trace_to_table
+    from attnstudio.core.pipeline import compute
+
+    if args.lesson is None and args.sentence is None:
+        return _fail("trace needs a SENTENCE or --lesson ID")
+    if args.lesson is not None and args.sentence is not None:
+        return _fail("give either a SENTENCE or --lesson, not both")
+    if args.step is not None and args.lesson is None:
+        return _fail("--step needs --lesson")
+    if args.lesson is None:
+        traces = [compute(args.sentence, _settings_from(args))]
+        lesson = None
+    else:
+        from attnstudio.core.lessons import load_lesson
+
+        lesson = load_lesson(args.lesson)
+        steps = list(enumerate(lesson.steps, start=1))
+        if args.step is not None:
+            if not 1 <= args.step <= len(steps):
+                return _fail(f"lesson {lesson.id!r} has steps 1..{len(steps)}, not {args.step}")
+            steps = [steps[args.step - 1]]
+        traces = []
+        for _, step in steps:
+            state = step.state
+            settings = _settings_from(args, state.settings)  # options given on the command line win
+            traces.append(compute(state.sentence, settings, state.weights, state.embeddings, state.direct))
+
+    if args.format == "json":
+        objs = [trace_to_json(t) for t in traces]
+        if lesson is None:
+            doc: object = objs[0]
+        elif args.step is not None:
+            doc = {"lesson": lesson.id, "step": args.step, **objs[0]}
+        else:
+            doc = {"lesson": lesson.id, "steps": objs}
+        json.dump(doc, sys.stdout, indent=1, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    render = trace_to_table if args.format == "table" else trace_to_csv
+    for i, t in enumerate(traces):
+        if lesson is not None:
+            number = args.step if args.step is not None else i + 1
+            head = f"lesson {lesson.id}, step {number}: {lesson.steps[number - 1].title}"
+            sys.stdout.write(("" if i == 0 else "\n") + ("# " if args.format == "csv" else "### ") + head + "\n")
+        sys.stdout.write(render(t))
+    return 0
+
+
+def _cmd_lessons(args: argparse.Namespace) -> int:
+    from attnstudio.core.lessons import builtin_lessons
+
+    lessons = builtin_lessons()
+    width = max(len(lesson.id) for lesson in lessons)
+    for lesson in lessons:
+        print(f"{lesson.id.ljust(width)}  {lesson.title}  ({len(lesson.steps)} steps)")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from attnstudio.qt.export import export_lesson
+
+    return export_lesson(args.lesson, args.out, args.format, args.size)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from attnstudio.core.bench import format_table, run_bench
+
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        return _fail(f"--sizes must be comma-separated whole numbers, not {args.sizes!r}")
+    if not sizes or min(sizes) < 1 or max(sizes) > 65536:
+        return _fail("--sizes must be token counts from 1 to 65536")
+    if not 1 <= args.d_k <= 4096 or not 1 <= args.repeat <= 1000:
+        return _fail("--d-k must be 1..4096 and --repeat 1..1000")
+    rows = run_bench(sizes, d_k=args.d_k, repeat=args.repeat, progress=sys.stderr)
+    if args.format == "json":
+        json.dump(rows, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_table(rows))
+    return 0
+
+
+_COMMANDS = {"trace": _cmd_trace, "lessons": _cmd_lessons, "export": _cmd_export, "bench": _cmd_bench}

@@ -1,0 +1,85 @@
+"""`attnstudio bench`: time the whole pipeline against N on every backend that works.
+
+One timing = compute() of every stage for N tokens, one head of width d_k (float32, all
+stages materialised), until the results are ready on the device (CuPy is synchronised).
+Backends are timed side by side in one run, so their ratio is meaningful on a busy machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import IO, Any
+
+import numpy as np
+
+from attnstudio.core.backends import Backend, cupy_status, numpy_backend, resolve_backend
+from attnstudio.core.pipeline import compute
+from attnstudio.core.settings import Settings
+from attnstudio.core.weights import Weights
+
+
+def _backends() -> list[Backend]:
+    out = [numpy_backend()]
+    if cupy_status().module is not None:
+        out.append(resolve_backend("cupy"))
+    return out
+
+
+def time_once(backend: Backend, n: int, d_k: int) -> float:
+    """Seconds for one compute() of N tokens on ``backend`` (d_model = d_k, one head)."""
+    settings = Settings(d_model=d_k, heads=1, dtype="float32", backend=backend.name)
+    rng = np.random.default_rng(n)
+    x = rng.uniform(-1, 1, size=(n, d_k))
+    tokens = [f"t{i}" for i in range(n)]
+    weights = Weights.seeded(settings)  # seeding is set-up, not the pipeline being timed
+    t0 = time.perf_counter()
+    trace = compute(tokens, settings, weights=weights, embeddings=x, backend=backend)
+    if backend.name == "cupy":
+        backend.xp.cuda.Stream.null.synchronize()
+    elapsed = time.perf_counter() - t0
+    del trace
+    return elapsed
+
+
+def run_bench(
+    sizes: list[int], d_k: int = 64, repeat: int = 5, progress: IO[str] | None = None
+) -> list[dict[str, Any]]:
+    """Median time per backend and N; one warm-up run each (CuPy compiles kernels on first use)."""
+    rows: list[dict[str, Any]] = []
+    backends = _backends()
+    for n in sizes:
+        for b in backends:
+            time_once(b, min(n, 64), d_k)  # warm-up
+            times = [time_once(b, n, d_k) for _ in range(repeat)]
+            row = {
+                "n": n,
+                "backend": b.name,
+                "device": b.device,
+                "median_ms": statistics.median(times) * 1e3,
+                "min_ms": min(times) * 1e3,
+                "scores_per_head": n * n,
+            }
+            rows.append(row)
+            if progress is not None:
+                progress.write(f"N={n:>6} {b.name:>5}: {row['median_ms']:9.3f} ms\n")
+                progress.flush()
+    if len(backends) == 1 and progress is not None:
+        progress.write(f"CuPy not timed: {cupy_status().reason}\n")
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """N, N² and the median milliseconds per backend, with the CuPy speed-up where measured."""
+    names = sorted({r["backend"] for r in rows}, key=["numpy", "cupy"].index)
+    by = {(r["n"], r["backend"]): r["median_ms"] for r in rows}
+    head = f"{'N':>7} {'N² scores':>12} " + " ".join(f"{n + ' ms':>12}" for n in names)
+    if "cupy" in names:
+        head += f" {'numpy/cupy':>11}"
+    lines = [head]
+    for n in sorted({r["n"] for r in rows}):
+        line = f"{n:>7} {n * n:>12,} " + " ".join(f"{by[(n, b)]:>12.3f}" for b in names)
+        if "cupy" in names:
+            line += f" {by[(n, 'numpy')] / by[(n, 'cupy')]:>10.1f}x"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
