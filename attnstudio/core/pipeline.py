@@ -74,7 +74,9 @@ def compute(
             raise
         safe = fallback(backend, exc)
         trace = _run(tokens, settings, weights, emb, checked_direct, safe)
-        return replace(trace, warnings=(*trace.warnings, safe.reason or ""))
+        if safe.requested == "auto":  # _run already reports a fallback from an explicit "cupy"
+            trace = replace(trace, warnings=(*trace.warnings, safe.reason or ""))
+        return trace
 
 
 def _run(
