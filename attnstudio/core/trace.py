@@ -94,13 +94,16 @@ class Trace:
         return self.layers[layer].heads[head]
 
     def host(self) -> Trace:
-        """This trace with every array copied to NumPy (itself when already on NumPy)."""
+        """This trace with every array copied to NumPy (itself when already on NumPy).
+
+        ``backend`` still names where the numbers were computed; use NumPy on the copies.
+        """
         if self.backend.name == "numpy":
             return self
         to = self.backend.asnumpy
 
         def conv(obj: Any) -> Any:
-            changes = {}
+            changes: dict[str, Any] = {}
             for f in fields(obj):
                 value = getattr(obj, f.name)
                 if isinstance(value, tuple) and value and isinstance(value[0], (HeadTrace, LayerTrace)):
