@@ -51,7 +51,9 @@ def _shifted(x: Any, xp: Any) -> Any:
     """x − row max, clipped to [−_CLIP, 0]; −∞ (masked) becomes −_CLIP (weight 0 anyway)."""
     m = xp.max(x, axis=-1, keepdims=True)
     safe_m = xp.where(xp.isfinite(m), m, 0.0)
-    z = xp.where(xp.isposinf(x), 0.0, x - safe_m)
+    # In a row whose max is +∞ (overflowed scores) every finite entry lies infinitely far
+    # below the +∞ ones, so it gets weight 0, as in softmax.
+    z = xp.where(xp.isposinf(x), 0.0, xp.where(xp.isposinf(m), -_CLIP, x - safe_m))
     return xp.clip(xp.nan_to_num(z, nan=-_CLIP, neginf=-_CLIP), -_CLIP, 0.0)
 
 
