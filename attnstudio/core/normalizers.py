@@ -110,9 +110,13 @@ def normalize(name: str, x: Any, xp: Any = np) -> Any:
 
 
 def row_entropy(p: Any, xp: Any = np) -> Any:
-    """H(p) = −Σ p log₂ p per row, in bits (0·log 0 = 0): 0 for one-hot, log₂ N for uniform."""
+    """H(p) = −Σ p log₂ p per row, in bits (0·log 0 = 0): 0 for one-hot, log₂ N for uniform.
+
+    A row holding NaN or ±∞ (naive softmax overflowed) has no entropy: NaN, not 0.
+    """
     safe = xp.where(p > 0, p, 1.0)
-    return 0.0 - xp.sum(xp.where(p > 0, p * xp.log2(safe), 0.0), axis=-1)
+    h = 0.0 - xp.sum(xp.where(p > 0, p * xp.log2(safe), 0.0), axis=-1)
+    return xp.where(xp.all(xp.isfinite(p), axis=-1), h, xp.nan)
 
 
 def count_nonfinite(a: Any, xp: Any = np) -> int:
