@@ -85,6 +85,37 @@ def _products(a: np.ndarray, b: np.ndarray) -> tuple[list[str], np.ndarray]:
 # --- one cell ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CellArithmetic:
+    """A cell's explanation: the ``text`` shown, the trace's ``value``, the numbers the
+    formula combines (``terms``: products of a dot product, exponentials of a softmax row …)
+    and ``from_terms``, what the displayed formula gives from those terms (None when the cell
+    is a copy, e.g. masked or concat). Tests check ``from_terms`` against ``value``."""
+
+    text: str
+    value: float
+    terms: np.ndarray
+    from_terms: float | None
+
+
+@dataclass(frozen=True)
+class _Cell:
+    tr: Trace
+    layer: int
+    head: int
+    h: HeadTrace
+    labels: list[str]
+    i: int
+    j: int
+    weights: Weights | None
+
+    def at(self, a: Any) -> float:
+        return float(np.asarray(a)[self.i, self.j])
+
+
+_NONE = np.zeros(0)
+
+
 def explain_cell(
     trace: Trace,
     layer: int,
@@ -102,6 +133,20 @@ def explain_cell(
     trace's value, and otherwise only the formula and the value are shown. Raises ValueError
     for an unknown stage or a cell outside the matrix.
     """
+    return cell_arithmetic(trace, layer, head, stage, row, col, weights=weights).text
+
+
+def cell_arithmetic(
+    trace: Trace,
+    layer: int,
+    head: int,
+    stage: str,
+    row: int,
+    col: int,
+    *,
+    weights: Weights | None = None,
+) -> CellArithmetic:
+    """explain_cell's text together with the numbers behind it (see CellArithmetic)."""
     if stage not in EXPLAIN_STAGES:
         raise ValueError(f"stage must be one of {', '.join(EXPLAIN_STAGES)}, not {stage!r}")
     tr = trace.host()
@@ -116,105 +161,116 @@ def explain_cell(
     rows, cols = np.shape(matrix)
     if not (0 <= row < rows and 0 <= col < cols):
         raise ValueError(f"cell ({row}, {col}) is outside the {stage} matrix ({rows} × {cols})")
-    labels = token_labels(tr.tokens)
-    builder = _BUILDERS[stage]
-    return builder(tr, layer, head, h, labels, row, col, weights)  # type: ignore[no-any-return]
+    cell = _Cell(tr, layer, head, h, token_labels(tr.tokens), row, col, weights)
+    return _BUILDERS[stage](cell)  # type: ignore[no-any-return]
 
 
-def _embeddings(tr: Trace, layer: int, head: int, h: HeadTrace, labels: list[str], i: int, c: int,
-                weights: Weights | None) -> str:
-    lt = tr.layers[layer]
-    x = float(np.asarray(lt.input)[i, c])
-    name = f"x[{labels[i]}, {c}]"
-    if layer > 0:
-        prev = tr.layers[layer - 1]
-        mha = float(np.asarray(prev.output)[i, c])
+def _embeddings(cell: _Cell) -> CellArithmetic:
+    tr, i, c, lab = cell.tr, cell.i, cell.j, cell.labels[cell.i]
+    lt = tr.layers[cell.layer]
+    x = cell.at(lt.input)
+    name = f"x[{lab}, {c}]"
+    if cell.layer > 0:
+        prev = tr.layers[cell.layer - 1]
+        mha = cell.at(prev.output)
         if tr.settings.residual:
-            before = float(np.asarray(prev.input)[i, c])
-            return (f"{name} = x_prev[{labels[i]}, {c}] + MHA_prev[{labels[i]}, {c}] = "
-                    f"{fmt_operand(before)} + {fmt_operand(mha)} = {fmt(x)} (layer {layer} output with the residual)")
-        return f"{name} = MHA_prev[{labels[i]}, {c}] = {fmt(x)} (layer {layer} output, no residual)"
-    e = float(np.asarray(tr.embeddings)[i, c])
+            before = cell.at(prev.input)
+            text = (f"{name} = x_prev[{lab}, {c}] + MHA_prev[{lab}, {c}] = {fmt_operand(before)} + "
+                    f"{fmt_operand(mha)} = {fmt(x)} (layer {cell.layer} output plus its input: the residual)")
+            return CellArithmetic(text, x, np.array([before, mha]), before + mha)
+        text = f"{name} = MHA_prev[{lab}, {c}] = {fmt(x)} (layer {cell.layer} output, no residual)"
+        return CellArithmetic(text, x, np.array([mha]), mha)
+    e = cell.at(tr.embeddings)
     if tr.positions is not None:
-        p = float(np.asarray(tr.positions)[i, c])
-        return f"{name} = e_{labels[i]}[{c}] + p_{i}[{c}] = {fmt_operand(e)} + {fmt_operand(p)} = {fmt(x)}"
-    return f"{name} = e_{labels[i]}[{c}] = {fmt(x)} (the token's embedding; positional encoding off)"
+        p = cell.at(tr.positions)
+        text = f"{name} = e_{lab}[{c}] + p_{i}[{c}] = {fmt_operand(e)} + {fmt_operand(p)} = {fmt(x)}"
+        return CellArithmetic(text, x, np.array([e, p]), e + p)
+    text = f"{name} = e_{lab}[{c}] = {fmt(x)} (the token's embedding; positional encoding off)"
+    return CellArithmetic(text, x, np.array([e]), e)
 
 
-def _projection(tr: Trace, layer: int, head: int, h: HeadTrace, labels: list[str], i: int, c: int,
-                weights: Weights | None, which: str) -> str:
-    value = float(np.asarray(h.stage(which))[i, c])
+def _projection(cell: _Cell, which: str) -> CellArithmetic:
+    value = cell.at(cell.h.stage(which))
     W = f"W_{which.upper()}"
-    name = f"{which}[{labels[i]}, {c}]"
-    if which in h.direct:
-        return f"{name} = {fmt(value)} (given directly, not computed as X·{W})"
-    x = np.asarray(tr.layers[layer].input)[i]
-    w = _weight_matrix(tr, weights, layer, head, f"w_{which}")
-    formula = f"{name} = x_{labels[i]} · {W}[:, {c}]"
+    lab = cell.labels[cell.i]
+    name = f"{which}[{lab}, {cell.j}]"
+    if which in cell.h.direct:
+        return CellArithmetic(f"{name} = {fmt(value)} (given directly, not computed as X·{W})", value, _NONE, None)
+    formula = f"{name} = x_{lab} · {W}[:, {cell.j}]"
+    w = _weight_matrix(cell, cell.head, f"w_{which}")
     if w is not None:
-        terms, vals = _products(x, w[:, c])
+        x = np.asarray(cell.tr.layers[cell.layer].input, dtype=np.float64)[cell.i]
+        terms, vals = _products(x, w[:, cell.j])
         if _agrees(vals.sum(), value):
-            return f"{formula} = {join_terms(terms)} = {fmt(value)}"
-    return f"{formula} = {fmt(value)}"
+            return CellArithmetic(f"{formula} = {join_terms(terms)} = {fmt(value)}", value, vals, float(vals.sum()))
+    return CellArithmetic(f"{formula} = {fmt(value)}", value, _NONE, None)
 
 
-def _scores(tr: Trace, layer: int, head: int, h: HeadTrace, labels: list[str], i: int, j: int,
-            weights: Weights | None) -> str:
-    q, k = np.asarray(h.q)[i], np.asarray(h.k)[j]
-    terms, _ = _products(q, k)
-    value = float(np.asarray(h.scores)[i, j])
-    return f"score[{labels[i]}, {labels[j]}] = q_{labels[i]} · k_{labels[j]} = {join_terms(terms)} = {fmt(value)}"
+def _scores(cell: _Cell) -> CellArithmetic:
+    h, i, j = cell.h, cell.i, cell.j
+    terms, vals = _products(np.asarray(h.q, dtype=np.float64)[i], np.asarray(h.k, dtype=np.float64)[j])
+    value = cell.at(h.scores)
+    qi, kj = cell.labels[i], cell.labels[j]
+    text = f"score[{qi}, {kj}] = q_{qi} · k_{kj} = {join_terms(terms)} = {fmt(value)}"
+    return CellArithmetic(text, value, vals, float(vals.sum()))
 
 
-def _scaled(tr: Trace, layer: int, head: int, h: HeadTrace, labels: list[str], i: int, j: int,
-            weights: Weights | None) -> str:
-    s = float(np.asarray(h.scores)[i, j])
-    value = float(np.asarray(h.scaled)[i, j])
-    name = f"scaled[{labels[i]}, {labels[j]}]"
-    if not tr.settings.scale:
-        return f"{name} = score = {fmt(value)} (scaling by √d_k is switched off)"
-    dk = np.shape(h.q)[1]
-    return f"{name} = {fmt(s)} / √{dk} = {fmt(value)}"
+def _scaled(cell: _Cell) -> CellArithmetic:
+    s, value = cell.at(cell.h.scores), cell.at(cell.h.scaled)
+    name = f"scaled[{cell.labels[cell.i]}, {cell.labels[cell.j]}]"
+    if not cell.tr.settings.scale:
+        return CellArithmetic(f"{name} = score = {fmt(value)} (scaling by √d_k is switched off)",
+                              value, np.array([s]), s)
+    dk = np.shape(cell.h.q)[1]
+    return CellArithmetic(f"{name} = {fmt(s)} / √{dk} = {fmt(value)}", value, np.array([s]), s / math.sqrt(dk))
 
 
-def _masked(tr: Trace, layer: int, head: int, h: HeadTrace, labels: list[str], i: int, j: int,
-            weights: Weights | None) -> str:
-    value = float(np.asarray(h.masked)[i, j])
-    name = f"masked[{labels[i]}, {labels[j]}]"
-    if tr.settings.mask != "causal":
-        return f"{name} = scaled = {fmt(value)} (no mask: every token sees every token)"
-    if math.isinf(value) and value < 0:
-        return f"{name} = −∞ (causal: a token cannot attend to a later one)"
-    return f"{name} = scaled = {fmt(value)} (causal: {labels[j]} is not after {labels[i]}, so it stays)"
+def _masked(cell: _Cell) -> CellArithmetic:
+    value, before = cell.at(cell.h.masked), cell.at(cell.h.scaled)
+    qi, kj = cell.labels[cell.i], cell.labels[cell.j]
+    name = f"masked[{qi}, {kj}]"
+    if cell.tr.settings.mask != "causal":
+        text = f"{name} = scaled = {fmt(value)} (no mask: every token sees every token)"
+    elif math.isinf(value) and value < 0:
+        return CellArithmetic(f"{name} = −∞ (causal: a token cannot attend to a later one)",
+                              value, _NONE, -math.inf)
+    else:
+        text = f"{name} = scaled = {fmt(value)} (causal: {kj} is not after {qi}, so it stays)"
+    return CellArithmetic(text, value, np.array([before]), before)
 
 
-def _weights(tr: Trace, layer: int, head: int, h: HeadTrace, labels: list[str], i: int, j: int,
-             weights: Weights | None) -> str:
-    st = tr.settings
-    value = float(np.asarray(h.weights)[i, j])
-    s_row = np.asarray(h.masked, dtype=np.float64)[i]
-    name = f"weight[{labels[i]}, {labels[j]}]"
+def _weights(cell: _Cell) -> CellArithmetic:
+    st = cell.tr.settings
+    value = cell.at(cell.h.weights)
+    s_row = np.asarray(cell.h.masked, dtype=np.float64)[cell.i]
+    j = cell.j
+    name = f"weight[{cell.labels[cell.i]}, {cell.labels[j]}]"
     T = st.temperature
     over_t = "" if T == 1 else f"/{fmt_operand(T)}"
     if st.normalizer in ("sparsemax", "entmax15"):
-        return _sparse_weight(name, st, s_row, np.asarray(h.weights, dtype=np.float64)[i], j, value)
+        return _sparse_weight(name, st, s_row, np.asarray(cell.h.weights, dtype=np.float64)[cell.i], j, value)
     if math.isinf(s_row[j]) and s_row[j] < 0:
-        return f"{name} = exp(−∞) / Σ_j … = 0 (masked: this key gets no weight)"
+        text = f"{name} = exp(−∞) / Σ_j … = {fmt(value)} (masked: this key gets no weight)"
+        return CellArithmetic(text, value, _NONE, 0.0)
     ex, shift = softmax_terms(s_row, T, st.normalizer)
     arg = f"{fmt(s_row[j])}{over_t}" if shift == 0 else f"({fmt(s_row[j])} − {fmt(shift)}){over_t}"
     denominator = [fmt(e) for e, s in zip(ex, s_row) if not (math.isinf(s) and s < 0)]
-    total = float(np.sum(ex))
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(ex)
+        ratio = float(ex[j] / total)
     sum_text = f"({join_terms(denominator)})" if len(denominator) > 1 else denominator[0]
-    text = f"{name} = exp({arg}) / Σ_j exp({'(s_j − max)' if shift else 's_j'}{over_t}) = {fmt(ex[j])} / {sum_text}"
+    exp_s = "(s_j − max)" if shift else "s_j"
+    text = f"{name} = exp({arg}) / Σ_j exp({exp_s}{over_t}) = {fmt(ex[j])} / {sum_text}"
     text += f" = {fmt(ex[j])} / {fmt(total)}" if len(denominator) > 1 else ""
     text += f" = {fmt(value)}"
     if st.normalizer == "naive-softmax":
         if not math.isfinite(value):
             text += " — exp overflowed (float ∞, then ∞/∞ = NaN); stable softmax subtracts the row max first"
-        return text
-    if shift == 0:
-        return text + " (the app subtracts the row max first: the same ratio, never an overflow)"
-    return text + f" (shifted by the row max {fmt(shift)} so exp never overflows; the ratio is unchanged)"
+    elif shift == 0:
+        text += " (the app subtracts the row max first: the same ratio, never an overflow)"
+    else:
+        text += f" (shifted by the row max {fmt(shift)} so exp never overflows; the ratio is unchanged)"
+    return CellArithmetic(text, value, ex, ratio)
 
 
 def softmax_terms(s_row: np.ndarray, T: float, normalizer: str = "softmax") -> tuple[np.ndarray, float]:
@@ -246,61 +302,68 @@ def sparse_threshold(s_row: np.ndarray, w_row: np.ndarray, T: float, normalizer:
     return float(np.mean(z / 2 - np.sqrt(w_row[support])))
 
 
-def _sparse_weight(name: str, st: Settings, s_row: np.ndarray, w_row: np.ndarray, j: int, value: float) -> str:
+def _sparse_weight(name: str, st: Settings, s_row: np.ndarray, w_row: np.ndarray, j: int,
+                   value: float) -> CellArithmetic:
     T = st.temperature
     over_t = "" if T == 1 else f"/{fmt_operand(T)}"
     if math.isinf(s_row[j]) and s_row[j] < 0:
-        return f"{name} = 0 (masked: this key gets no weight)"
+        return CellArithmetic(f"{name} = {fmt(value)} (masked: this key gets no weight)", value, _NONE, 0.0)
     if not np.isfinite(w_row).all() or not (w_row > 0).any():
-        return f"{name} = {fmt(value)}"
+        return CellArithmetic(f"{name} = {fmt(value)}", value, _NONE, None)
     tau = sparse_threshold(s_row, w_row, T, st.normalizer)
     if st.normalizer == "sparsemax":
         inner = s_row[j] / T - tau
-        text = f"{name} = max(s{over_t} − τ, 0) = max({fmt_operand(s_row[j])}{over_t} − {fmt_operand(tau)}, 0)"
-        text += f" = {fmt(value)}"
+        result = max(inner, 0.0)
+        text = (f"{name} = max(s{over_t} − τ, 0) = max({fmt(s_row[j])}{over_t} − {fmt_operand(tau)}, 0)"
+                f" = {fmt(value)}")
     else:
         inner = s_row[j] / (2 * T) - tau
-        text = (f"{name} = max(s/{fmt_operand(2 * T)} − τ, 0)² = max({fmt_operand(s_row[j])}/{fmt_operand(2 * T)}"
+        result = max(inner, 0.0) ** 2
+        text = (f"{name} = max(s/{fmt_operand(2 * T)} − τ, 0)² = max({fmt(s_row[j])}/{fmt_operand(2 * T)}"
                 f" − {fmt_operand(tau)}, 0)² = {fmt(max(inner, 0.0))}² = {fmt(value)}")
     text += f"; τ = {fmt(tau)} is the threshold that makes the row sum to 1"
     if inner <= 0:
         text += " — exactly 0: this key's score is below τ"
-    return text
+    return CellArithmetic(text, value, np.array([s_row[j], tau]), result)
 
 
-def _output(tr: Trace, layer: int, head: int, h: HeadTrace, labels: list[str], i: int, c: int,
-            weights: Weights | None) -> str:
-    a = np.asarray(h.weights)[i]
-    v = np.asarray(h.v)[:, c]
-    value = float(np.asarray(h.output)[i, c])
+def _output(cell: _Cell) -> CellArithmetic:
+    i, c = cell.i, cell.j
+    a = np.asarray(cell.h.weights, dtype=np.float64)[i]
+    v = np.asarray(cell.h.v, dtype=np.float64)[:, c]
+    value = cell.at(cell.h.output)
     keep = [j for j in range(len(a)) if a[j] != 0]
     terms = [f"{fmt_operand(a[j])}×{fmt_operand(v[j])}" for j in keep]
     dropped = len(a) - len(keep)
     note = f" ({dropped} keys with weight 0 left out)" if dropped else ""
     body = join_terms(terms) if terms else "0"
-    return f"z[{labels[i]}, {c}] = Σ_j a_j v_j[{c}] = {body} = {fmt(value)}{note}"
+    vals = a[keep] * v[keep]
+    text = f"z[{cell.labels[i]}, {c}] = Σ_j a_j v_j[{c}] = {body} = {fmt(value)}{note}"
+    return CellArithmetic(text, value, vals, float(vals.sum()))
 
 
-def _concat(tr: Trace, layer: int, head: int, h: HeadTrace, labels: list[str], i: int, c: int,
-            weights: Weights | None) -> str:
-    dk = tr.settings.d_k
-    src, col = divmod(c, dk)
-    value = float(np.asarray(tr.layers[layer].concat)[i, c])
-    return (f"concat[{labels[i]}, {c}] = z_head{src + 1}[{labels[i]}, {col}] = {fmt(value)} "
+def _concat(cell: _Cell) -> CellArithmetic:
+    dk = cell.tr.settings.d_k
+    src, col = divmod(cell.j, dk)
+    value = cell.at(cell.tr.layers[cell.layer].concat)
+    lab = cell.labels[cell.i]
+    text = (f"concat[{lab}, {cell.j}] = z_head{src + 1}[{lab}, {col}] = {fmt(value)} "
             f"(columns {src * dk}–{src * dk + dk - 1} come from head {src + 1})")
+    z = float(np.asarray(cell.tr.layers[cell.layer].heads[src].output)[cell.i, col])
+    return CellArithmetic(text, value, np.array([z]), z)
 
 
-def _heads(tr: Trace, layer: int, head: int, h: HeadTrace, labels: list[str], i: int, c: int,
-           weights: Weights | None) -> str:
-    lt = tr.layers[layer]
-    value = float(np.asarray(lt.output)[i, c])
-    formula = f"out[{labels[i]}, {c}] = concat_{labels[i]} · W_O[:, {c}]"
-    w_o = _weight_matrix(tr, weights, layer, None, "w_o")
+def _heads(cell: _Cell) -> CellArithmetic:
+    lt = cell.tr.layers[cell.layer]
+    value = cell.at(lt.output)
+    lab = cell.labels[cell.i]
+    formula = f"out[{lab}, {cell.j}] = concat_{lab} · W_O[:, {cell.j}]"
+    w_o = _weight_matrix(cell, None, "w_o")
     if w_o is not None:
-        terms, vals = _products(np.asarray(lt.concat)[i], w_o[:, c])
+        terms, vals = _products(np.asarray(lt.concat, dtype=np.float64)[cell.i], w_o[:, cell.j])
         if _agrees(vals.sum(), value):
-            return f"{formula} = {join_terms(terms)} = {fmt(value)}"
-    return f"{formula} = {fmt(value)}"
+            return CellArithmetic(f"{formula} = {join_terms(terms)} = {fmt(value)}", value, vals, float(vals.sum()))
+    return CellArithmetic(f"{formula} = {fmt(value)}", value, _NONE, None)
 
 
 _BUILDERS = {
@@ -319,7 +382,8 @@ _BUILDERS = {
 
 
 def _agrees(total: float, value: float) -> bool:
-    """Whether displayed terms reproduce the trace's value (float32 traces round more)."""
+    """Whether terms from W reproduce the trace's value, i.e. W is the matrix the trace used
+    (float32 traces round more, hence the tolerance)."""
     return bool(np.isclose(total, value, rtol=1e-5, atol=1e-6))
 
 
@@ -328,11 +392,11 @@ def _seeded(settings: Settings) -> Weights:
     return Weights.seeded(settings)
 
 
-def _weight_matrix(tr: Trace, weights: Weights | None, layer: int, head: int | None, name: str) -> np.ndarray | None:
-    """W_Q/W_K/W_V (head given) or W_O of a layer: from ``weights``, else the seeded ones."""
+def _weight_matrix(cell: _Cell, head: int | None, name: str) -> np.ndarray | None:
+    """W_Q/W_K/W_V of a head, or W_O (head None): from the given weights, else the seeded ones."""
     try:
-        w = weights if weights is not None else _seeded(tr.settings)
-        lw = w.layers[layer]
+        w = cell.weights if cell.weights is not None else _seeded(cell.tr.settings)
+        lw = w.layers[cell.layer]
         return np.asarray(lw.w_o if head is None else getattr(lw.heads[head], name), dtype=np.float64)
     except Exception:  # missing or misshapen matrices: show the formula without terms
         return None

@@ -1,0 +1,220 @@
+"""Explanations and the one-token view use the trace's own numbers, and their terms add up.
+
+Each check compares against the trace (the numbers the heatmaps show) and against an
+independent loop or scipy written here.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import softmax as sp_softmax
+
+from attnstudio.core.explain import (
+    EXPLAIN_STAGES,
+    cell_arithmetic,
+    explain_cell,
+    fmt,
+    join_terms,
+    token_labels,
+    token_view,
+)
+from attnstudio.core.pipeline import compute
+from attnstudio.core.settings import Settings
+from attnstudio.core.weights import Weights
+
+SENTENCE = "The cat sat on the mat because it was tired"
+
+
+def it_cat_trace(scale: bool = True):
+    """DESIGN §5 it-cat: q_it = [1, 0, 1, 0] against k_cat, k_mat, k_tired (direct mode)."""
+    tokens = ["it", "cat", "mat", "tired"]
+    q = np.zeros((4, 4))
+    q[0] = [1, 0, 1, 0]
+    k = np.array([[0.0, 0, 0, 0], [0.5, 0.2, 0.1, 0.3], [0.1, 0.8, 0.2, 0.1], [0.2, 0.1, 0.9, 0.4]])
+    return compute(tokens, Settings(scale=scale), direct={(0, 0, "q"): q, (0, 0, "k"): k})
+
+
+def test_it_cat_score_shows_every_product():
+    tr = it_cat_trace()
+    assert explain_cell(tr, 0, 0, "scores", 0, 1) == (
+        "score[it, cat] = q_it · k_cat = 1×0.5 + 0×0.2 + 1×0.1 + 0×0.3 = 0.60"
+    )
+    assert explain_cell(tr, 0, 0, "scores", 0, 2).endswith("= 0.30")
+    assert explain_cell(tr, 0, 0, "scores", 0, 3) == (
+        "score[it, tired] = q_it · k_tired = 1×0.2 + 0×0.1 + 1×0.9 + 0×0.4 = 1.10"
+    )
+    assert explain_cell(tr, 0, 0, "scaled", 0, 1) == "scaled[it, cat] = 0.60 / √4 = 0.30"
+    assert explain_cell(tr, 0, 0, "q", 0, 2) == "q[it, 2] = 1.00 (given directly, not computed as X·W_Q)"
+
+
+def test_it_cat_weight_matches_a_hand_calculation():
+    tr = it_cat_trace(scale=False)
+    # Hand calculation: raw scores of "it" against it, cat, mat, tired are 0, 0.6, 0.3, 1.1.
+    e = [math.exp(s) for s in (0.0, 0.6, 0.3, 1.1)]
+    hand = e[1] / sum(e)
+    arith = cell_arithmetic(tr, 0, 0, "weights", 0, 1)
+    assert arith.value == pytest.approx(hand, abs=1e-12)
+    assert arith.from_terms == pytest.approx(hand, abs=1e-12)
+    assert arith.text.startswith(
+        f"weight[it, cat] = exp(0.60) / Σ_j exp(s_j) = {e[1]:.2f} / ({e[0]:.2f} + {e[1]:.2f} + {e[2]:.2f} + {e[3]:.2f})"
+        f" = {e[1]:.2f} / {sum(e):.2f} = {hand:.2f}"
+    )
+
+
+CONFIGS = [
+    Settings(),
+    Settings(mask="causal", temperature=0.5),
+    Settings(normalizer="sparsemax", mask="causal"),
+    Settings(normalizer="entmax15", positional=True, temperature=2.0),
+    Settings(d_model=8, heads=2, layers=2),
+    Settings(d_model=8, heads=2, layers=2, residual=False, scale=False),
+    Settings(normalizer="naive-softmax"),
+]
+
+
+@pytest.mark.parametrize("settings", CONFIGS, ids=lambda s: f"{s.normalizer}-{s.mask}-h{s.heads}-l{s.layers}")
+def test_every_cell_reads_the_trace_and_its_terms_add_up(settings):
+    tr = compute(SENTENCE, settings)
+    n = tr.n
+    for layer in range(settings.layers):
+        lt = tr.layers[layer]
+        for head in range(settings.heads):
+            h = lt.heads[head]
+            for stage in EXPLAIN_STAGES:
+                matrix = {"embeddings": lt.input, "concat": lt.concat, "heads": lt.output}.get(stage)
+                matrix = np.asarray(h.stage(stage) if matrix is None else matrix)
+                for i in range(n):
+                    for j in range(matrix.shape[1]):
+                        a = cell_arithmetic(tr, layer, head, stage, i, j)
+                        assert a.value == matrix[i, j] or (np.isnan(a.value) and np.isnan(matrix[i, j]))
+                        assert f"= {fmt(matrix[i, j])}" in a.text or "= −∞" in a.text, a.text
+                        if a.from_terms is not None and math.isfinite(a.value):
+                            assert a.from_terms == pytest.approx(a.value, abs=1e-9, rel=1e-9), (stage, i, j, a.text)
+
+
+def test_terms_equal_an_independent_loop():
+    settings = Settings(d_model=8, heads=2, mask="causal", temperature=0.7, positional=True)
+    tr = compute(SENTENCE, settings)
+    w = Weights.seeded(settings)
+    h = tr.head(0, 1)
+    x = np.asarray(tr.layers[0].input)
+    q, k, v, a = (np.asarray(m) for m in (h.q, h.k, h.v, h.weights))
+    i, j = 7, 1
+    # score: the products q_i[d]·k_j[d]
+    loop = [q[i, d] * k[j, d] for d in range(4)]
+    np.testing.assert_allclose(cell_arithmetic(tr, 0, 1, "scores", i, j).terms, loop, rtol=0, atol=0)
+    # q: the products x_i[m]·W_Q[m, c] with the head's own W_Q
+    loop = [x[i, m] * w.layers[0].heads[1].w_q[m, 2] for m in range(8)]
+    np.testing.assert_allclose(cell_arithmetic(tr, 0, 1, "q", i, 2).terms, loop, rtol=1e-15)
+    # weights: exp((s_j)/T) of the row, and their ratio against scipy
+    s_row = np.asarray(h.masked)[i]
+    arith = cell_arithmetic(tr, 0, 1, "weights", i, j)
+    expected = sp_softmax(np.where(np.isfinite(s_row), s_row / 0.7, -np.inf))
+    assert arith.value == pytest.approx(expected[j], abs=1e-12)
+    loop_exp = [math.exp(s / 0.7) if math.isfinite(s) else 0.0 for s in s_row]
+    np.testing.assert_allclose(arith.terms, loop_exp, rtol=1e-12)
+    # output: a_j·v_j[c] for the keys with weight, summing to z
+    c = 3
+    loop = [a[i, jj] * v[jj, c] for jj in range(tr.n) if a[i, jj] != 0]
+    np.testing.assert_allclose(cell_arithmetic(tr, 0, 1, "output", i, c).terms, loop, rtol=0, atol=0)
+    assert sum(loop) == pytest.approx(float(np.asarray(h.output)[i, c]), abs=1e-12)
+
+
+def test_masked_cell_says_why():
+    tr = compute(SENTENCE, Settings(mask="causal"))
+    assert explain_cell(tr, 0, 0, "masked", 0, 5) == (
+        "masked[The#0, mat] = −∞ (causal: a token cannot attend to a later one)"
+    )
+    assert "weight" in explain_cell(tr, 0, 0, "weights", 0, 5) and "= 0" in explain_cell(tr, 0, 0, "weights", 0, 5)
+
+
+def test_large_scores_use_the_shifted_form_honestly():
+    q = np.zeros((3, 4))
+    q[:, 0] = 100.0
+    k = np.zeros((3, 4))
+    k[:, 0] = [20.0, 19.0, 10.0]
+    tr = compute(["a", "b", "c"], Settings(scale=False), direct={(0, 0, "q"): q, (0, 0, "k"): k})
+    arith = cell_arithmetic(tr, 0, 0, "weights", 0, 1)
+    assert "(1900.00 − 2000.00)" in arith.text and "row max 2000.00" in arith.text
+    assert arith.from_terms == pytest.approx(arith.value, abs=1e-12)
+    assert arith.value == pytest.approx(sp_softmax([2000.0, 1900.0, 1000.0])[1], abs=1e-15)
+
+
+def test_naive_softmax_overflow_is_explained_not_hidden():
+    q = np.zeros((2, 4))
+    q[:, 0] = 100.0
+    k = np.zeros((2, 4))
+    k[:, 0] = [10.0, 9.0]
+    tr = compute(["a", "b"], Settings(scale=False, normalizer="naive-softmax"),
+                 direct={(0, 0, "q"): q, (0, 0, "k"): k})
+    text = explain_cell(tr, 0, 0, "weights", 0, 0)
+    assert "NaN" in text and "overflow" in text
+
+
+def test_sparsemax_zero_and_threshold():
+    q = np.zeros((3, 4))
+    q[:, 0] = 1.0
+    k = np.zeros((3, 4))
+    k[:, 0] = [2.0, 1.8, -1.0]
+    tr = compute(["a", "b", "c"], Settings(scale=False, normalizer="sparsemax"),
+                 direct={(0, 0, "q"): q, (0, 0, "k"): k})
+    # Hand: support {2.0, 1.8}: τ = (2.0 + 1.8 − 1)/2 = 1.4 → weights 0.6, 0.4, 0.
+    zero = cell_arithmetic(tr, 0, 0, "weights", 0, 2)
+    assert zero.value == 0.0 and "exactly 0" in zero.text and "τ = 1.40" in zero.text
+    top = cell_arithmetic(tr, 0, 0, "weights", 0, 0)
+    assert top.value == pytest.approx(0.6) and top.from_terms == pytest.approx(top.value, abs=1e-12)
+    assert token_view(tr, 0, 0, 0).tau == pytest.approx(1.4)
+
+
+def test_repeated_tokens_get_their_position():
+    assert token_labels(["The", "cat", "saw", "the", "cat"]) == ["The#0", "cat#1", "saw", "the#3", "cat#4"]
+    tr = compute("the cat saw the dog", Settings())
+    assert explain_cell(tr, 0, 0, "scores", 0, 3).startswith("score[the#0, the#3] = q_the#0 · k_the#3 = ")
+
+
+def test_long_sums_are_elided_in_the_middle():
+    terms = [f"t{i}" for i in range(64)]
+    text = join_terms(terms)
+    assert text.startswith("t0 + t1 + t2 + t3 + … 56 more terms … + t60")
+    assert text.endswith("t63")
+    tr = compute(SENTENCE, Settings(d_model=64))
+    assert "… 56 more terms …" in explain_cell(tr, 0, 0, "scores", 1, 2)
+
+
+def test_token_view_matches_trace_and_loop():
+    settings = Settings(mask="causal", temperature=0.8)
+    tr = compute(SENTENCE, settings)
+    h = tr.head()
+    i = 7
+    tv = token_view(tr, 0, 0, i)
+    assert tv.query == "it" and tv.keys[0] == "The#0" and tv.keys[4] == "the#4"
+    np.testing.assert_array_equal(tv.q, np.asarray(h.q)[i])
+    np.testing.assert_array_equal(tv.k, np.asarray(h.k))
+    np.testing.assert_array_equal(tv.dots, np.asarray(h.scores)[i])
+    np.testing.assert_array_equal(tv.scaled, np.asarray(h.scaled)[i])
+    np.testing.assert_array_equal(tv.masked, np.arange(tr.n) > i)
+    np.testing.assert_array_equal(tv.weights, np.asarray(h.weights)[i])
+    np.testing.assert_array_equal(tv.output, np.asarray(h.output)[i])
+    # Independent loop: dot products, exp, normalisation, weighted sum of v rows.
+    q, k, v = (np.asarray(m) for m in (h.q, h.k, h.v))
+    dots = [sum(q[i, d] * k[j, d] for d in range(4)) for j in range(tr.n)]
+    np.testing.assert_allclose(tv.dots, dots, rtol=1e-12)
+    exps = [math.exp(dots[j] / 2 / 0.8) if j <= i else 0.0 for j in range(tr.n)]
+    np.testing.assert_allclose(tv.exp, exps, rtol=1e-12)
+    np.testing.assert_allclose(tv.weights, np.array(exps) / sum(exps), rtol=1e-12)
+    z = [sum(tv.weights[j] * v[j, c] for j in range(tr.n)) for c in range(4)]
+    np.testing.assert_allclose(tv.contributions.sum(axis=0), tv.output, atol=1e-12)
+    np.testing.assert_allclose(tv.output, z, atol=1e-12)
+
+
+def test_bad_requests_name_the_problem():
+    tr = compute("a b", Settings())
+    with pytest.raises(ValueError, match="stage must be one of"):
+        explain_cell(tr, 0, 0, "nope", 0, 0)
+    with pytest.raises(ValueError, match="outside"):
+        explain_cell(tr, 0, 0, "scores", 0, 5)
+    with pytest.raises(ValueError, match="layer 3"):
+        explain_cell(tr, 3, 0, "scores", 0, 0)
+    with pytest.raises(ValueError, match="row 9"):
+        token_view(tr, 0, 0, 9)
