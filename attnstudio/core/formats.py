@@ -28,6 +28,10 @@ def matrix_to_json(a: Any) -> list[list[float | None]]:
     return [[float(v) if math.isfinite(v) else None for v in row] for row in arr.tolist()]
 
 
+def _vector_to_json(a: Any) -> list[float | None]:
+    return [float(v) if math.isfinite(v) else None for v in np.asarray(a, dtype=np.float64).tolist()]
+
+
 def trace_to_json(trace: Trace) -> dict[str, Any]:
     """The trace as the JSON object of DESIGN §6 (plus embeddings, positions and per-row stats)."""
     t = trace.host()
@@ -46,8 +50,8 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
                 "heads": [
                     {
                         **{stage: matrix_to_json(h.stage(stage)) for stage in HEAD_STAGES},
-                        "row_sums": [float(v) for v in np.asarray(h.row_sums)],
-                        "row_entropy_bits": [float(v) for v in np.asarray(h.row_entropy)],
+                        "row_sums": _vector_to_json(h.row_sums),
+                        "row_entropy_bits": _vector_to_json(h.row_entropy),
                         "direct": sorted(h.direct),
                     }
                     for h in layer.heads

@@ -154,3 +154,14 @@ def test_bench_times_numpy_and_reports_rows(capsys: pytest.CaptureFixture[str]) 
     numpy_rows = [r for r in rows if r["backend"] == "numpy"]
     assert [r["n"] for r in numpy_rows] == [4, 8]
     assert all(r["median_ms"] > 0 and r["scores_per_head"] == r["n"] ** 2 for r in numpy_rows)
+
+
+def test_overflowing_naive_softmax_gives_valid_json_with_nulls(capsys: pytest.CaptureFixture[str]) -> None:
+    """NaN weights, row sums and entropies are written as null, never as invalid JSON."""
+    code, out, err = run_cli(capsys, "trace", "The cat sat on the mat", "--normalizer", "naive-softmax",
+                             "--temperature", "0.0005", "--format", "json")
+    assert code == 0, err
+    head = json.loads(out)["layers"][0]["heads"][0]
+    assert None in head["row_sums"] and None in head["row_entropy_bits"]
+    assert any(v is None for row in head["weights"] for v in row)
+    assert json.loads(out)["warnings"]
