@@ -1,0 +1,57 @@
+"""Start the studio: the QApplication, its name and icon, and the main window.
+
+``lesson`` is accepted for the command line's sake and not used yet (the lesson player
+comes in a later issue).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from attnstudio.qt.main_window import MainWindow
+
+DEFAULT_SIZE = (1280, 800)
+
+
+def _application(argv: list[str] | None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(sys.argv if argv is None else argv))
+    app.setApplicationName("attnstudio")
+    app.setApplicationDisplayName("Attention Studio")
+    app.setOrganizationName("attnstudio")
+    icon = _icon()
+    if icon is not None:
+        app.setWindowIcon(icon)
+    return app  # type: ignore[return-value]
+
+
+def _icon() -> QIcon | None:
+    try:
+        from attnstudio.resources import icon_path
+
+        path = icon_path("attnstudio.svg")
+        if path.is_file():
+            return QIcon(str(path))
+    except Exception:  # a missing asset must never stop the app
+        return None
+    return None
+
+
+def create_window() -> MainWindow:
+    """A ready MainWindow (the QApplication must exist); not shown."""
+    window = MainWindow()
+    window.resize(*DEFAULT_SIZE)
+    return window
+
+
+def run_app(argv: list[str] | None = None, lesson: str | None = None) -> int:
+    """Open the studio window and run the event loop; returns the exit code."""
+    app = _application(argv)
+    del lesson  # the lesson player is a later issue
+    window = create_window()
+    window.show()
+    return app.exec()

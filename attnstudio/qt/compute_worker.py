@@ -1,0 +1,135 @@
+"""Runs the core's computation for the studio: at once for small inputs, off the UI thread
+for large ones, and never lets a stale result overwrite a newer one.
+
+Each request carries the state's generation. Small inputs (N ≤ ``sync_max_tokens``) are
+computed synchronously: instant, and no flicker. Larger ones go to one worker thread; at
+most one computation runs and at most one waits (the newest), so a person typing into a
+10,000-token sentence never queues up gigabytes of work. A result whose generation is
+older than the newest request is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from attnstudio.core.errors import AttnStudioError
+from attnstudio.core.trace import Trace
+from attnstudio.qt import inputs as _inputs
+from attnstudio.qt.display_cache import DisplayCache
+from attnstudio.qt.inputs import Inputs
+
+SYNC_MAX_TOKENS = 128
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finished computation: a trace with its display cache, or an error message."""
+
+    generation: int
+    inputs: Inputs
+    trace: Trace | None = None
+    display: DisplayCache | None = None
+    error: str | None = None
+    elapsed_ms: float = 0.0
+
+    @property
+    def empty(self) -> bool:
+        """True when there was nothing to compute (an empty sentence)."""
+        return not self.inputs.tokens
+
+
+def compute_result(inputs: Inputs, prefill: bool = False) -> Result:
+    """Compute one snapshot; every failure becomes a message, never an exception."""
+    if not inputs.tokens:
+        return Result(inputs.generation, inputs, error=inputs.error or "there are no tokens")
+    t0 = time.perf_counter()
+    try:
+        trace = _inputs.run(inputs)
+        display = DisplayCache(trace)
+        if prefill:
+            display.prefill()
+    except AttnStudioError as exc:
+        return Result(inputs.generation, inputs, error=str(exc))
+    except MemoryError:
+        return Result(inputs.generation, inputs,
+                      error=f"not enough memory for {inputs.n:,} tokens (N² = {inputs.n ** 2:,} scores per head)")
+    except Exception as exc:  # the app must not crash: show what went wrong instead
+        traceback.print_exc()
+        return Result(inputs.generation, inputs, error=f"computation failed: {type(exc).__name__}: {exc}")
+    return Result(inputs.generation, inputs, trace, display, elapsed_ms=(time.perf_counter() - t0) * 1000.0)
+
+
+class _Signals(QObject):
+    done = Signal(object)
+
+
+class _Job(QRunnable):
+    def __init__(self, inputs: Inputs, signals: _Signals) -> None:
+        super().__init__()
+        self.inputs = inputs
+        self.signals = signals
+        self.setAutoDelete(False)
+
+    def run(self) -> None:
+        self.signals.done.emit(compute_result(self.inputs, prefill=True))
+
+
+class ComputeController(QObject):
+    """Turns ``Inputs`` into ``Result``s; ``result`` fires only for the newest request."""
+
+    result = Signal(object)
+    busy_changed = Signal(bool)
+
+    def __init__(self, sync_max_tokens: int = SYNC_MAX_TOKENS, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.sync_max_tokens = sync_max_tokens
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._on_done)
+        self._latest = -1
+        self._running: _Job | None = None
+        self._pending: Inputs | None = None
+        self.dropped = 0  # stale results thrown away (for tests and the curious)
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
+
+    def request(self, inputs: Inputs) -> None:
+        self._latest = inputs.generation
+        if inputs.n <= self.sync_max_tokens:
+            # Instant; a computation still running for older input will be dropped on arrival.
+            self._pending = None
+            self.result.emit(compute_result(inputs))
+            return
+        if self._running is not None:
+            self._pending = inputs
+            return
+        self._start(inputs)
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until the worker is idle (for tests and clean shutdown)."""
+        return self._pool.waitForDone(msecs)
+
+    def _start(self, inputs: Inputs, announce: bool = True) -> None:
+        self._running = _Job(inputs, self._signals)
+        self._pool.start(self._running)
+        if announce:
+            self.busy_changed.emit(True)
+
+    def _on_done(self, res: Result) -> None:
+        self._running = None
+        if res.generation == self._latest:
+            self.result.emit(res)
+        else:
+            self.dropped += 1
+        if self._pending is not None:
+            nxt, self._pending = self._pending, None
+            self._start(nxt, announce=False)
+            return
+        self.busy_changed.emit(False)

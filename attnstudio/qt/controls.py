@@ -1,0 +1,174 @@
+"""The settings panel: sizes, switches, temperature, seed, backend, head/layer on view, theme.
+
+Widgets mirror the state (``sync``) and send changes to it; a change the state refuses is
+reported (``message``) and the widget snaps back. Heads are offered only as divisors of
+d_model and d_model steps by the number of heads, so the panel cannot build an invalid
+combination in the first place.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
+
+from attnstudio.core.errors import AttnStudioError
+from attnstudio.core.normalizers import NORMALIZERS
+from attnstudio.core.settings import BACKENDS, MASKS, MAX_D_MODEL, MAX_HEADS, MAX_LAYERS
+from attnstudio.qt.state import StudioState
+from attnstudio.qt.theme import THEMES
+
+T_MIN, T_MAX = 0.05, 5.0
+SLIDER_STEPS = 400  # slider positions from T_MIN to T_MAX, evenly spaced in log T
+
+
+def slider_to_temperature(pos: int) -> float:
+    """Slider position → T on a log scale, rounded to what the label shows."""
+    t = T_MIN * (T_MAX / T_MIN) ** (pos / SLIDER_STEPS)
+    return float(f"{t:.3g}")
+
+
+def temperature_to_slider(t: float) -> int:
+    t = min(max(t, T_MIN), T_MAX)
+    return round(SLIDER_STEPS * math.log(t / T_MIN) / math.log(T_MAX / T_MIN))
+
+
+def divisors(n: int, limit: int = MAX_HEADS) -> list[int]:
+    return [h for h in range(1, min(n, limit) + 1) if n % h == 0]
+
+
+class Controls(QWidget):
+    """Every setting of the computation plus what is on view (layer, head, theme)."""
+
+    message = Signal(str)
+    theme_changed = Signal(str)
+
+    def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._syncing = False
+        self.d_model = QSpinBox(self)
+        self.d_model.setRange(1, MAX_D_MODEL)
+        self.heads = QComboBox(self)
+        self.layers = QSpinBox(self)
+        self.layers.setRange(1, MAX_LAYERS)
+        self.temperature = QSlider(Qt.Orientation.Horizontal, self)
+        self.temperature.setRange(0, SLIDER_STEPS)
+        self.temperature_label = QLabel(self)
+        self.temperature_label.setMinimumWidth(64)
+        self.scale = QCheckBox("divide by √d_k", self)
+        self.mask = QComboBox(self)
+        self.mask.addItems(list(MASKS))
+        self.normalizer = QComboBox(self)
+        self.normalizer.addItems(list(NORMALIZERS))
+        self.positional = QCheckBox("add sinusoidal P", self)
+        self.seed = QSpinBox(self)
+        self.seed.setRange(0, 2**31 - 1)
+        self.backend = QComboBox(self)
+        self.backend.addItems(list(BACKENDS))
+        self.layer = QComboBox(self)
+        self.head = QComboBox(self)
+        self.theme = QComboBox(self)
+        self.theme.addItems(["dark", "light (projector)"])
+
+        t_row = QHBoxLayout()
+        t_row.addWidget(self.temperature, 1)
+        t_row.addWidget(self.temperature_label)
+        form = QFormLayout(self)
+        form.setContentsMargins(6, 6, 6, 6)
+        form.addRow("Layer on view", self.layer)
+        form.addRow("Head on view", self.head)
+        form.addRow("Temperature T", t_row)
+        form.addRow("Scaling", self.scale)
+        form.addRow("Mask", self.mask)
+        form.addRow("Normalizer", self.normalizer)
+        form.addRow("Positions", self.positional)
+        form.addRow("d_model", self.d_model)
+        form.addRow("Heads", self.heads)
+        form.addRow("Layers", self.layers)
+        form.addRow("Seed", self.seed)
+        form.addRow("Backend", self.backend)
+        form.addRow("Theme", self.theme)
+
+        self.d_model.valueChanged.connect(lambda v: self._set(d_model=v))
+        self.heads.currentIndexChanged.connect(lambda _i: self._set(heads=self.heads.currentData()))
+        self.layers.valueChanged.connect(lambda v: self._set(layers=v))
+        self.temperature.valueChanged.connect(self._on_temperature)
+        self.scale.toggled.connect(lambda on: self._set(scale=on))
+        self.mask.currentTextChanged.connect(lambda t: self._set(mask=t))
+        self.normalizer.currentTextChanged.connect(lambda t: self._set(normalizer=t))
+        self.positional.toggled.connect(lambda on: self._set(positional=on))
+        self.seed.valueChanged.connect(lambda v: self._set(seed=v))
+        self.backend.currentTextChanged.connect(lambda t: self._set(backend=t))
+        self.layer.currentIndexChanged.connect(self._on_view)
+        self.head.currentIndexChanged.connect(self._on_view)
+        self.theme.currentIndexChanged.connect(lambda i: self.theme_changed.emit(THEMES[i]))
+        state.changed.connect(self.sync)
+        state.view_changed.connect(self.sync)
+        self.sync()
+
+    def set_temperature(self, t: float) -> None:
+        """Move the slider to T (what a drag does)."""
+        self.temperature.setValue(temperature_to_slider(t))
+
+    def _set(self, **changes) -> None:
+        if self._syncing:
+            return
+        try:
+            self.state.set_setting(**changes)
+        except AttnStudioError as exc:
+            self.message.emit(str(exc))
+            self.sync()
+
+    def _on_temperature(self, pos: int) -> None:
+        t = slider_to_temperature(pos)
+        self.temperature_label.setText(f"{t:.3g}")
+        self._set(temperature=t)
+
+    def _on_view(self, _i: int) -> None:
+        if not self._syncing:
+            self.state.set_view(layer=max(0, self.layer.currentIndex()), head=max(0, self.head.currentIndex()))
+
+    def sync(self) -> None:
+        """Show what the state holds, without sending anything back."""
+        s = self.state.settings
+        self._syncing = True
+        try:
+            self.d_model.setValue(s.d_model)
+            self.d_model.setSingleStep(s.heads)
+            if [self.heads.itemData(i) for i in range(self.heads.count())] != divisors(s.d_model):
+                self.heads.clear()
+                for h in divisors(s.d_model):
+                    self.heads.addItem(f"{h}  (d_k = {s.d_model // h})", h)
+            self.heads.setCurrentIndex(self.heads.findData(s.heads))
+            self.layers.setValue(s.layers)
+            if slider_to_temperature(self.temperature.value()) != s.temperature:
+                self.temperature.setValue(temperature_to_slider(s.temperature))
+            self.temperature_label.setText(f"{s.temperature:.3g}")
+            self.scale.setChecked(s.scale)
+            self.mask.setCurrentText(s.mask)
+            self.normalizer.setCurrentText(s.normalizer)
+            self.positional.setChecked(s.positional)
+            self.seed.setValue(s.seed)
+            self.backend.setCurrentText(s.backend)
+            _fill(self.layer, [f"layer {i + 1}" for i in range(s.layers)], self.state.layer)
+            _fill(self.head, [f"head {i + 1}" for i in range(s.heads)], self.state.head)
+        finally:
+            self._syncing = False
+
+
+def _fill(combo: QComboBox, items: list[str], current: int) -> None:
+    if [combo.itemText(i) for i in range(combo.count())] != items:
+        combo.clear()
+        combo.addItems(items)
+    combo.setCurrentIndex(current)

@@ -1,0 +1,92 @@
+"""Host copies of a trace's matrices as the views show them, reduced where too big.
+
+Views never reduce or copy on their own: they ask this cache, which runs
+``core.display.reduce_for_display`` on the device the trace lives on (xp =
+trace.backend.xp) and keeps the small host result. The compute worker fills it for large
+inputs so the UI thread only draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from attnstudio.core.display import reduce_for_display
+from attnstudio.core.trace import HEAD_STAGES, Trace
+
+# Matrices up to this side are shown cell by cell; larger ones are block-averaged.
+MAX_SIDE = 256
+# Per-layer matrices: concat(Z_1..Z_h), concat·W_O and the layer input X_ℓ.
+LAYER_MATRICES = ("concat", "heads", "input")
+
+
+class DisplayCache:
+    """(layer, head, name) → (host matrix, factor). ``name`` is a head stage (q … output),
+    a layer matrix (concat, heads = concat·W_O, input) or embeddings / positions / x."""
+
+    def __init__(self, trace: Trace, max_side: int = MAX_SIDE) -> None:
+        self.trace = trace
+        self.max_side = max_side
+        self._cache: dict[tuple[int, int, str], tuple[np.ndarray, int]] = {}
+
+    def source(self, layer: int, head: int, name: str) -> Any:
+        """The matrix on the trace's device (no copy)."""
+        t = self.trace
+        if name in ("embeddings", "positions", "x"):
+            return getattr(t, name)
+        lt = t.layers[layer]
+        if name == "concat":
+            return lt.concat
+        if name == "heads":
+            return lt.output
+        if name == "input":
+            return lt.input
+        return lt.heads[head].stage(name)
+
+    def get(self, layer: int, head: int, name: str) -> tuple[np.ndarray, int]:
+        """The host matrix to draw and its row factor (rows per displayed row)."""
+        per_head = name in HEAD_STAGES
+        key = (layer if name not in ("embeddings", "positions", "x") else 0, head if per_head else 0, name)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._reduce(self.source(layer, head, name))
+            self._cache[key] = hit
+        return hit
+
+    def _reduce(self, a: Any) -> tuple[np.ndarray, int]:
+        """Pooled like ``reduce_for_display``; a tall, narrow matrix (N × d_k with d_k small)
+        is pooled along its rows only, one column at a time, so its columns stay apart."""
+        xp = self.trace.backend.xp
+        rows, cols = a.shape
+        if rows > self.max_side >= cols:
+            parts = [reduce_for_display(a[:, j : j + 1], xp, self.max_side) for j in range(cols)]
+            return np.hstack([p[0] for p in parts]), parts[0][1]
+        return reduce_for_display(a, xp, self.max_side)
+
+    def vector(self, layer: int, head: int, name: str) -> np.ndarray:
+        """A per-row vector of a head (row_sums, row_entropy) on the host."""
+        key = (layer, head, name)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = (self.trace.backend.asnumpy(getattr(self.trace.head(layer, head), name)), 1)
+            self._cache[key] = hit
+        return hit[0]
+
+    def prefill(self) -> None:
+        """Reduce everything the stepper can show (for every head): run off the UI thread."""
+        t = self.trace
+        for name in ("embeddings", "x"):
+            self.get(0, 0, name)
+        for li, lt in enumerate(t.layers):
+            for name in LAYER_MATRICES:
+                self.get(li, 0, name)
+            for hi in range(len(lt.heads)):
+                for name in HEAD_STAGES:
+                    self.get(li, hi, name)
+                self.vector(li, hi, "row_sums")
+                self.vector(li, hi, "row_entropy")
+
+    def factor(self) -> int:
+        """The reduction factor of the N × N stages (1: shown cell by cell)."""
+        return self.get(0, 0, "scores")[1]

@@ -1,0 +1,69 @@
+"""Every head's attention weights side by side, so differing patterns can be compared at once.
+
+Thumbnails are created when the number of heads changes and updated in place otherwise;
+clicking one puts that head on view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+from attnstudio.qt.stage_strip import Thumb
+
+MAX_HEADS_SHOWN = 16
+
+
+class HeadOverview(QWidget):
+    """A row of compact weights heatmaps, one per head of the layer on view."""
+
+    head_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self.thumbs: list[Thumb] = []
+        self._more = QLabel(self)
+        self._more.setObjectName("caption")
+        self._more.hide()
+        self._theme = "dark"
+
+    def set_heads(self, matrices: Sequence[np.ndarray], current: int) -> None:
+        """``matrices``: the host weights of each head (already reduced for display)."""
+        shown = list(matrices)[:MAX_HEADS_SHOWN]
+        if len(shown) != len(self.thumbs):
+            self._rebuild(len(shown))
+        for i, (t, m) in enumerate(zip(self.thumbs, shown)):
+            t.set_matrix(m, "unit")
+            t.set_current(i == current)
+        rest = len(matrices) - len(shown)
+        self._more.setText(f"+{rest} more heads" if rest > 0 else "")
+        self._more.setVisible(rest > 0)
+
+    def set_theme(self, theme: str) -> None:
+        self._theme = theme
+        for t in self.thumbs:
+            if t.heatmap is not None:
+                t.heatmap.set_theme(theme)
+
+    def _rebuild(self, n: int) -> None:
+        # Changing the number of heads is rare (a settings change): whole thumbnails are
+        # replaced, never the graphics items inside a live heatmap.
+        for t in self.thumbs:
+            self._layout.removeWidget(t)
+            t.deleteLater()
+        self._layout.removeWidget(self._more)
+        self.thumbs = []
+        for i in range(n):
+            t = Thumb(f"head {i + 1}", self)
+            if t.heatmap is not None:
+                t.heatmap.set_theme(self._theme)
+            t.clicked.connect(lambda i=i: self.head_clicked.emit(i))
+            self.thumbs.append(t)
+            self._layout.addWidget(t, 1)
+        self._layout.addWidget(self._more)

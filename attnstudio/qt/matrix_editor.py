@@ -1,0 +1,206 @@
+"""The matrix editor panel: pick X, W_Q, W_K, W_V, W_O or Q/K/V of the head on view, edit it.
+
+Q, K and V are X·W_Q, X·W_K, X·W_V (read only) until "give directly" detaches one: from
+then on its numbers are the user's, and a banner says so plainly. Edits go to the state;
+a refused value leaves the cell as it was and says why here and in the status bar.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from attnstudio.core.errors import AttnStudioError
+from attnstudio.qt.display_cache import DisplayCache
+from attnstudio.qt.matrix_table import MatrixTable
+from attnstudio.qt.state import StudioState
+
+# (key, label) in the order of the pipeline.
+MATRICES = (
+    ("x", "X (embeddings)"),
+    ("w_q", "W_Q"),
+    ("w_k", "W_K"),
+    ("w_v", "W_V"),
+    ("q", "Q"),
+    ("k", "K"),
+    ("v", "V"),
+    ("w_o", "W_O"),
+)
+# Beyond this many rows the table still scrolls fine, but X/Q/K/V come from the trace.
+_HELP = "Double-click or type to edit · Ctrl+drag ↕ or wheel on the selected cell to scrub (Shift: ×10)"
+
+
+def direct_banner(name: str) -> str:
+    """The sentence that says a matrix is detached from X·W."""
+    n = name.upper()
+    return f"{n} is given directly — not X·W_{n}"
+
+
+class MatrixEditor(QWidget):
+    """Matrix chooser, table, direct-mode switch, banner, message line and the seed buttons."""
+
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._display: DisplayCache | None = None
+        self.chooser = QComboBox(self)
+        for key, label in MATRICES:
+            self.chooser.addItem(label, key)
+        self.chooser.setCurrentIndex(1)
+        self.where = QLabel(self)
+        self.where.setObjectName("muted")
+        self.direct = QCheckBox("give directly", self)
+        self.banner = QLabel(self)
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.table = MatrixTable(self)
+        self.error = QLabel(self)
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        help_label = QLabel(_HELP, self)
+        help_label.setObjectName("caption")
+        help_label.setWordWrap(True)
+        self.randomize_btn = QPushButton("Randomize", self)
+        self.randomize_btn.setToolTip("New seed: fresh seeded weights and embeddings")
+        self.reset_btn = QPushButton("Reset", self)
+        self.reset_btn.setToolTip("Seeded values for the current seed: every edit undone")
+        self.identity_btn = QPushButton("Identity", self)
+        self.identity_btn.setToolTip("Ones on the diagonal, zeros elsewhere")
+
+        top = QHBoxLayout()
+        top.addWidget(self.chooser, 1)
+        top.addWidget(self.direct)
+        buttons = QGridLayout()
+        buttons.addWidget(self.randomize_btn, 0, 0)
+        buttons.addWidget(self.reset_btn, 0, 1)
+        buttons.addWidget(self.identity_btn, 0, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.where)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(help_label)
+        layout.addLayout(buttons)
+
+        self.chooser.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.direct.toggled.connect(self._on_direct_toggled)
+        self.table.edit_requested.connect(self._on_edit)
+        self.table.scrubbed.connect(self._on_edit)
+        self.randomize_btn.clicked.connect(self._on_randomize)
+        self.reset_btn.clicked.connect(self.state.reset)
+        self.identity_btn.clicked.connect(self._on_identity)
+
+    # ---- what is shown -------------------------------------------------------------------
+    @property
+    def key(self) -> str:
+        return self.chooser.currentData()
+
+    def select(self, key: str) -> None:
+        self.chooser.setCurrentIndex(self.chooser.findData(key))
+
+    def set_display(self, display: DisplayCache | None) -> None:
+        """The latest trace's matrices (X and Q/K/V are shown from it)."""
+        self._display = display
+        self.refresh()
+
+    def refresh(self) -> None:
+        st, key = self.state, self.key
+        li, hi = st.layer, st.head
+        s = st.settings
+        banners = [direct_banner(n) for n in ("q", "k", "v") if st.is_direct(li, hi, n)]
+        self.banner.setText("\n".join(banners))
+        self.banner.setVisible(bool(banners))
+        self.direct.setVisible(key in ("q", "k", "v"))
+        self.direct.blockSignals(True)
+        self.direct.setChecked(key in ("q", "k", "v") and st.is_direct(li, hi, key))
+        self.direct.blockSignals(False)
+        self.identity_btn.setEnabled(key not in ("q", "k", "v") or st.is_direct(li, hi, key))
+        dk_cols = [str(j + 1) for j in range(s.d_k)]
+        dm_cols = [str(j + 1) for j in range(s.d_model)]
+        if key.startswith("w_"):
+            m = st.matrix(key, li, hi)
+            cols = dm_cols if key == "w_o" else dk_cols
+            where = f"layer {li + 1}" if key == "w_o" else f"layer {li + 1}, head {hi + 1}"
+            self.where.setText(f"{m.shape[0]} × {m.shape[1]} · {where}")
+            self.table.set_matrix(m, [str(i + 1) for i in range(m.shape[0])], cols)
+            return
+        d = self._display
+        if d is None:
+            self.where.setText("no tokens yet")
+            self.table.set_matrix(np.zeros((0, 0)), [], [])
+            return
+        tokens = d.trace.tokens
+        labels = [f"{i} {t}" for i, t in enumerate(tokens)]
+        if key == "x":
+            m = d.trace.backend.asnumpy(d.trace.embeddings)
+            self.where.setText(f"{m.shape[0]} × {m.shape[1]} · token vectors (P is added when positions are on)")
+            self.table.set_matrix(m, labels, dm_cols)
+            return
+        m = d.trace.backend.asnumpy(d.trace.head(li, hi).stage(key))
+        detached = st.is_direct(li, hi, key)
+        self.where.setText(f"{m.shape[0]} × {m.shape[1]} · layer {li + 1}, head {hi + 1} · "
+                           + ("your numbers" if detached else f"= X·W_{key.upper()} (read only)"))
+        self.table.set_matrix(m, labels, dk_cols, editable=detached)
+
+    # ---- edits ---------------------------------------------------------------------------
+    def _show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+        if text:
+            self.message.emit(text)
+
+    def _on_edit(self, row: int, col: int, value) -> None:
+        st, key = self.state, self.key
+        try:
+            if key == "x":
+                st.set_embedding_cell(row, col, value)
+            elif key in ("q", "k", "v"):
+                st.set_direct_cell(st.layer, st.head, key, row, col, value, current=self.table.matrix())
+            else:
+                st.set_weight_cell(st.layer, st.head, key, row, col, value)
+        except AttnStudioError as exc:
+            self._show_error(str(exc))
+            return
+        self._show_error("")
+        if key.startswith("w_"):
+            self.refresh()  # the state holds these: show the accepted value at once
+
+    def _on_direct_toggled(self, on: bool) -> None:
+        st, key = self.state, self.key
+        try:
+            if on:
+                st.set_direct(st.layer, st.head, key, self.table.matrix())
+                self.message.emit(direct_banner(key))
+            else:
+                st.clear_direct(st.layer, st.head, key)
+                self.message.emit(f"{key.upper()} = X·W_{key.upper()} again")
+        except AttnStudioError as exc:
+            self._show_error(str(exc))
+        self.refresh()
+
+    def _on_randomize(self) -> None:
+        seed = self.state.randomize()
+        self.message.emit(f"Randomized: seed {seed}")
+
+    def _on_identity(self) -> None:
+        try:
+            self.state.identity(self.key)
+        except AttnStudioError as exc:
+            self._show_error(str(exc))
+        self.refresh()

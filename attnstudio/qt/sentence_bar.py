@@ -1,0 +1,84 @@
+"""The sentence field: what a person types, handed to the state after a short pause.
+
+Typing is debounced (150 ms): one recompute per pause, not per key, so the heatmaps do not
+flicker through half-typed words. Enter hands the text over at once and, like Escape,
+gives the keyboard back to the stepper so the arrow keys step again.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
+
+DEBOUNCE_MS = 150
+
+
+class _SentenceEdit(QLineEdit):
+    done_editing = Signal()
+
+    def keyPressEvent(self, ev) -> None:
+        if ev.key() == Qt.Key.Key_Escape:
+            self.done_editing.emit()
+            return
+        super().keyPressEvent(ev)
+
+
+class SentenceBar(QWidget):
+    """A label and the sentence field; emits ``sentence_changed`` after typing pauses."""
+
+    sentence_changed = Signal(str)
+    done_editing = Signal()
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.field = _SentenceEdit(self)
+        self.field.setObjectName("sentence")
+        self.field.setPlaceholderText("Type a sentence…")
+        self.field.setText(text)
+        self.field.setClearButtonEnabled(True)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DEBOUNCE_MS)
+        self._timer.timeout.connect(self._emit)
+        # textChanged, not textEdited: the clear button changes the text too.
+        self.field.textChanged.connect(self._on_text_changed)
+        self.field.returnPressed.connect(self._on_return)
+        self.field.done_editing.connect(self.done_editing)
+        label = QLabel("Sentence", self)
+        label.setObjectName("caption")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(label)
+        layout.addWidget(self.field, 1)
+        self._last = text
+
+    def text(self) -> str:
+        return self.field.text()
+
+    def set_text(self, text: str) -> None:
+        """Show ``text`` without emitting (the state already has it)."""
+        if text != self.field.text():
+            self._last = text
+            self.field.blockSignals(True)
+            self.field.setText(text)
+            self.field.blockSignals(False)
+
+    def flush(self) -> None:
+        """Hand over a pending edit now."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self._emit()
+
+    def _on_text_changed(self, text: str) -> None:
+        if text != self._last:
+            self._timer.start()
+
+    def _on_return(self) -> None:
+        self.flush()
+        self.done_editing.emit()
+
+    def _emit(self) -> None:
+        text = self.field.text()
+        if text != self._last:
+            self._last = text
+            self.sentence_changed.emit(text)

@@ -1,0 +1,270 @@
+"""The large view of the current stage: its title and formula, the heatmap(s), and what goes
+beside them (row sums/entropy for the weights, all heads for the concat·W_O stage).
+
+It shows what a ``Result`` holds: matrices come from the result's DisplayCache (already
+reduced for display where too big), never recomputed here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from attnstudio.core.display import reduce_labels
+from attnstudio.core.explain import token_labels
+from attnstudio.core.settings import Settings
+from attnstudio.core.trace import STAGE_KEYS, STAGES
+from attnstudio.qt.compute_worker import Result
+from attnstudio.qt.head_overview import HeadOverview
+from attnstudio.qt.heatmap import HeatmapView
+from attnstudio.qt.matrix_editor import direct_banner
+from attnstudio.qt.token_strip import TokenStrip
+from attnstudio.qt.weights_side import WeightsSide
+
+TITLES = dict(STAGES)
+# Which cache matrix each stage shows in the large heatmap, and its colour scale.
+MAIN_MATRIX = {
+    "tokens": ("input", "signed"),
+    "embeddings": ("input", "signed"),
+    "projections": ("q", "signed"),
+    "scores": ("scores", "signed"),
+    "scaled": ("scaled", "signed"),
+    "masked": ("masked", "signed"),
+    "weights": ("weights", "unit"),
+    "output": ("output", "signed"),
+    "heads": ("heads", "signed"),
+}
+# The stage name explain_cell knows for each cache matrix.
+EXPLAIN_NAME = {"input": "embeddings", "heads": "heads", "q": "q", "k": "k", "v": "v", "scores": "scores",
+                "scaled": "scaled", "masked": "masked", "weights": "weights", "output": "output"}
+QUERY_ROW_STAGES = ("scores", "scaled", "masked", "weights")
+EMPTY_MESSAGE = ("The sentence is empty — type at least one word above.\n\n"
+                 "Your matrices and edits are kept.")
+
+
+def formula(stage: str, s: Settings, layer: int = 0) -> str:
+    """The formula line under a stage's title, with this run's settings filled in."""
+    x = "X" if layer == 0 else f"X{_sub(layer + 1)} (layer {layer + 1} input)"
+    if stage == "tokens":
+        return "sentence → tokens, each at a position 0 … N−1, each looked up as a vector"
+    if stage == "embeddings":
+        if layer > 0:
+            return f"{x} = X + MHA(X) of the layer before" if s.residual else f"{x} = MHA(X) of the layer before"
+        return "X = E + P: token vectors plus sinusoidal positions" if s.positional else \
+            "X = E: one toy vector per token (positions off)"
+    if stage == "projections":
+        return f"Q = {x}·W_Q    K = {x}·W_K    V = {x}·W_V    (each N × d_k = N × {s.d_k})"
+    if stage == "scores":
+        return "S = Q·Kᵀ: score[i, j] = q_i · k_j"
+    if stage == "scaled":
+        return f"S / √d_k = S / √{s.d_k} = S / {math.sqrt(s.d_k):.3g}" if s.scale else \
+            "scaling is off: S unchanged (switch it on to see why it exists)"
+    if stage == "masked":
+        return "causal mask: −∞ above the diagonal (no peeking at later tokens)" if s.mask == "causal" else \
+            "no mask: every token sees every token"
+    if stage == "weights":
+        return f"A = {s.normalizer}(S′ / T), T = {s.temperature:.3g}, row by row: each row sums to 1"
+    if stage == "output":
+        return "Z = A·V: each row is a weighted mix of the value rows"
+    if stage == "heads":
+        return f"concat(Z₁ … Z_{s.heads})·W_O  →  N × d_model = N × {s.d_model}"
+    return ""
+
+
+def hint(stage: str) -> str:
+    """What the hover line says while no cell is hovered (so nothing is hover-only)."""
+    if stage in QUERY_ROW_STAGES:
+        return "Hover a cell to see its arithmetic · click a row for that token's view"
+    return "Hover a cell to see its arithmetic"
+
+
+def _sub(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+class StageView(QWidget):
+    """Title, formula, banner, warnings, then the stage's heatmap(s) — or the empty message."""
+
+    cell_hovered = Signal(str, int, int)  # cache matrix name, row, col ((-1, -1) on leaving)
+    row_clicked = Signal(int)
+    head_clicked = Signal(int)
+    token_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel(self)
+        self.title.setObjectName("stageTitle")
+        self.where = QLabel(self)
+        self.where.setObjectName("muted")
+        self.formula = QLabel(self)
+        self.formula.setObjectName("stageFormula")
+        self.formula.setWordWrap(True)
+        self.banner = QLabel(self)
+        self.banner.setObjectName("banner")
+        self.banner.hide()
+        self.warning = QLabel(self)
+        self.warning.setObjectName("error")
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+
+        self.tokens = TokenStrip(self, text_px=30, lines=3)
+        self.heatmap = HeatmapView(self)
+        self.k_view = HeatmapView(self)
+        self.v_view = HeatmapView(self)
+        self.side = WeightsSide(self)
+        self.overview = HeadOverview(self)
+        self.overview.setMinimumHeight(110)
+        self.empty = QLabel(EMPTY_MESSAGE, self)
+        self.empty.setObjectName("emptyMessage")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+
+        head_row = QHBoxLayout()
+        head_row.addWidget(self.title)
+        head_row.addSpacing(16)
+        head_row.addWidget(self.formula, 1)
+        head_row.addWidget(self.where)
+        maps = QHBoxLayout()
+        maps.setSpacing(6)
+        maps.addWidget(self.heatmap, 1)
+        maps.addWidget(self.k_view, 1)
+        maps.addWidget(self.v_view, 1)
+        maps.addWidget(self.side)
+        page = QWidget(self)
+        page_l = QVBoxLayout(page)
+        page_l.setContentsMargins(0, 0, 0, 0)
+        page_l.addWidget(self.tokens, 2)
+        page_l.addLayout(maps, 5)
+        page_l.addWidget(self.overview, 2)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(page)
+        self.stack.addWidget(self.empty)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(head_row)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.stack, 1)
+
+        self._names = {self.heatmap: "q", self.k_view: "k", self.v_view: "v"}
+        for view in (self.heatmap, self.k_view, self.v_view):
+            view.cellHovered.connect(lambda r, c, v=view: self.cell_hovered.emit(self._names[v], r, c))
+        self.heatmap.cellClicked.connect(self._on_clicked)
+        self.overview.head_clicked.connect(self.head_clicked)
+        self.tokens.token_clicked.connect(self.token_clicked)
+        self.stage = "tokens"
+        self.factor = 1
+        self._hovering: dict[HeatmapView, bool] = {}
+        self.heatmap.installEventFilter(self)
+
+    def views(self) -> list[HeatmapView]:
+        return [self.heatmap, self.k_view, self.v_view]
+
+    def show_empty(self, message: str = EMPTY_MESSAGE) -> None:
+        self.empty.setText(message)
+        self.stack.setCurrentIndex(1)
+
+    def show_stage(self, res: Result, stage: str, layer: int, head: int, direct: frozenset) -> None:
+        """Draw ``stage`` of (layer, head) from ``res`` (a result with a trace)."""
+        d, tr = res.display, res.trace
+        assert d is not None and tr is not None
+        s = tr.settings
+        self.stage = stage
+        self.stack.setCurrentIndex(0)
+        index = STAGE_KEYS.index(stage) + 1
+        self.title.setText(f"{index} · {TITLES[stage]}")
+        self.where.setText(f"layer {layer + 1}/{s.layers} · head {head + 1}/{s.heads} · N = {tr.n:,}")
+        self.formula.setText(formula(stage, s, layer))
+        banners = [direct_banner(n) for n in ("q", "k", "v") if (layer, head, n) in direct]
+        self.banner.setText("    ".join(banners))
+        self.banner.setVisible(bool(banners) and stage not in ("tokens", "embeddings"))
+        self.warning.setText("\n".join(tr.warnings))
+        self.warning.setVisible(bool(tr.warnings))
+
+        name, scale = MAIN_MATRIX[stage]
+        self._names[self.heatmap] = name
+        labels = token_labels(tr.tokens)
+        self._show(self.heatmap, d.get(layer, head, name), labels, scale, name, s)
+        self.factor = d.get(layer, head, name)[1]
+        projections = stage == "projections"
+        self.k_view.setVisible(projections)
+        self.v_view.setVisible(projections)
+        if projections:
+            self._show(self.k_view, d.get(layer, head, "k"), labels, "signed", "k", s)
+            self._show(self.v_view, d.get(layer, head, "v"), labels, "signed", "v", s)
+        self.tokens.setVisible(stage == "tokens")
+        if stage == "tokens":
+            self.tokens.set_tokens(tr.tokens)
+        self.side.setVisible(stage == "weights")
+        if stage == "weights":
+            self.side.set_rows(labels, d.vector(layer, head, "row_sums"), d.vector(layer, head, "row_entropy"), tr.n)
+            QTimer.singleShot(0, self._align_side)
+        self.overview.setVisible(stage == "heads" and s.heads > 1)
+        if stage == "heads" and s.heads > 1:
+            self.overview.set_heads([d.get(layer, h, "weights")[0] for h in range(s.heads)], head)
+
+    def _show(self, view: HeatmapView, shown: tuple[np.ndarray, int], labels: list[str], scale: str,
+              name: str, s: Settings) -> None:
+        m, f = shown
+        n = len(labels)
+        rows = reduce_labels(labels, f)
+        if name in ("scores", "scaled", "masked", "weights"):
+            cols = rows
+        else:
+            width = s.d_model if name in ("input", "heads") else s.d_k
+            cols = reduce_labels([str(j + 1) for j in range(width)], math.ceil(width / max(m.shape[1], 1)))
+        title = {"input": "X", "q": "Q", "k": "K", "v": "V", "heads": "concat·W_O"}.get(name, "")
+        if self.stage == "tokens":
+            title = "embeddings preview: each token becomes a vector"
+        note = f"reduced for display: {n:,} → {m.shape[0]:,} rows (block means of {f} × {f})" if f > 1 else ""
+        view.set_matrix(m, rows, cols, scale=scale, title=title, note=note)
+        if not self._hovering.get(view):
+            view.set_hover_text(hint(self.stage))
+
+    def set_hovering(self, view: HeatmapView, on: bool) -> None:
+        self._hovering[view] = on
+        if not on:
+            view.set_hover_text(hint(self.stage))
+
+    def _align_side(self) -> None:
+        """Put the side's rows level with the heatmap's rows (when each row has a line)."""
+        hm = self.heatmap
+        glw = hm.findChild(pg.GraphicsLayoutWidget)
+        rows = hm.values().shape[0]
+        if not self.side.isVisible() or glw is None or rows == 0 or self.factor > 1:
+            self.side.set_row_geometry(None)
+            return
+        first = glw.mapFromScene(hm.cell_scene_center(0, 0))
+        last = glw.mapFromScene(hm.cell_scene_center(rows - 1, 0))
+        top = self.side.mapFrom(self, glw.mapTo(self, first)).y()
+        bottom = self.side.mapFrom(self, glw.mapTo(self, last)).y()
+        step = (bottom - top) / (rows - 1) if rows > 1 else 0.0
+        self.side.set_row_geometry((top, step) if step > 0 or rows == 1 else None)
+
+    def eventFilter(self, obj, ev) -> bool:
+        if obj is self.heatmap and ev.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._align_side)
+        return super().eventFilter(obj, ev)
+
+    def _on_clicked(self, row: int, col: int) -> None:
+        if self.stage in QUERY_ROW_STAGES:
+            self.row_clicked.emit(row * self.factor)
+
+    # ---- presentation ----------------------------------------------------------------------
+    def set_theme(self, theme: str) -> None:
+        for v in self.views():
+            v.set_theme(theme)
+        self.tokens.set_theme(theme)
+        self.side.set_theme(theme)
+        self.overview.set_theme(theme)
+
+    def set_font_scale(self, f: float) -> None:
+        for v in self.views():
+            v.set_font_scale(f)
+        self.tokens.set_font_scale(f)
+        self.side.set_font_scale(f)

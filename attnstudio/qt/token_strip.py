@@ -1,0 +1,141 @@
+"""The tokens of the sentence as chips with their positions, painted in one pass.
+
+Painting (instead of one QLabel per token) costs only what is visible: a 10,000-token
+sentence draws the chips that fit and "+9,950 more", so it can never freeze the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from attnstudio.qt import theme as _theme
+
+MAX_CHIPS = 400  # never lay out more than this many, whatever fits
+
+
+class TokenStrip(QWidget):
+    """Chips "position / token" in reading order; wraps onto more lines when ``lines`` > 1."""
+
+    token_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None, *, text_px: float = 18, lines: int = 1) -> None:
+        super().__init__(parent)
+        self._tokens: tuple[str, ...] = ()
+        self._message = ""
+        self._text_px = text_px
+        self._lines = lines
+        self._scale = 1.0
+        self._highlight = -1
+        self._colors = _theme.colors("dark")
+        self._rects: list[QRectF] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed if lines == 1
+                           else QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(False)
+
+    # ---- data ------------------------------------------------------------------------
+    def set_tokens(self, tokens: Sequence[str]) -> None:
+        self._tokens = tuple(tokens)
+        self._message = ""
+        self.update()
+
+    def set_message(self, text: str) -> None:
+        """Show ``text`` instead of chips (e.g. for an empty sentence)."""
+        self._tokens = ()
+        self._message = text
+        self.update()
+
+    def tokens(self) -> tuple[str, ...]:
+        return self._tokens
+
+    def set_highlight(self, index: int) -> None:
+        self._highlight = index
+        self.update()
+
+    def set_theme(self, name: str) -> None:
+        self._colors = _theme.colors(name)
+        self.update()
+
+    def set_font_scale(self, factor: float) -> None:
+        self._scale = factor
+        self.updateGeometry()
+        self.update()
+
+    def visible_count(self) -> int:
+        """How many chips were drawn at the last paint."""
+        return len(self._rects)
+
+    # ---- geometry --------------------------------------------------------------------
+    def _fonts(self) -> tuple[QFont, QFont]:
+        main = QFont(self.font())
+        main.setPixelSize(max(8, round(self._text_px * self._scale)))
+        small = QFont(self.font())
+        small.setPixelSize(max(7, round(self._text_px * 0.62 * self._scale)))
+        return main, small
+
+    def _chip_height(self) -> float:
+        main, small = self._fonts()
+        return QFontMetricsF(main).height() + QFontMetricsF(small).height() + 8
+
+    def sizeHint(self) -> QSize:
+        h = self._chip_height() * self._lines + 6 * (self._lines + 1)
+        return QSize(400, round(h))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(100, round(self._chip_height() + 12))
+
+    # ---- painting --------------------------------------------------------------------
+    def paintEvent(self, _ev) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        c = self._colors
+        main, small = self._fonts()
+        fm, fs = QFontMetricsF(main), QFontMetricsF(small)
+        self._rects = []
+        if not self._tokens:
+            p.setFont(main)
+            p.setPen(QColor(c["muted"]))
+            p.drawText(self.rect().adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter, self._message)
+            return
+        gap, pad = 6.0, 8.0
+        chip_h = self._chip_height()
+        x, y = gap, gap
+        more_w = fm.horizontalAdvance(f"+{len(self._tokens):,} more") + 2 * pad
+        width = self.width() - gap
+        for i, tok in enumerate(self._tokens[:MAX_CHIPS]):
+            w = max(fm.horizontalAdvance(tok), fs.horizontalAdvance(str(i))) + 2 * pad
+            if x + w > width - (more_w if i < len(self._tokens) - 1 else 0):
+                if y + 2 * chip_h + gap <= self.height():
+                    x, y = gap, y + chip_h + gap
+                else:
+                    break
+            r = QRectF(x, y, w, chip_h)
+            self._rects.append(r)
+            hl = i == self._highlight
+            p.setPen(QPen(QColor(c["highlight"] if hl else c["border"]), 2 if hl else 1))
+            p.setBrush(QColor(c["chip"]))
+            p.drawRoundedRect(r, 4, 4)
+            p.setPen(QColor(c["muted"]))
+            p.setFont(small)
+            p.drawText(QRectF(x, y + 2, w, fs.height()), Qt.AlignmentFlag.AlignHCenter, str(i))
+            p.setPen(QColor(c["foreground"]))
+            p.setFont(main)
+            p.drawText(QRectF(x, y + 2 + fs.height(), w, fm.height() + 4), Qt.AlignmentFlag.AlignHCenter, tok)
+            x += w + gap
+        rest = len(self._tokens) - len(self._rects)
+        if rest > 0:
+            p.setPen(QColor(c["muted"]))
+            p.setFont(main)
+            p.drawText(QRectF(x, y, more_w + 200, chip_h), Qt.AlignmentFlag.AlignVCenter,
+                       f"+{rest:,} more ({len(self._tokens):,} tokens)")
+
+    def mousePressEvent(self, ev) -> None:
+        pos = ev.position()
+        for i, r in enumerate(self._rects):
+            if r.contains(pos):
+                self.token_clicked.emit(i)
+                return
+        super().mousePressEvent(ev)
