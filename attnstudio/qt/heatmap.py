@@ -321,16 +321,33 @@ def _runs(mask: np.ndarray) -> list[QRectF]:
     return rects
 
 
-class _LeaveWatcher(QObject):
-    """Calls back when the pointer leaves the plot widget."""
+class _MouseWatcher(QObject):
+    """Reads the plot viewport's own mouse events.
 
-    def __init__(self, callback: object) -> None:
-        super().__init__()
-        self._callback = callback
+    pyqtgraph's scene drops moves that come sooner than 10 ms after the last one, so the
+    final position of a quick movement could be lost and the hover line would be stale;
+    the viewport's events are complete and ordered.
+    """
+
+    def __init__(self, view: HeatmapView) -> None:
+        super().__init__(view)
+        self._view = view
+        self._pressed = (-1, -1)
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
-        if ev.type() == QEvent.Type.Leave:
-            self._callback()  # type: ignore[operator]
+        kind = ev.type()
+        view = self._view
+        if kind == QEvent.Type.MouseMove:
+            view._set_hovered(*view._cell_at_viewport(ev.position()))  # type: ignore[attr-defined]
+        elif kind == QEvent.Type.Leave:
+            view._set_hovered(-1, -1)
+        elif kind == QEvent.Type.MouseButtonPress and ev.button() == Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            self._pressed = view._cell_at_viewport(ev.position())  # type: ignore[attr-defined]
+        elif kind == QEvent.Type.MouseButtonRelease and ev.button() == Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+            cell = view._cell_at_viewport(ev.position())  # type: ignore[attr-defined]
+            if cell == self._pressed and cell[0] >= 0:
+                view.cellClicked.emit(*cell)
+            self._pressed = (-1, -1)
         return False
 
 
@@ -350,6 +367,8 @@ class HeatmapView(QWidget):
         self._font_scale = 1.0
         self._theme = colormaps.theme("dark")
         self._rows_hl: tuple[int, ...] = ()
+        self._row_labels: list[str] = []
+        self._col_labels: list[str] = []
         self._cells_hl: tuple[tuple[int, int], ...] = ()
 
         self._title = QLabel(self)
@@ -403,11 +422,9 @@ class HeatmapView(QWidget):
         layout.addWidget(self._hover)
         self._note.hide()
 
-        scene = self._glw.scene()
-        scene.sigMouseMoved.connect(self._on_mouse_moved)
-        scene.sigMouseClicked.connect(self._on_mouse_clicked)
-        self._leave = _LeaveWatcher(lambda: self._set_hovered(-1, -1))
-        self._glw.installEventFilter(self._leave)
+        self._mouse = _MouseWatcher(self)
+        self._glw.viewport().setMouseTracking(True)
+        self._glw.viewport().installEventFilter(self._mouse)
         self._title.hide()
         self.set_theme("dark")
         self.set_font_scale(1.0)
@@ -442,8 +459,10 @@ class HeatmapView(QWidget):
         self._image.setImage(rgba, autoLevels=False, levels=(0, 255))
         self._image.setRect(QRectF(0, 0, cols, rows))
         self._cells.set_cells(v, rgba)
-        self._left.set_labels(_fit_labels(row_labels, rows))
-        self._top.set_labels(_fit_labels(col_labels, cols))
+        self._row_labels = _fit_labels(row_labels, rows)
+        self._col_labels = _fit_labels(col_labels, cols)
+        self._left.set_labels(self._row_labels)
+        self._top.set_labels(self._col_labels)
         self._marks.set_outlines((rows, cols), self._rows_hl, self._cells_hl)
         if self._bar is not None:
             self._bar.setLevels(values=self._limits)
@@ -512,6 +531,13 @@ class HeatmapView(QWidget):
         """A copy of the matrix shown now."""
         return self._values.copy()
 
+    def labels(self) -> tuple[list[str], list[str]]:
+        """(row labels, column labels) as given to set_matrix (before eliding)."""
+        return list(self._row_labels), list(self._col_labels)
+
+    def hover_text(self) -> str:
+        return self._hover.text()
+
     def color_limits(self) -> tuple[float, float]:
         """The values at the two ends of the colour scale."""
         return self._limits
@@ -543,15 +569,8 @@ class HeatmapView(QWidget):
 
     # --- mouse ------------------------------------------------------------------------------
 
-    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        self._set_hovered(*self.cell_at(scene_pos))
-
-    def _on_mouse_clicked(self, ev: object) -> None:
-        if ev.button() != Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
-            return
-        r, c = self.cell_at(ev.scenePos())  # type: ignore[attr-defined]
-        if r >= 0:
-            self.cellClicked.emit(r, c)
+    def _cell_at_viewport(self, pos: QPointF) -> tuple[int, int]:
+        return self.cell_at(self._glw.mapToScene(pos.toPoint()))
 
     def _set_hovered(self, r: int, c: int) -> None:
         if (r, c) != self._hovered:
