@@ -1,0 +1,58 @@
+"""TokenViewPanel shows one query's arithmetic with the TokenView's own numbers."""
+
+import numpy as np
+import pytest
+
+from attnstudio.core.explain import fmt, token_view
+from attnstudio.core.pipeline import compute
+from attnstudio.core.settings import Settings
+from attnstudio.qt.token_view import BAR_ROLE, COLUMNS, WEIGHT_COL, TokenViewPanel, format_vector
+
+SENTENCE = "The cat sat on the mat because it was tired"
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = TokenViewPanel()
+    qtbot.addWidget(p)
+    p.resize(1280, 720)
+    p.show()
+    return p
+
+
+def test_table_rows_are_the_keys_with_their_numbers(panel):
+    tr = compute(SENTENCE, Settings(mask="causal"))
+    tv = token_view(tr, 0, 0, 7)
+    panel.set_view(tv)
+    assert panel._title.text() == "one token's view: it"
+    assert panel._table.rowCount() == tr.n
+    col = {name: i for i, name in enumerate(COLUMNS)}
+    for j in range(tr.n):
+        assert panel.table_text(j, col["key"]) == tv.keys[j]
+        assert panel.table_text(j, col["q·k_j"]) == fmt(tv.dots[j])
+        assert panel.table_text(j, col["weight a_j"]) == fmt(tv.weights[j])
+        assert panel.table_text(j, col["a_j·v_j"]) == format_vector(tv.contributions[j])
+        assert panel._table.item(j, WEIGHT_COL).data(BAR_ROLE) == pytest.approx(tv.weights[j])
+        if j > 7:  # after "it": masked under the causal mask
+            assert "masked" in panel.table_text(j, col["exp"])
+            assert "−∞" in panel.table_text(j, col["scaled"])
+        else:
+            assert panel.table_text(j, col["exp"]) == fmt(tv.exp[j])
+    assert panel._output.text() == f"z_it = Σ_j a_j·v_j = {format_vector(tv.output)}"
+
+
+def test_sparsemax_has_no_exp_column_values_and_shows_tau(panel):
+    tr = compute(SENTENCE, Settings(normalizer="sparsemax"))
+    tv = token_view(tr, 0, 0, 2)
+    panel.set_view(tv)
+    assert tv.exp is None
+    assert all(panel.table_text(j, COLUMNS.index("exp")) == "—" for j in range(tr.n))
+    assert f"τ = {fmt(tv.tau)}" in panel._rule.text()
+
+
+def test_long_vectors_are_elided_and_font_scale_grows_text(panel):
+    assert format_vector(np.arange(64) / 10) == "[0.00, 0.10, 0.20, …, 6.10, 6.20, 6.30] (64)"
+    assert format_vector([-0.5, np.inf]) == "[−0.50, ∞]"
+    before = panel._table.font().pixelSize()
+    panel.set_font_scale(1.5)
+    assert panel._table.font().pixelSize() == round(before * 1.5)
