@@ -1,5 +1,9 @@
 """The arithmetic behind one cell, and one query token's whole view, from a Trace's numbers.
 
+Names in the text follow what the window shows: token positions count from 0 as the token
+strip numbers them ("the#4"), feature columns from 1 as the heatmaps and editors label them
+("q[it, 2]" is column index 1), heads and layers from 1.
+
 Every value written as a result is read from the trace, never recomputed; the only
 arithmetic done here is the per-term arithmetic a formula displays (the products of a dot
 product, the exponentials of a softmax row). Tests check that those terms add up to the
@@ -166,7 +170,7 @@ def cell_arithmetic(
 
 
 def _embeddings(cell: _Cell) -> CellArithmetic:
-    tr, i, c, lab = cell.tr, cell.i, cell.j, cell.labels[cell.i]
+    tr, i, c, lab = cell.tr, cell.i, cell.j + 1, cell.labels[cell.i]
     lt = tr.layers[cell.layer]
     x = cell.at(lt.input)
     name = f"x[{lab}, {c}]"
@@ -193,10 +197,10 @@ def _projection(cell: _Cell, which: str) -> CellArithmetic:
     value = cell.at(cell.h.stage(which))
     W = f"W_{which.upper()}"
     lab = cell.labels[cell.i]
-    name = f"{which}[{lab}, {cell.j}]"
+    name = f"{which}[{lab}, {cell.j + 1}]"
     if which in cell.h.direct:
         return CellArithmetic(f"{name} = {fmt(value)} (given directly, not computed as X·{W})", value, _NONE, None)
-    formula = f"{name} = x_{lab} · {W}[:, {cell.j}]"
+    formula = f"{name} = x_{lab} · {W}[:, {cell.j + 1}]"
     w = _weight_matrix(cell, cell.head, f"w_{which}")
     if w is not None:
         x = np.asarray(cell.tr.layers[cell.layer].input, dtype=np.float64)[cell.i]
@@ -338,7 +342,7 @@ def _output(cell: _Cell) -> CellArithmetic:
     note = f" ({dropped} keys with weight 0 left out)" if dropped else ""
     body = join_terms(terms) if terms else "0"
     vals = a[keep] * v[keep]
-    text = f"z[{cell.labels[i]}, {c}] = Σ_j a_j v_j[{c}] = {body} = {fmt(value)}{note}"
+    text = f"z[{cell.labels[i]}, {c + 1}] = Σ_j a_j v_j[{c + 1}] = {body} = {fmt(value)}{note}"
     return CellArithmetic(text, value, vals, float(vals.sum()))
 
 
@@ -347,8 +351,8 @@ def _concat(cell: _Cell) -> CellArithmetic:
     src, col = divmod(cell.j, dk)
     value = cell.at(cell.tr.layers[cell.layer].concat)
     lab = cell.labels[cell.i]
-    text = (f"concat[{lab}, {cell.j}] = z_head{src + 1}[{lab}, {col}] = {fmt(value)} "
-            f"(columns {src * dk}–{src * dk + dk - 1} come from head {src + 1})")
+    text = (f"concat[{lab}, {cell.j + 1}] = z_head{src + 1}[{lab}, {col + 1}] = {fmt(value)} "
+            f"(columns {src * dk + 1}–{src * dk + dk} come from head {src + 1})")
     z = float(np.asarray(cell.tr.layers[cell.layer].heads[src].output)[cell.i, col])
     return CellArithmetic(text, value, np.array([z]), z)
 
@@ -357,7 +361,7 @@ def _heads(cell: _Cell) -> CellArithmetic:
     lt = cell.tr.layers[cell.layer]
     value = cell.at(lt.output)
     lab = cell.labels[cell.i]
-    formula = f"out[{lab}, {cell.j}] = concat_{lab} · W_O[:, {cell.j}]"
+    formula = f"out[{lab}, {cell.j + 1}] = concat_{lab} · W_O[:, {cell.j + 1}]"
     w_o = _weight_matrix(cell, None, "w_o")
     if w_o is not None:
         terms, vals = _products(np.asarray(lt.concat, dtype=np.float64)[cell.i], w_o[:, cell.j])

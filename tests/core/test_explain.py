@@ -45,7 +45,7 @@ def test_it_cat_score_shows_every_product():
         "score[it, tired] = q_it · k_tired = 1×0.2 + 0×0.1 + 1×0.9 + 0×0.4 = 1.10"
     )
     assert explain_cell(tr, 0, 0, "scaled", 0, 1) == "scaled[it, cat] = 0.60 / √4 = 0.30"
-    assert explain_cell(tr, 0, 0, "q", 0, 2) == "q[it, 2] = 1.00 (given directly, not computed as X·W_Q)"
+    assert explain_cell(tr, 0, 0, "q", 0, 2) == "q[it, 3] = 1.00 (given directly, not computed as X·W_Q)"
 
 
 def test_it_cat_weight_matches_a_hand_calculation():
@@ -165,6 +165,15 @@ def test_sparsemax_zero_and_threshold():
     top = cell_arithmetic(tr, 0, 0, "weights", 0, 0)
     assert top.value == pytest.approx(0.6) and top.from_terms == pytest.approx(top.value, abs=1e-12)
     assert token_view(tr, 0, 0, 0).tau == pytest.approx(1.4)
+
+
+def test_feature_columns_count_from_one_like_the_heatmap_labels():
+    tr = compute(SENTENCE, Settings(d_model=8, heads=2))
+    assert explain_cell(tr, 0, 0, "output", 7, 0).startswith("z[it, 1] = Σ_j a_j v_j[1] = ")
+    assert explain_cell(tr, 0, 1, "k", 7, 3).startswith("k[it, 4] = x_it · W_K[:, 4] = ")
+    text = explain_cell(tr, 0, 0, "concat", 7, 5)
+    assert text.startswith("concat[it, 6] = z_head2[it, 2] = ") and "(columns 5–8 come from head 2)" in text
+    assert explain_cell(tr, 0, 0, "heads", 7, 7).startswith("out[it, 8] = concat_it · W_O[:, 8] = ")
 
 
 def test_repeated_tokens_get_their_position():
