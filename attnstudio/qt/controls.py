@@ -117,6 +117,12 @@ class Controls(QWidget):
         state.view_changed.connect(self.sync)
         self.sync()
 
+    def show_theme(self, name: str) -> None:
+        """Show ``name`` as the chosen theme without emitting ``theme_changed``."""
+        self.theme.blockSignals(True)
+        self.theme.setCurrentIndex(THEMES.index(name))
+        self.theme.blockSignals(False)
+
     def set_temperature(self, t: float) -> None:
         """Move the slider to T (what a drag does)."""
         self.temperature.setValue(temperature_to_slider(t))

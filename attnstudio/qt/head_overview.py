@@ -1,4 +1,7 @@
-"""Every head's attention weights side by side, so differing patterns can be compared at once.
+"""Every head's attention weights together, so differing patterns can be compared at once.
+
+They sit in a grid beside the concat·W_O heatmap (one column for up to three heads, more
+after that): the window is wider than it is tall, so height goes to the large heatmap.
 
 Thumbnails are created when the number of heads changes and updated in place otherwise;
 clicking one puts that head on view.
@@ -10,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from attnstudio.qt.stage_strip import Thumb
 
@@ -24,7 +27,7 @@ class HeadOverview(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._layout = QHBoxLayout(self)
+        self._layout = QGridLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
         self.thumbs: list[Thumb] = []
@@ -32,6 +35,7 @@ class HeadOverview(QWidget):
         self._more.setObjectName("caption")
         self._more.hide()
         self._theme = "dark"
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
 
     def set_heads(self, matrices: Sequence[np.ndarray], current: int) -> None:
         """``matrices``: the host weights of each head (already reduced for display)."""
@@ -59,11 +63,14 @@ class HeadOverview(QWidget):
             t.deleteLater()
         self._layout.removeWidget(self._more)
         self.thumbs = []
+        cols = 1 if n <= 3 else (2 if n <= 8 else 4)
         for i in range(n):
             t = Thumb(f"head {i + 1}", self)
+            t.setMinimumSize(60, 60)
             if t.heatmap is not None:
                 t.heatmap.set_theme(self._theme)
             t.clicked.connect(lambda i=i: self.head_clicked.emit(i))
             self.thumbs.append(t)
-            self._layout.addWidget(t, 1)
-        self._layout.addWidget(self._more)
+            self._layout.addWidget(t, i // cols, i % cols)
+        self._layout.addWidget(self._more, (n + cols - 1) // cols, 0, 1, cols)
+        self.setFixedWidth(150 * cols)

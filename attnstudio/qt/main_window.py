@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QScrollArea,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -93,7 +94,9 @@ class MainWindow(QMainWindow):
         self.backend_label = QLabel(self)
         self.timing_label = QLabel(self)
         self.timing_label.setObjectName("muted")
+        self.panels_button = QToolButton(self)
         bar = self.statusBar()
+        bar.addPermanentWidget(self.panels_button)
         bar.addPermanentWidget(self.busy_label)
         bar.addPermanentWidget(self.busy)
         bar.addPermanentWidget(self.timing_label)
@@ -101,6 +104,9 @@ class MainWindow(QMainWindow):
         self._set_busy(False)
 
         self._make_actions()
+        self.panels_button.setDefaultAction(self.panels_action)
+        self.panels_button.setText("Side panels (F9)")
+        self.panels_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._connect()
         self.set_theme("dark")
         self.compute.request(self.state.snapshot())
@@ -133,6 +139,9 @@ class MainWindow(QMainWindow):
         self.last_action = action("Last stage", [Qt.Key.Key_End], lambda: self.go_to_stage(STAGE_KEYS[-1]))
         self.zoom_in_action = action("Larger text", [QKeySequence.StandardKey.ZoomIn, "Ctrl+="],
                                      lambda: self.set_font_scale(self.font_scale * 1.15))
+        self.panels_action = action("Side panels", [Qt.Key.Key_F9], self._toggle_panels)
+        self.panels_action.setCheckable(True)
+        self.panels_action.setChecked(True)
         self.zoom_out_action = action("Smaller text", [QKeySequence.StandardKey.ZoomOut],
                                       lambda: self.set_font_scale(self.font_scale / 1.15))
 
@@ -273,6 +282,14 @@ class MainWindow(QMainWindow):
         self.token_strip.set_highlight(r)
 
     # ---- presentation ----------------------------------------------------------------------
+    def _toggle_panels(self) -> None:
+        """Hide the side panels to give the stage the whole width (F9), or bring them back."""
+        on = self.panels_action.isChecked()
+        for dock in (self.controls_dock, self.editor_dock, self.token_dock):
+            dock.setVisible(on)
+        if on:
+            self.controls_dock.raise_()
+
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
         n = len(self.state.tokens()) if busy else 0
@@ -282,6 +299,7 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         """'dark' or 'light' (high contrast, for projectors)."""
         self.theme = name
+        self.controls.show_theme(name)
         self.setStyleSheet(_theme.stylesheet(name, self.font_scale))
         self.stage_view.set_theme(name)
         self.stage_strip.set_theme(name)

@@ -32,15 +32,19 @@ class TokenStrip(QWidget):
         self._highlight = -1
         self._colors = _theme.colors("dark")
         self._rects: list[QRectF] = []
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed if lines == 1
-                           else QSizePolicy.Policy.Expanding)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        policy.setHeightForWidth(lines > 1)
+        self.setSizePolicy(policy)
         self.setMouseTracking(False)
 
     # ---- data ------------------------------------------------------------------------
     def set_tokens(self, tokens: Sequence[str]) -> None:
-        self._tokens = tuple(tokens)
-        self._message = ""
-        self.update()
+        tokens = tuple(tokens)
+        if tokens != self._tokens or self._message:
+            self._tokens = tokens
+            self._message = ""
+            self.updateGeometry()
+            self.update()
 
     def set_message(self, text: str) -> None:
         """Show ``text`` instead of chips (e.g. for an empty sentence)."""
@@ -80,9 +84,31 @@ class TokenStrip(QWidget):
         main, small = self._fonts()
         return QFontMetricsF(main).height() + QFontMetricsF(small).height() + 8
 
+    def _lines_needed(self, width: int) -> int:
+        """How many lines the chips take at ``width`` (at most ``lines``)."""
+        main, small = self._fonts()
+        fm, fs = QFontMetricsF(main), QFontMetricsF(small)
+        x, line = 6.0, 1
+        for i, tok in enumerate(self._tokens[:MAX_CHIPS]):
+            w = max(fm.horizontalAdvance(tok), fs.horizontalAdvance(str(i))) + 16 + 6
+            if x + w > width and x > 6.0:
+                line += 1
+                x = 6.0
+                if line > self._lines:
+                    return self._lines
+            x += w
+        return line
+
+    def hasHeightForWidth(self) -> bool:
+        return self._lines > 1
+
+    def heightForWidth(self, width: int) -> int:
+        lines = self._lines_needed(width)
+        return round(self._chip_height() * lines + 6 * (lines + 1))
+
     def sizeHint(self) -> QSize:
-        h = self._chip_height() * self._lines + 6 * (self._lines + 1)
-        return QSize(400, round(h))
+        lines = self._lines_needed(self.width() or 400) if self._lines > 1 else 1
+        return QSize(400, round(self._chip_height() * lines + 6 * (lines + 1)))
 
     def minimumSizeHint(self) -> QSize:
         return QSize(100, round(self._chip_height() + 12))
