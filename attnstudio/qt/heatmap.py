@@ -299,11 +299,18 @@ class _TokenAxis(pg.AxisItem):
                 w = fm.horizontalAdvance(text)
                 p.drawText(QPointF(x - w / 2, base - fm.descent()), text)
 
+    def overflow_px(self) -> float:
+        """How far rotated labels reach past the plot's right edge (0 when horizontal)."""
+        if self.orientation != "top" or not self._labels or not self._rotated():
+            return 0.0
+        fm = QFontMetricsF(self._font)
+        return max(0.0, self._label_width() * math.sqrt(0.5) + fm.height() - self._cell_px() / 2)
+
     def boundingRect(self) -> QRectF:
         rect = super().boundingRect()
         if self.orientation == "top" and self._labels:
             # Rotated labels of the last columns lean past the plot's right edge.
-            rect = rect.adjusted(0, 0, self._label_width() * math.sqrt(0.5), 0)
+            rect = rect.adjusted(0, 0, self._label_width() * math.sqrt(0.5) + 20, 0)
         return rect
 
 
@@ -412,6 +419,10 @@ class HeatmapView(QWidget):
             self._bar = pg.ColorBarItem(values=self._limits, colorMap=colormaps.DIVERGING, interactive=False,
                                         width=22, pen=None)
             self._glw.addItem(self._bar, row=0, col=1)
+            bar_axis = self._bar.getAxis("right")
+            plain = bar_axis.tickStrings
+            # The same minus sign as the cells ("−0.5", not "-0.5").
+            bar_axis.tickStrings = lambda *a: [t.replace("-", "−") for t in plain(*a)]
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -422,6 +433,7 @@ class HeatmapView(QWidget):
         layout.addWidget(self._hover)
         self._note.hide()
 
+        self._vb.sigResized.connect(self._sync_layout)
         self._mouse = _MouseWatcher(self)
         self._glw.viewport().setMouseTracking(True)
         self._glw.viewport().installEventFilter(self._mouse)
@@ -568,6 +580,26 @@ class HeatmapView(QWidget):
         return [self._image, self._cells, self._marks, self._left, self._top, self._bar]
 
     # --- mouse ------------------------------------------------------------------------------
+
+    def _sync_layout(self, *args: object) -> None:
+        """Align the colour bar with the matrix and leave room for rotated column labels."""
+        if self._compact:
+            return
+        bar = self._bar
+        if bar is not None:
+            # Level the bar's plot area with the matrix: the bar shares the plot's layout row,
+            # so its margins are the distances from that row's edges to the matrix's edges.
+            ours, row = self._vb.sceneBoundingRect(), bar.sceneBoundingRect()
+            top, bottom = max(0.0, ours.top() - row.top()), max(0.0, row.bottom() - ours.bottom())
+            left, old_top, right_m, old_bottom = bar.layout.getContentsMargins()
+            if abs(old_top - top) > 0.5 or abs(old_bottom - bottom) > 0.5:
+                bar.layout.setContentsMargins(left, top, right_m, bottom)
+        bar_w = bar.geometry().width() if bar is not None else 0.0
+        right = max(4.0, self._top.overflow_px() - bar_w)
+        layout = self._glw.ci.layout
+        left, t, old_right, b = layout.getContentsMargins()
+        if abs(old_right - right) > 0.5:
+            layout.setContentsMargins(left, t, right, b)
 
     def _cell_at_viewport(self, pos: QPointF) -> tuple[int, int]:
         return self.cell_at(self._glw.mapToScene(pos.toPoint()))
