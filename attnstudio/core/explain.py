@@ -259,6 +259,8 @@ def _weights(cell: _Cell) -> CellArithmetic:
     ex, shift = softmax_terms(s_row, T, st.normalizer)
     arg = f"{fmt(s_row[j])}{over_t}" if shift == 0 else f"({fmt(s_row[j])} − {fmt(shift)}){over_t}"
     denominator = [fmt(e) for e, s in zip(ex, s_row) if not (math.isinf(s) and s < 0)]
+    if not denominator:  # every key masked: nothing to normalise over
+        return CellArithmetic(f"{name} = {fmt(value)} (every key of this row is masked)", value, _NONE, None)
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.sum(ex)
         ratio = float(ex[j] / total)

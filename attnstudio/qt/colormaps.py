@@ -65,7 +65,10 @@ def to_rgba(values: np.ndarray, scale: str, limits: tuple[float, float]) -> np.n
     lo, hi = limits
     finite = np.isfinite(values)
     t = np.where(finite, values, lo).astype(np.float64)
-    t = (t - lo) / (hi - lo) if hi > lo else np.full_like(t, 0.5)
+    # Divide by the larger limit first so that limits near ±1.8e308 cannot overflow hi − lo.
+    big = max(abs(lo), abs(hi)) or 1.0
+    t, lo_s, hi_s = t / big, lo / big, hi / big
+    t = (t - lo_s) / (hi_s - lo_s) if hi > lo else np.full_like(t, 0.5)
     idx = np.clip(np.rint(t * (LUT_SIZE - 1)), 0, LUT_SIZE - 1).astype(np.intp)
     rgba = table[idx]
     rgba[np.isneginf(values)] = (*MASKED_FILL, 255)

@@ -461,6 +461,8 @@ class HeatmapView(QWidget):
             raise ValueError(f"a heatmap shows a 2-D matrix, not an array of shape {v.shape}")
         if scale not in ("signed", "unit"):
             raise ValueError(f"scale must be 'signed' or 'unit', not {scale!r}")
+        if v.size == 0:
+            v = np.zeros((0, 0))  # nothing to show: draw nothing rather than fail
         rows, cols = v.shape
         self._values = v
         if scale != self._scale and self._bar is not None:
@@ -468,16 +470,18 @@ class HeatmapView(QWidget):
         self._scale = scale
         self._limits = _limits(v, scale)
         rgba = colormaps.to_rgba(v, scale, self._limits)
+        if v.size == 0:
+            rgba = np.zeros((1, 1, 4), dtype=np.uint8)  # one transparent pixel
         self._image.setImage(rgba, autoLevels=False, levels=(0, 255))
-        self._image.setRect(QRectF(0, 0, cols, rows))
-        self._cells.set_cells(v, rgba)
+        self._image.setRect(QRectF(0, 0, max(cols, 1), max(rows, 1)))
+        self._cells.set_cells(v, rgba[:rows, :cols])
         self._row_labels = _fit_labels(row_labels, rows)
         self._col_labels = _fit_labels(col_labels, cols)
         self._left.set_labels(self._row_labels)
         self._top.set_labels(self._col_labels)
         self._marks.set_outlines((rows, cols), self._rows_hl, self._cells_hl)
         if self._bar is not None:
-            self._bar.setLevels(values=self._limits)
+            self._set_bar_levels(*self._limits)
         self._vb.setRange(xRange=(0, max(cols, 1)), yRange=(0, max(rows, 1)), padding=0.0)
         self._title.setText(title)
         self._title.setVisible(bool(title))
@@ -485,6 +489,20 @@ class HeatmapView(QWidget):
         self._note.setVisible(bool(note) and not self._compact)
         if self._hovered != (-1, -1) and not (self._hovered[0] < rows and self._hovered[1] < cols):
             self._set_hovered(-1, -1)
+
+    def _set_bar_levels(self, lo: float, hi: float) -> None:
+        """Colour bar ends at the limits; beyond 1e100 the axis counts in units of the limit
+        (its tick arithmetic overflows near 1.8e308) and says so in its label."""
+        assert self._bar is not None
+        big = max(abs(lo), abs(hi))
+        axis = self._bar.getAxis("right")
+        if big >= 1e100:
+            self._bar.setLevels(values=(lo / big, hi / big))
+            axis.setLabel(f"× {format_cell(big)}")
+        else:
+            self._bar.setLevels(values=(lo, hi))
+            axis.setLabel("")
+            axis.showLabel(False)
 
     def set_highlights(self, rows: Sequence[int] = (), cells: Sequence[tuple[int, int]] = ()) -> None:
         """Outline whole ``rows`` and single ``cells`` (row, col); out-of-range ones are ignored."""

@@ -189,6 +189,14 @@ def test_bad_matrices_are_refused_clearly(view):
         view.set_matrix(np.zeros((2, 2, 2)), ["a"], ["b"])
     with pytest.raises(ValueError, match="scale"):
         view.set_matrix(np.zeros((2, 2)), ["a", "b"], ["a", "b"], scale="log")
+    # Empty and extreme matrices draw without a crash or a warning.
+    view.set_matrix(np.zeros((0, 3)), [], [])
+    assert view.values().shape == (0, 0) and not view.cell_text_visible()
+    view.set_matrix(np.array([[1.7e308, -1.7e308, 0.0]]), ["a"], ["x", "y", "z"])
+    assert view.color_limits() == (-1.7e308, 1.7e308)
+    rgba = view._image.image
+    np.testing.assert_array_equal(rgba[0, :, :3], colormaps.lut("signed")[[255, 0, 128], :3])
+    view.grab()
     # Too few labels never crash: missing ones are numbered.
     view.set_matrix(np.zeros((3, 2)), ["a"], [])
     assert view.labels() == (["a", "1", "2"], ["0", "1"])
