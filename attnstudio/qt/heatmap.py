@@ -139,8 +139,13 @@ class _CellLayer(pg.GraphicsObject):
                 st = self._static(text, px)
                 size = st.size()
                 x = origin.x() + (c + 0.5) * step.x()
+                corner = QPointF(x - size.width() / 2, y - size.height() / 2)
+                if not math.isfinite(self._values[r, c]):
+                    # A plain patch under the label keeps "−∞" / "NaN" legible over the hatching.
+                    fill = colormaps.MASKED_FILL if self._values[r, c] == -math.inf else colormaps.WARN_FILL
+                    p.fillRect(QRectF(corner, size).adjusted(-4, -1, 4, 1), QColor(*fill))
                 p.setPen(black if self._dark[r, c] else white)
-                p.drawStaticText(QPointF(x - size.width() / 2, y - size.height() / 2), st)
+                p.drawStaticText(corner, st)
 
     def _static(self, text: str, px: int) -> QStaticText:
         key = (text, px)
