@@ -36,7 +36,7 @@ PLAIN_EXP_LIMIT = 20.0
 
 def fmt(x: float) -> str:
     """A result: 2 decimals (3 for small non-zero values), real minus sign, ∞ / NaN spelled out."""
-    x = float(x)
+    x = float(x) + 0.0  # −0.0 (e.g. 0 × a negative number) reads as 0
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):

@@ -34,6 +34,7 @@ def format_cell(v: float) -> str:
         return "NaN"
     if math.isinf(v):
         return "−∞" if v < 0 else "∞"
+    v += 0.0  # −0.0 reads as 0.00
     text = f"{v:.2f}" if abs(v) < 1e4 else f"{v:.1e}"
     return text.replace("-", "−")
 

@@ -1,11 +1,15 @@
-""""One token's view": the arithmetic of one query row as a table, one row per key."""
+""""One token's view": the arithmetic of one query row as a table, one row per key.
+
+The table reads a model that formats cells when they are drawn, so a 2,048-token view costs
+the rows on screen, not 16,000 prepared items.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -13,8 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -31,11 +34,15 @@ MAX_SHOWN = 6  # vector entries shown before eliding the middle
 def format_vector(v: Sequence[float] | np.ndarray, max_shown: int = MAX_SHOWN) -> str:
     """"[0.50, −0.20, 0.10]" (two decimals), eliding the middle of long vectors:
     "[0.50, 0.20, 0.10, …, 0.30] (64)"."""
-    vals = [f"{x:.2f}".replace("-", "−") if np.isfinite(x) else fmt(x) for x in np.asarray(v, dtype=float).ravel()]
-    if len(vals) <= max_shown:
-        return "[" + ", ".join(vals) + "]"
-    half = max_shown // 2
-    return "[" + ", ".join([*vals[:half], "…", *vals[-half:]]) + f"] ({len(vals)})"
+    arr = np.asarray(v, dtype=float).ravel()
+
+    def f(x: float) -> str:
+        return f"{x + 0.0:.2f}".replace("-", "−") if np.isfinite(x) else fmt(x)  # + 0.0: −0 → 0
+
+    if arr.size <= max_shown:
+        return "[" + ", ".join(f(x) for x in arr) + "]"
+    half = max_shown // 2  # format only what is shown: this runs for every visible row
+    return "[" + ", ".join([*map(f, arr[:half]), "…", *map(f, arr[-half:])]) + f"] ({arr.size})"
 
 
 class _WeightBarDelegate(QStyledItemDelegate):
@@ -55,6 +62,72 @@ class _WeightBarDelegate(QStyledItemDelegate):
         super().paint(painter, option, index)
 
 
+Index = QModelIndex | QPersistentModelIndex
+
+
+class _TokenViewModel(QAbstractTableModel):
+    """One row per key of a TokenView; texts are formatted on request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._view: TokenView | None = None
+        self._muted = QColor(128, 128, 128)
+
+    def set_view(self, view: TokenView) -> None:
+        self.beginResetModel()
+        self._view = view
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008  (Qt's signature)
+        return 0 if self._view is None or parent.isValid() else len(self._view.keys)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        view = self._view
+        if view is None or not index.isValid():
+            return None
+        j, c = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(j, c)
+        if role == BAR_ROLE and c == WEIGHT_COL:
+            return float(view.weights[j])
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            side = Qt.AlignmentFlag.AlignLeft if c == 0 or c in VECTOR_COLS else Qt.AlignmentFlag.AlignRight
+            return int(Qt.AlignmentFlag.AlignVCenter | side)
+        if role == Qt.ItemDataRole.ForegroundRole and view.masked[j]:
+            return self._muted
+        return None
+
+    def text(self, j: int, c: int) -> str:
+        view = self._view
+        assert view is not None
+        masked = bool(view.masked[j])
+        if c == 0:
+            return view.keys[j]
+        if c == 1:
+            return format_vector(view.k[j])
+        if c == 2:
+            return fmt(view.dots[j])
+        if c == 3:
+            return f"{fmt(view.scaled[j])} → −∞" if masked else fmt(view.scaled[j])
+        if c == 4:
+            if view.exp is None:
+                return "—"
+            return f"{fmt(view.exp[j])} (masked)" if masked else fmt(view.exp[j])
+        if c == 5:
+            return fmt(view.weights[j])
+        if c == 6:
+            return format_vector(view.v[j])
+        return format_vector(view.contributions[j])
+
+
 class TokenViewPanel(QWidget):
     """Shows a TokenView: title, the query vector, the table of keys, and z = Σ a_j v_j."""
 
@@ -68,13 +141,17 @@ class TokenViewPanel(QWidget):
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._table = QTableWidget(0, len(COLUMNS), self)
-        self._table.setHorizontalHeaderLabels(list(COLUMNS))
+        self._model = _TokenViewModel()
+        self._table = QTableView(self)
+        self._table.setModel(self._model)
         self._table.verticalHeader().setVisible(False)
+        self._table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         header = self._table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Size columns from the first rows only: measuring thousands of rows would stall a click.
+        header.setResizeContentsPrecision(64)
         # The weight bar is the point of the table: give it room rather than the width of "0.14".
         header.setSectionResizeMode(WEIGHT_COL, QHeaderView.ResizeMode.Fixed)
         header.setStretchLastSection(False)
@@ -95,40 +172,8 @@ class TokenViewPanel(QWidget):
         self._title.setText(f"one token's view: {view.query}")
         self._query.setText(f"q_{view.query} = {format_vector(view.q)}")
         self._rule.setText(_rule_text(view))
-        n = len(view.keys)
-        self._table.setRowCount(n)
-        for j in range(n):
-            masked = bool(view.masked[j])
-            exp = "—" if view.exp is None else fmt(view.exp[j])
-            cells = (
-                view.keys[j],
-                format_vector(view.k[j]),
-                fmt(view.dots[j]),
-                fmt(view.scaled[j]),
-                exp,
-                fmt(view.weights[j]),
-                format_vector(view.v[j]),
-                format_vector(view.contributions[j]),
-            )
-            for c, text in enumerate(cells):
-                shown = text
-                if masked and c == 3:
-                    shown = f"{text} → −∞"
-                elif masked and c == 4:
-                    shown = f"{text} (masked)"
-                self._set(j, c, shown, masked)
-            self._table.item(j, WEIGHT_COL).setData(BAR_ROLE, float(view.weights[j]))
+        self._model.set_view(view)
         self._output.setText(f"z_{view.query} = Σ_j a_j·v_j = {format_vector(view.output)}")
-
-    def _set(self, row: int, col: int, text: str, masked: bool) -> None:
-        item = self._table.item(row, col)
-        if item is None:
-            item = QTableWidgetItem()
-            self._table.setItem(row, col, item)
-        item.setText(text)
-        side = Qt.AlignmentFlag.AlignLeft if col == 0 or col in VECTOR_COLS else Qt.AlignmentFlag.AlignRight
-        item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter | side)
-        item.setForeground(QColor(128, 128, 128) if masked else self.palette().text().color())
 
     def set_font_scale(self, factor: float) -> None:
         """Grow every text by ``factor`` (presentation zoom)."""
@@ -147,8 +192,8 @@ class TokenViewPanel(QWidget):
 
     def table_text(self, row: int, col: int) -> str:
         """The text of one table cell (tests read what the panel shows)."""
-        item = self._table.item(row, col)
-        return item.text() if item is not None else ""
+        value = self._model.data(self._model.index(row, col))
+        return value if isinstance(value, str) else ""
 
 
 def _rule_text(view: TokenView) -> str:

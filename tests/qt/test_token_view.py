@@ -25,14 +25,14 @@ def test_table_rows_are_the_keys_with_their_numbers(panel):
     tv = token_view(tr, 0, 0, 7)
     panel.set_view(tv)
     assert panel._title.text() == "one token's view: it"
-    assert panel._table.rowCount() == tr.n
+    assert panel._model.rowCount() == tr.n
     col = {name: i for i, name in enumerate(COLUMNS)}
     for j in range(tr.n):
         assert panel.table_text(j, col["key"]) == tv.keys[j]
         assert panel.table_text(j, col["q·k_j"]) == fmt(tv.dots[j])
         assert panel.table_text(j, col["weight a_j"]) == fmt(tv.weights[j])
         assert panel.table_text(j, col["a_j·v_j"]) == format_vector(tv.contributions[j])
-        assert panel._table.item(j, WEIGHT_COL).data(BAR_ROLE) == pytest.approx(tv.weights[j])
+        assert panel._model.index(j, WEIGHT_COL).data(BAR_ROLE) == pytest.approx(tv.weights[j])
         if j > 7:  # after "it": masked under the causal mask
             assert "masked" in panel.table_text(j, col["exp"])
             assert "−∞" in panel.table_text(j, col["scaled"])
