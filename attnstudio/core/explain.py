@@ -113,8 +113,21 @@ class _Cell:
     j: int
     weights: Weights | None
 
-    def at(self, a: Any) -> float:
-        return float(np.asarray(a)[self.i, self.j])
+    def at(self, a: Any, i: int | None = None, j: int | None = None) -> float:
+        """One value of a trace matrix (row i, col j; the cell's own by default)."""
+        return float(self.host(a[self.i if i is None else i, self.j if j is None else j]))
+
+    def row(self, a: Any, i: int | None = None) -> np.ndarray:
+        """Row i of a trace matrix on the host, as float64."""
+        return self.host(a[self.i if i is None else i])
+
+    def col(self, a: Any, j: int) -> np.ndarray:
+        return self.host(a[:, j])
+
+    def host(self, a: Any) -> np.ndarray:
+        # Only the entries a formula uses cross from the GPU: trace.host() would copy every
+        # stage of every head on each hover.
+        return np.asarray(self.tr.backend.asnumpy(a), dtype=np.float64)
 
 
 _NONE = np.zeros(0)
@@ -153,7 +166,7 @@ def cell_arithmetic(
     """explain_cell's text together with the numbers behind it (see CellArithmetic)."""
     if stage not in EXPLAIN_STAGES:
         raise ValueError(f"stage must be one of {', '.join(EXPLAIN_STAGES)}, not {stage!r}")
-    tr = trace.host()
+    tr = trace
     if not 0 <= layer < len(tr.layers):
         raise ValueError(f"layer {layer} does not exist (the trace has {len(tr.layers)})")
     lt = tr.layers[layer]
@@ -162,7 +175,7 @@ def cell_arithmetic(
     h = lt.heads[head]
     matrix = {"embeddings": lt.input, "concat": lt.concat, "heads": lt.output}.get(stage)
     matrix = h.stage(stage) if matrix is None else matrix
-    rows, cols = np.shape(matrix)
+    rows, cols = matrix.shape
     if not (0 <= row < rows and 0 <= col < cols):
         raise ValueError(f"cell ({row}, {col}) is outside the {stage} matrix ({rows} × {cols})")
     cell = _Cell(tr, layer, head, h, token_labels(tr.tokens), row, col, weights)
@@ -203,7 +216,7 @@ def _projection(cell: _Cell, which: str) -> CellArithmetic:
     formula = f"{name} = x_{lab} · {W}[:, {cell.j + 1}]"
     w = _weight_matrix(cell, cell.head, f"w_{which}")
     if w is not None:
-        x = np.asarray(cell.tr.layers[cell.layer].input, dtype=np.float64)[cell.i]
+        x = cell.row(cell.tr.layers[cell.layer].input)
         terms, vals = _products(x, w[:, cell.j])
         if _agrees(vals.sum(), value):
             return CellArithmetic(f"{formula} = {join_terms(terms)} = {fmt(value)}", value, vals, float(vals.sum()))
@@ -212,7 +225,7 @@ def _projection(cell: _Cell, which: str) -> CellArithmetic:
 
 def _scores(cell: _Cell) -> CellArithmetic:
     h, i, j = cell.h, cell.i, cell.j
-    terms, vals = _products(np.asarray(h.q, dtype=np.float64)[i], np.asarray(h.k, dtype=np.float64)[j])
+    terms, vals = _products(cell.row(h.q, i), cell.row(h.k, j))
     value = cell.at(h.scores)
     qi, kj = cell.labels[i], cell.labels[j]
     text = f"score[{qi}, {kj}] = q_{qi} · k_{kj} = {join_terms(terms)} = {fmt(value)}"
@@ -225,7 +238,7 @@ def _scaled(cell: _Cell) -> CellArithmetic:
     if not cell.tr.settings.scale:
         return CellArithmetic(f"{name} = score = {fmt(value)} (scaling by √d_k is switched off)",
                               value, np.array([s]), s)
-    dk = np.shape(cell.h.q)[1]
+    dk = cell.h.q.shape[1]
     return CellArithmetic(f"{name} = {fmt(s)} / √{dk} = {fmt(value)}", value, np.array([s]), s / math.sqrt(dk))
 
 
@@ -246,13 +259,13 @@ def _masked(cell: _Cell) -> CellArithmetic:
 def _weights(cell: _Cell) -> CellArithmetic:
     st = cell.tr.settings
     value = cell.at(cell.h.weights)
-    s_row = np.asarray(cell.h.masked, dtype=np.float64)[cell.i]
+    s_row = cell.row(cell.h.masked)
     j = cell.j
     name = f"weight[{cell.labels[cell.i]}, {cell.labels[j]}]"
     T = st.temperature
     over_t = "" if T == 1 else f"/{fmt_operand(T)}"
     if st.normalizer in ("sparsemax", "entmax15"):
-        return _sparse_weight(name, st, s_row, np.asarray(cell.h.weights, dtype=np.float64)[cell.i], j, value)
+        return _sparse_weight(name, st, s_row, cell.row(cell.h.weights), j, value)
     if math.isinf(s_row[j]) and s_row[j] < 0:
         text = f"{name} = exp(−∞) / Σ_j … = {fmt(value)} (masked: this key gets no weight)"
         return CellArithmetic(text, value, _NONE, 0.0)
@@ -335,8 +348,8 @@ def _sparse_weight(name: str, st: Settings, s_row: np.ndarray, w_row: np.ndarray
 
 def _output(cell: _Cell) -> CellArithmetic:
     i, c = cell.i, cell.j
-    a = np.asarray(cell.h.weights, dtype=np.float64)[i]
-    v = np.asarray(cell.h.v, dtype=np.float64)[:, c]
+    a = cell.row(cell.h.weights)
+    v = cell.col(cell.h.v, c)
     value = cell.at(cell.h.output)
     keep = [j for j in range(len(a)) if a[j] != 0]
     terms = [f"{fmt_operand(a[j])}×{fmt_operand(v[j])}" for j in keep]
@@ -355,7 +368,7 @@ def _concat(cell: _Cell) -> CellArithmetic:
     lab = cell.labels[cell.i]
     text = (f"concat[{lab}, {cell.j + 1}] = z_head{src + 1}[{lab}, {col + 1}] = {fmt(value)} "
             f"(columns {src * dk + 1}–{src * dk + dk} come from head {src + 1})")
-    z = float(np.asarray(cell.tr.layers[cell.layer].heads[src].output)[cell.i, col])
+    z = cell.at(cell.tr.layers[cell.layer].heads[src].output, j=col)
     return CellArithmetic(text, value, np.array([z]), z)
 
 
@@ -366,7 +379,7 @@ def _heads(cell: _Cell) -> CellArithmetic:
     formula = f"out[{lab}, {cell.j + 1}] = concat_{lab} · W_O[:, {cell.j + 1}]"
     w_o = _weight_matrix(cell, None, "w_o")
     if w_o is not None:
-        terms, vals = _products(np.asarray(lt.concat, dtype=np.float64)[cell.i], w_o[:, cell.j])
+        terms, vals = _products(cell.row(lt.concat), w_o[:, cell.j])
         if _agrees(vals.sum(), value):
             return CellArithmetic(f"{formula} = {join_terms(terms)} = {fmt(value)}", value, vals, float(vals.sum()))
     return CellArithmetic(f"{formula} = {fmt(value)}", value, _NONE, None)
@@ -442,7 +455,7 @@ class TokenView:
 
 def token_view(trace: Trace, layer: int, head: int, row: int) -> TokenView:
     """Query ``row``'s view in (layer, head), read from the trace (arrays copied to the host)."""
-    tr = trace.host()
+    tr = trace
     if not 0 <= layer < len(tr.layers) or not 0 <= head < len(tr.layers[layer].heads):
         raise ValueError(f"layer {layer}, head {head} does not exist in this trace")
     h = tr.layers[layer].heads[head]
@@ -453,7 +466,8 @@ def token_view(trace: Trace, layer: int, head: int, row: int) -> TokenView:
     st = tr.settings
 
     def host(a: Any) -> np.ndarray:
-        return np.array(a, dtype=np.float64, copy=True)
+        # One row per stage (and k, v whole) crosses from the GPU, not the whole trace.
+        return np.array(tr.backend.asnumpy(a), dtype=np.float64, copy=True)
 
     masked_row = host(h.masked[row])
     w = host(h.weights[row])

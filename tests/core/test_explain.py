@@ -227,3 +227,60 @@ def test_bad_requests_name_the_problem():
         explain_cell(tr, 3, 0, "scores", 0, 0)
     with pytest.raises(ValueError, match="row 9"):
         token_view(tr, 0, 0, 9)
+
+
+class DeviceArray:
+    """A stand-in for a CuPy array: indexable, but never silently converted to NumPy."""
+
+    def __init__(self, data):
+        self._data = np.asarray(data)
+        self.shape = self._data.shape
+
+    def __getitem__(self, key):
+        return DeviceArray(self._data[key])
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("implicit conversion to a NumPy array is not allowed (as in CuPy)")
+
+
+class FakeCupy:
+    copied = 0  # elements copied to the host so far
+
+    @classmethod
+    def asnumpy(cls, a):
+        cls.copied += a._data.size
+        return a._data.copy()
+
+
+def on_fake_device(tr):
+    from dataclasses import fields, replace
+
+    from attnstudio.core.backends import Backend
+    from attnstudio.core.trace import HeadTrace
+
+    def wrap(obj, names):
+        return replace(obj, **{n: DeviceArray(getattr(obj, n)) for n in names if getattr(obj, n) is not None})
+
+    head_fields = [f.name for f in fields(HeadTrace) if f.name not in ("nonfinite_weights", "direct")]
+    layer_fields = ("input", "concat", "output", "residual")
+    layers = tuple(
+        replace(wrap(lt, layer_fields), heads=tuple(wrap(h, head_fields) for h in lt.heads)) for lt in tr.layers
+    )
+    backend = Backend("cupy", FakeCupy, "cupy", None, "fake GPU")
+    return replace(wrap(tr, ("embeddings", "positions", "x")), layers=layers, backend=backend)
+
+
+def test_device_traces_copy_only_what_a_formula_uses():
+    settings = Settings(d_model=8, heads=2, layers=2, mask="causal", positional=True)
+    tr = compute(["w"] * 3 + [f"t{i}" for i in range(61)], settings)
+    dev = on_fake_device(tr)
+    n, dk = tr.n, settings.d_k
+    for stage in EXPLAIN_STAGES:
+        FakeCupy.copied = 0
+        assert explain_cell(dev, 1, 1, stage, 40, 3) == explain_cell(tr, 1, 1, stage, 40, 3)
+        # At most a few rows and columns cross, never whole N × N matrices.
+        assert FakeCupy.copied <= 4 * n + 4 * settings.d_model, (stage, FakeCupy.copied)
+    a, b = token_view(dev, 1, 0, 40), token_view(tr, 1, 0, 40)
+    for name in ("q", "k", "dots", "scaled", "masked", "exp", "weights", "v", "contributions", "output"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert n * dk * 2 < n * n  # so the bound above really excludes an N × N copy
