@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,7 +179,7 @@ def cell_arithmetic(
     if not (0 <= row < rows and 0 <= col < cols):
         raise ValueError(f"cell ({row}, {col}) is outside the {stage} matrix ({rows} × {cols})")
     cell = _Cell(tr, layer, head, h, token_labels(tr.tokens), row, col, weights)
-    return _BUILDERS[stage](cell)  # type: ignore[no-any-return]
+    return _BUILDERS[stage](cell)
 
 
 def _embeddings(cell: _Cell) -> CellArithmetic:
@@ -385,7 +385,7 @@ def _heads(cell: _Cell) -> CellArithmetic:
     return CellArithmetic(f"{formula} = {fmt(value)}", value, _NONE, None)
 
 
-_BUILDERS = {
+_BUILDERS: dict[str, Callable[[_Cell], CellArithmetic]] = {
     "embeddings": _embeddings,
     "q": functools.partial(_projection, which="q"),
     "k": functools.partial(_projection, which="k"),
