@@ -35,7 +35,8 @@ SLIDER_STEPS = 400  # slider positions from T_MIN to T_MAX, evenly spaced in log
 def slider_to_temperature(pos: int) -> float:
     """Slider position → T on a log scale, rounded to what the label shows."""
     t = T_MIN * (T_MAX / T_MIN) ** (pos / SLIDER_STEPS)
-    return float(f"{t:.3g}")
+    # Two significant digits: the positions are 1.2 % apart, and T = 1 lands on exactly 1.
+    return float(f"{t:.2g}")
 
 
 def temperature_to_slider(t: float) -> int:

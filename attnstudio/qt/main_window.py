@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.theme = "dark"
         self.font_scale = 1.0
         self.selected_row = -1
+        self._thumbs_for = (-1, -1)  # (layer, head) the thumbnails show
         self.compute = ComputeController(parent=self)
 
         self.sentence = SentenceBar(self.state.sentence, self)
@@ -210,6 +211,8 @@ class MainWindow(QMainWindow):
     def _on_view_changed(self) -> None:
         self.stage_strip.set_current(self.state.stage)
         if self.result is not None and self.result.trace is not None and self.stage_view.stack.currentIndex() == 0:
+            if self._thumbs_for != (self.state.layer, self.state.head):
+                self._update_thumbs()  # they show the head on view
             self._show_stage()
             self.editor.refresh()
 
@@ -229,6 +232,7 @@ class MainWindow(QMainWindow):
             return
         layer = min(st.layer, res.trace.settings.layers - 1)
         head = min(st.head, res.trace.settings.heads - 1)
+        self._thumbs_for = (st.layer, st.head)
         for key, thumb in self.stage_strip.thumbs.items():
             if key == "tokens":
                 thumb.set_text(f"{res.trace.n:,} tokens")

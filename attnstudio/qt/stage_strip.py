@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 from attnstudio.core.trace import STAGES
 from attnstudio.qt.heatmap import HeatmapView
 
-
 # Thumbnail captions: short enough for nine in a row at 1280 px.
 SHORT_TITLES = {
     "tokens": "Tokens", "embeddings": "X", "projections": "Q K V", "scores": "Q·Kᵀ", "scaled": "÷ √d_k",

@@ -1,0 +1,113 @@
+"""Typing a sentence: tokens and every heatmap follow; an empty sentence keeps every edit."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from studio_helpers import expected_stage, make_window, settle
+
+from attnstudio.core import Settings, compute, tokenize
+from attnstudio.core.trace import STAGE_KEYS
+from attnstudio.qt.state import DEFAULT_SENTENCE
+from attnstudio.qt.token_strip import TokenStrip
+
+
+@pytest.fixture
+def window(qtbot):
+    return make_window(qtbot)
+
+
+def test_default_sentence_is_shown_and_computed(window, qtbot):
+    tr = settle(qtbot, window)
+    assert window.sentence.text() == DEFAULT_SENTENCE
+    assert window.token_strip.tokens() == tuple(DEFAULT_SENTENCE.split())
+    assert tr.n == 10
+
+
+def test_typing_updates_tokens_and_every_heatmap(window, qtbot):
+    settle(qtbot, window)
+    window.state.set_setting(heads=2, d_model=8, mask="causal")
+    settle(qtbot, window)
+    field = window.sentence.field
+    field.clear()
+    qtbot.keyClicks(field, "A dog chased the red ball")
+    qtbot.waitUntil(lambda: window.trace is not None and window.trace.n == 6, timeout=3000)
+    tokens = ("A", "dog", "chased", "the", "red", "ball")
+    assert window.token_strip.tokens() == tokens
+    ref = compute(list(tokens), Settings(d_model=8, heads=2, mask="causal"))
+    for head in (0, 1):
+        window.state.set_view(head=head)
+        for stage in STAGE_KEYS:
+            window.go_to_stage(stage)
+            np.testing.assert_allclose(window.heatmap.values(), expected_stage(ref, stage, 0, head), atol=1e-12)
+            if stage == "projections":
+                np.testing.assert_allclose(window.stage_view.k_view.values(), ref.head(0, head).k, atol=1e-12)
+                np.testing.assert_allclose(window.stage_view.v_view.values(), ref.head(0, head).v, atol=1e-12)
+            if stage != "tokens":  # every thumbnail shows the same numbers as the stage
+                thumb = window.stage_strip.thumbs[stage].heatmap
+                np.testing.assert_allclose(thumb.values(), expected_stage(ref, stage, 0, head), atol=1e-12)
+    # An independent check of one stage: the causal weights are a softmax over the visible keys.
+    s = np.asarray(ref.head(0, 1).scores) / 2.0
+    window.go_to_stage("weights")
+    for i in range(6):
+        e = np.exp(s[i, : i + 1] - s[i, : i + 1].max())
+        np.testing.assert_allclose(window.heatmap.values()[i, : i + 1], e / e.sum(), atol=1e-12)
+        assert (window.heatmap.values()[i, i + 1 :] == 0).all()
+
+
+def test_typing_is_debounced_into_one_recompute(window, qtbot):
+    settle(qtbot, window)
+    results = []
+    window.compute.result.connect(results.append)
+    field = window.sentence.field
+    field.clear()
+    qtbot.keyClicks(field, "one two three")
+    qtbot.waitUntil(lambda: window.trace.tokens == ("one", "two", "three"), timeout=3000)
+    # 14 edits of the text (clear + 13 keys) became one recompute, not one per key.
+    assert len(results) == 1
+
+
+def test_empty_sentence_shows_a_message_and_keeps_edits(window, qtbot):
+    settle(qtbot, window)
+    window.state.set_weight_cell(0, 0, "w_q", 1, 2, 0.75)
+    window.state.set_embedding_cell(0, 0, 0.5)
+    edited = settle(qtbot, window)
+    field = window.sentence.field
+    field.clear()
+    qtbot.waitUntil(lambda: window.stage_view.stack.currentWidget() is window.stage_view.empty, timeout=3000)
+    assert window.stage_view.empty.isVisible()
+    assert "empty" in window.stage_view.empty.text() and "kept" in window.stage_view.empty.text()
+    assert window.trace is edited  # the last good trace stays
+    assert window.state.matrix("w_q")[1, 2] == 0.75
+    qtbot.keyClicks(field, DEFAULT_SENTENCE)
+    qtbot.waitUntil(lambda: window.stage_view.stack.currentIndex() == 0, timeout=3000)
+    tr = window.trace
+    assert tr is not edited
+    assert float(np.asarray(tr.embeddings)[0, 0]) == 0.5  # the X edit came back with its token
+    assert window.state.matrix("w_q")[1, 2] == 0.75
+    window.go_to_stage("scores")
+    np.testing.assert_allclose(window.heatmap.values(), edited.head().scores, atol=1e-12)
+
+
+def test_ten_thousand_tokens_paint_only_what_fits(qtbot):
+    strip = TokenStrip()
+    qtbot.addWidget(strip)
+    strip.resize(900, 60)
+    strip.show()
+    qtbot.waitExposed(strip)
+    tokens = tokenize(" ".join(f"w{i}" for i in range(10_000)))
+    strip.set_tokens(tokens)
+    strip.grab()  # paints now
+    assert 0 < strip.visible_count() < 100
+
+
+def test_enter_hands_the_keyboard_back_to_the_stepper(window, qtbot):
+    settle(qtbot, window)
+    field = window.sentence.field
+    field.setFocus()
+    qtbot.keyClicks(field, " now")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert window.state.sentence == DEFAULT_SENTENCE + " now"
+    assert not field.hasFocus()
+    window.go_to_stage("tokens")
+    qtbot.keyClick(window.windowHandle(), Qt.Key.Key_Right)
+    assert window.current_stage == "embeddings"
