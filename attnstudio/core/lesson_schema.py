@@ -64,12 +64,14 @@ class LessonError(AttnStudioError):
         elif step is not None:
             where.append(f"step {step}")
         if key is not None:
-            where.append(f"key '{key}'")
-        super().__init__(f"{', '.join(where)}: {_one_line(problem)}")
+            where.append(f"key '{_one_line(key, 80)}'")
+        super().__init__(f"{', '.join(where)}: {_one_line(problem, 400)}")
 
 
-def _one_line(text: str) -> str:
-    return str(text).replace("\r", " ").replace("\n", " ")
+def _one_line(text: str, limit: int | None = None) -> str:
+    """``text`` on one line, cut to ``limit`` characters (a hostile file can hold huge keys)."""
+    flat = str(text).replace("\r", " ").replace("\n", " ")
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,8 +18,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from attnstudio.core.backends import Backend, resolve_backend
 from attnstudio.core.lesson_schema import (
     FORMAT_VERSION,
@@ -43,6 +41,11 @@ from attnstudio.core.lesson_steps import STATE_KEYS, Changes, StepResolver, over
 from attnstudio.core.pipeline import compute
 from attnstudio.core.trace import Trace
 from attnstudio.resources import lessons_dir
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, published as tomli
+    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
     "BUILTIN_ORDER",
@@ -153,9 +156,12 @@ def parse_lesson(text_or_bytes: str | bytes, source: str, *, builtin: bool = Fal
     try:
         doc = tomllib.loads(doc_text)
     except tomllib.TOMLDecodeError as exc:
-        raise LessonError(source, f"is not valid TOML: {exc}") from None
-    except (ValueError, RecursionError) as exc:  # huge integers, absurdly deep nesting
-        raise LessonError(source, f"is not valid TOML: {type(exc).__name__}") from None
+        hint = "; is the file cut short?" if "end of document" in str(exc) else ""
+        raise LessonError(source, f"is not valid TOML: {exc}{hint}") from None
+    except RecursionError:
+        raise LessonError(source, "is not valid TOML: arrays or tables are nested too deeply") from None
+    except ValueError:  # tomllib lets int() refuse numbers of more than 4300 digits
+        raise LessonError(source, "is not valid TOML: it holds a number too long to read") from None
     return _lesson(doc, source, builtin)
 
 
