@@ -37,7 +37,7 @@ from attnstudio.core.lesson_schema import (
     text,
     type_name,
 )
-from attnstudio.core.lesson_steps import STATE_KEYS, Changes, StepResolver, overlay, parse_changes
+from attnstudio.core.lesson_steps import STATE_KEYS, Changes, StepResolver, overlay, parse_changes, seeded_weights
 from attnstudio.core.pipeline import compute
 from attnstudio.core.trace import Trace
 from attnstudio.resources import lessons_dir
@@ -230,7 +230,7 @@ def compute_step(step: LessonStep | StepState, backend: Backend | str | None = N
     return compute(
         state.sentence,
         state.settings,
-        weights=state.weights,
+        weights=state.weights or seeded_weights(state.settings),
         embeddings=state.embeddings,
         direct=state.direct or None,
         backend=backend,
