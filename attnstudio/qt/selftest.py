@@ -72,6 +72,13 @@ class _Watch:
                 QtMsgType.QtFatalMsg: "fatal"}.get(mode, str(mode))
         where = f" ({context.file}:{context.line})" if getattr(context, "file", None) else ""
         self.fail(f"Qt {kind}: {message}{where}")
+        if mode == QtMsgType.QtFatalMsg:  # Qt aborts the process when this handler returns
+            self.report(sys.__stderr__)
+
+    def report(self, stream: Any) -> None:
+        print(f"self-test FAILED: {len(self.problems)} problem(s)", file=stream)
+        for i, text in enumerate(self.problems, 1):
+            print(f"--- problem {i}\n{text}", file=stream, flush=True)
 
     def excepthook(self, exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
         self.fail("exception reported by Qt:\n" + "".join(traceback.format_exception(exc_type, exc, tb)))
@@ -182,9 +189,7 @@ def run_self_test() -> int:
         except Exception:
             watch.fail("self-test stopped by an exception:\n" + traceback.format_exc())
     if watch.problems:
-        print(f"self-test FAILED: {len(watch.problems)} problem(s)", file=sys.stderr)
-        for i, text in enumerate(watch.problems, 1):
-            print(f"--- problem {i}\n{text}", file=sys.stderr)
+        watch.report(sys.stderr)
         return 1
     print(f"self-test ok: {summary}, {time.perf_counter() - started:.1f} s ({slowest})", flush=True)
     return 0

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# CI: build the bundle (packaging/build.sh), then run the built executable's --self-test
+# from an empty folder. Fails on a non-zero exit, on a missing summary line, or on ANY
+# line the executable writes to stderr (the self-test itself prints nothing there when
+# all is well; a stray line is a warning a lecturer would see too).
+# Prints the bundle's size, the self-test's summary and the time to the first painted window.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+packaging/build.sh
+exe="$root/dist/attnstudio/attnstudio"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+run_bundle() {  # run the executable from an empty folder, with nothing from this checkout on the path
+  (cd "$scratch" && env -u PYTHONPATH -u PYTHONHOME -u PYTHONSTARTUP timeout 300 "$exe" "$@")
+}
+
+status=0
+run_bundle --self-test >"$scratch/out" 2>"$scratch/err" || status=$?
+cat "$scratch/out"
+failed=0
+if [ "$status" -ne 0 ]; then
+  echo "check_bundle: error: the bundle's --self-test exited with $status" >&2
+  failed=1
+fi
+if [ -s "$scratch/err" ]; then
+  echo "check_bundle: error: the bundle wrote to stderr:" >&2
+  sed 's/^/    /' "$scratch/err" >&2
+  failed=1
+fi
+if ! grep -q "^self-test ok: " "$scratch/out"; then
+  echo "check_bundle: error: no 'self-test ok:' line in the output" >&2
+  failed=1
+fi
+[ "$failed" -eq 0 ] || exit 1
+
+# Start-up time (informational): process start to the window's first paint, offscreen.
+ATTNSTUDIO_EXIT_AFTER_PAINT=1 run_bundle --self-test 2>&1 | sed 's/^/bundle: /' || true
+
+# Informational: the system libraries a real (xcb) window needs that neither the bundle
+# nor this machine has. Offscreen CI needs none of them.
+internal="$root/dist/attnstudio/_internal"
+xcb="$internal/PySide6/Qt/plugins/platforms/libqxcb.so"
+if [ -f "$xcb" ] && command -v ldd >/dev/null; then
+  missing=$(LD_LIBRARY_PATH="$internal:$internal/PySide6/Qt/lib" ldd "$xcb" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
+  echo "check_bundle: a real X11 window here would also need: ${missing:-nothing more}"
+fi
+echo "check_bundle: ok"
