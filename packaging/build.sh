@@ -33,6 +33,18 @@ echo "build: running PyInstaller"
 "$(dirname "$PY")/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath dist --workpath "$WORK" packaging/attnstudio.spec
 
+# The xcb helper libraries (libxcb-icccm4, libxcb-keysyms1, libxcb-cursor0, …) travel in the
+# bundle only when this build machine has them: say which a user would have to install.
+internal=dist/attnstudio/_internal
+xcb="$internal/PySide6/Qt/plugins/platforms/libqxcb.so"
+if [ -f "$xcb" ] && command -v ldd >/dev/null; then
+  missing=$(LD_LIBRARY_PATH="$internal:$internal/PySide6/Qt/lib" ldd "$xcb" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
+  if [ -n "$missing" ]; then
+    echo "build: note: not on this build machine, so not bundled: ${missing}— a real X11 window" \
+         "will need them on the user's machine (Debian: libxcb-icccm4 libxcb-keysyms1 …); offscreen runs do not"
+  fi
+fi
+
 elapsed=$(( $(date +%s) - start ))
 size_mb=$(du -sm dist/attnstudio | cut -f1)
 files=$(find dist/attnstudio -type f | wc -l)

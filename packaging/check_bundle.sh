@@ -39,12 +39,4 @@ fi
 # Start-up time (informational): process start to the window's first paint, offscreen.
 ATTNSTUDIO_EXIT_AFTER_PAINT=1 run_bundle --self-test 2>&1 | sed 's/^/bundle: /' || true
 
-# Informational: the system libraries a real (xcb) window needs that neither the bundle
-# nor this machine has. Offscreen CI needs none of them.
-internal="$root/dist/attnstudio/_internal"
-xcb="$internal/PySide6/Qt/plugins/platforms/libqxcb.so"
-if [ -f "$xcb" ] && command -v ldd >/dev/null; then
-  missing=$(LD_LIBRARY_PATH="$internal:$internal/PySide6/Qt/lib" ldd "$xcb" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
-  echo "check_bundle: a real X11 window here would also need: ${missing:-nothing more}"
-fi
 echo "check_bundle: ok"

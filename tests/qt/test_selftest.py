@@ -25,7 +25,8 @@ SUMMARY = re.compile(
 
 
 @pytest.mark.slow
-def test_self_test_passes_in_a_fresh_interpreter(tmp_path):
+def test_self_test_passes_in_a_fresh_interpreter(qtbot, tmp_path):
+    """The real thing, as CI runs it on the bundle (qtbot only keeps the house rule: nothing runs here)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     env["PYTHONPATH"] = str(ROOT)
     proc = subprocess.run([sys.executable, "-m", "attnstudio", "--self-test"], cwd=tmp_path, env=env,
@@ -51,14 +52,14 @@ def one_short_lesson(monkeypatch):
     return short
 
 
-def test_a_short_run_passes_in_process(qapp, one_short_lesson, capsys):
+def test_a_short_run_passes_in_process(qtbot, one_short_lesson, capsys):
     assert selftest.run_self_test() == 0
     out, err = capsys.readouterr()
     assert out.startswith("self-test ok: 1 lessons, 2 steps, 9 stages"), out
     assert err == ""
 
 
-def test_an_exception_in_a_step_fails_it(qapp, one_short_lesson, monkeypatch, capsys):
+def test_an_exception_in_a_step_fails_it(qtbot, one_short_lesson, monkeypatch, capsys):
     def broken(self, key):
         raise RuntimeError("go_to_stage is broken on purpose")
 
@@ -68,7 +69,7 @@ def test_an_exception_in_a_step_fails_it(qapp, one_short_lesson, monkeypatch, ca
     assert "self-test FAILED" in err and "go_to_stage is broken on purpose" in err
 
 
-def test_an_exception_inside_a_slot_fails_it(qapp, one_short_lesson, monkeypatch, capsys):
+def test_an_exception_inside_a_slot_fails_it(qtbot, one_short_lesson, monkeypatch, capsys):
     """Qt swallows exceptions raised in slots (it prints them via sys.excepthook): still a failure."""
     original = MainWindow._on_result
     calls = []
@@ -86,7 +87,7 @@ def test_an_exception_inside_a_slot_fails_it(qapp, one_short_lesson, monkeypatch
     assert "exception reported by Qt" in err and "a slot failed on purpose" in err
 
 
-def test_a_qt_warning_fails_it_and_an_allowed_one_does_not(qapp, one_short_lesson, monkeypatch, capsys):
+def test_a_qt_warning_fails_it_and_an_allowed_one_does_not(qtbot, one_short_lesson, monkeypatch, capsys):
     original = MainWindow.go_to_stage
 
     def warns(self, key):
@@ -103,7 +104,7 @@ def test_a_qt_warning_fails_it_and_an_allowed_one_does_not(qapp, one_short_lesso
     assert "propagateSizeHints" not in err
 
 
-def test_text_on_stderr_fails_it(qapp, one_short_lesson, monkeypatch, capsys):
+def test_text_on_stderr_fails_it(qtbot, one_short_lesson, monkeypatch, capsys):
     """What the app prints and swallows (compute_worker prints a traceback, then shows an error)."""
     original = MainWindow.go_to_stage
 
@@ -117,7 +118,7 @@ def test_text_on_stderr_fails_it(qapp, one_short_lesson, monkeypatch, capsys):
     assert "text written to stderr:\nTraceback (most recent call last): swallowed on purpose" in capsys.readouterr().err
 
 
-def test_a_window_that_shows_other_numbers_fails_it(qapp, one_short_lesson, monkeypatch, capsys):
+def test_a_window_that_shows_other_numbers_fails_it(qtbot, one_short_lesson, monkeypatch, capsys):
     """The check compares the window's trace with the step's own computation."""
     import attnstudio.qt.selftest as st
 
@@ -126,14 +127,15 @@ def test_a_window_that_shows_other_numbers_fails_it(qapp, one_short_lesson, monk
     assert "the window shows tokens" in capsys.readouterr().err
 
 
-def test_the_hooks_are_restored_afterwards(qapp, one_short_lesson):
+def test_the_hooks_are_restored_afterwards(qtbot, one_short_lesson):
     hooks = (sys.excepthook, sys.unraisablehook, sys.stderr)
+    app = QApplication.instance()
     assert selftest.run_self_test() == 0
     assert (sys.excepthook, sys.unraisablehook, sys.stderr) == hooks
-    assert QApplication.instance() is qapp
+    assert QApplication.instance() is app  # the test's application is reused, not replaced
 
 
-def test_first_paint_mode_prints_the_time_and_exits_0(qapp, monkeypatch, capsys):
+def test_first_paint_mode_prints_the_time_and_exits_0(qtbot, monkeypatch, capsys):
     monkeypatch.setenv(selftest.EXIT_AFTER_PAINT, "1")
     assert selftest.run_self_test() == 0
     out = capsys.readouterr().out
