@@ -46,7 +46,7 @@ if [ -f "$xcb" ] && command -v ldd >/dev/null; then
 fi
 
 elapsed=$(( $(date +%s) - start ))
-size_mb=$(du -sm dist/attnstudio | cut -f1)
+bytes=$(du -sb dist/attnstudio | cut -f1)
 files=$(find dist/attnstudio -type f | wc -l)
-echo "build: dist/attnstudio/ — ${size_mb} MB in ${files} files, built in ${elapsed} s" \
+echo "build: dist/attnstudio/ — $((bytes / 1048576)) MiB ($((bytes / 1000000)) MB) in ${files} files, built in ${elapsed} s" \
      "($(grep -i -E '^(pyside6[-_]essentials|numpy|pyqtgraph|pyinstaller)==' build/bundle-requirements.txt | tr '\n' ' '))"

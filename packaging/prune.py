@@ -122,6 +122,23 @@ def drop_orphans(binaries):
     return [e for e in binaries if e not in orphans]
 
 
+def drop_dangling_symlinks(toc, kept):
+    """Remove SYMLINK entries (PyInstaller links Qt's libraries into the top folder) whose
+    target is no longer in the bundle; ``kept`` is every destination left."""
+    def target(entry) -> str:
+        base = _dest(entry).rsplit("/", 1)[0] if "/" in _dest(entry) else ""
+        parts: list[str] = [p for p in base.split("/") if p]
+        for part in str(entry[1]).replace("\\", "/").split("/"):
+            if part == "..":
+                parts.pop()
+            elif part not in ("", "."):
+                parts.append(part)
+        return "/".join(parts)
+
+    dangling = [e for e in toc if e[2] == "SYMLINK" and target(e) not in kept]
+    return [e for e in toc if e not in dangling]
+
+
 def _report(what: str, entries, reason: str) -> None:
     size = sum(Path(e[1]).stat().st_size for e in entries if Path(e[1]).is_file())
     names = sorted(_dest(e).rsplit("/", 1)[-1] for e in entries)

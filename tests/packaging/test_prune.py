@@ -119,3 +119,15 @@ def test_an_unreadable_root_keeps_everything(monkeypatch):
     monkeypatch.setattr(prune, "needed_libraries", lambda path: None)
     toc = [("PySide6/QtGui.abi3.so", "/s/a", "EXTENSION"), ("libcairo.so.2", "/s/b", "BINARY")]
     assert prune.drop_orphans(toc) == toc
+
+
+def test_links_to_pruned_libraries_go_with_them():
+    toc = [
+        ("libQt6Gui.so.6", "PySide6/Qt/lib/libQt6Gui.so.6", "SYMLINK"),
+        ("libQt6Network.so.6", "PySide6/Qt/lib/libQt6Network.so.6", "SYMLINK"),  # its library was an orphan
+        ("PySide6/Qt/lib/libQt6Gui.so.6", "/s/libQt6Gui.so.6", "BINARY"),
+        ("a/b/link.so", "../c/lib.so", "SYMLINK"),  # relative to its own folder: a/c/lib.so
+    ]
+    kept = {"PySide6/Qt/lib/libQt6Gui.so.6", "a/c/lib.so"}
+    kept_names = [e[0] for e in prune.drop_dangling_symlinks(toc, kept)]
+    assert kept_names == ["libQt6Gui.so.6", "PySide6/Qt/lib/libQt6Gui.so.6", "a/b/link.so"]
