@@ -6,6 +6,7 @@ comes in a later issue).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from PySide6.QtGui import QIcon
@@ -54,4 +55,9 @@ def run_app(argv: list[str] | None = None, lesson: str | None = None) -> int:
     del lesson  # the lesson player is a later issue
     window = create_window()
     window.show()
+    if os.environ.get("ATTNSTUDIO_EXIT_AFTER_PAINT") == "1":
+        # Cold-start timing (attnstudio.qt.latency, the self-test): quit after the first paint.
+        from attnstudio.qt.selftest import exit_after_first_paint
+
+        exit_after_first_paint(window)
     return app.exec()

@@ -42,16 +42,19 @@ class Result:
         return not self.inputs.tokens
 
 
-def compute_result(inputs: Inputs, prefill: bool = False) -> Result:
-    """Compute one snapshot; every failure becomes a message, never an exception."""
+def compute_result(inputs: Inputs, prefill: tuple[int, int] | None = None) -> Result:
+    """Compute one snapshot; every failure becomes a message, never an exception.
+
+    ``prefill`` = (layer, head): reduce for display what the window shows for that head now,
+    here (off the UI thread), instead of on first use."""
     if not inputs.tokens:
         return Result(inputs.generation, inputs, error=inputs.error or "there are no tokens")
     t0 = time.perf_counter()
     try:
         trace = _inputs.run(inputs)
         display = DisplayCache(trace)
-        if prefill:
-            display.prefill()
+        if prefill is not None:
+            display.prefill(*prefill)
     except AttnStudioError as exc:
         return Result(inputs.generation, inputs, error=str(exc))
     except MemoryError:
@@ -68,14 +71,15 @@ class _Signals(QObject):
 
 
 class _Job(QRunnable):
-    def __init__(self, inputs: Inputs, signals: _Signals) -> None:
+    def __init__(self, inputs: Inputs, view: tuple[int, int], signals: _Signals) -> None:
         super().__init__()
         self.inputs = inputs
+        self.view = view
         self.signals = signals
         self.setAutoDelete(False)
 
     def run(self) -> None:
-        self.signals.done.emit(compute_result(self.inputs, prefill=True))
+        self.signals.done.emit(compute_result(self.inputs, prefill=self.view))
 
 
 class ComputeController(QObject):
@@ -93,14 +97,15 @@ class ComputeController(QObject):
         self._signals.done.connect(self._on_done)
         self._latest = -1
         self._running: _Job | None = None
-        self._pending: Inputs | None = None
+        self._pending: tuple[Inputs, tuple[int, int]] | None = None
         self.dropped = 0  # stale results thrown away (for tests and the curious)
 
     @property
     def busy(self) -> bool:
         return self._running is not None
 
-    def request(self, inputs: Inputs) -> None:
+    def request(self, inputs: Inputs, view: tuple[int, int] = (0, 0)) -> None:
+        """Compute ``inputs``; ``view`` = (layer, head) on view, whose matrices are prepared first."""
         self._latest = inputs.generation
         if inputs.n <= self.sync_max_tokens:
             # Instant; a computation still running for older input will be dropped on arrival.
@@ -108,16 +113,16 @@ class ComputeController(QObject):
             self.result.emit(compute_result(inputs))
             return
         if self._running is not None:
-            self._pending = inputs
+            self._pending = (inputs, view)
             return
-        self._start(inputs)
+        self._start(inputs, view)
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until the worker is idle (for tests and clean shutdown)."""
         return self._pool.waitForDone(msecs)
 
-    def _start(self, inputs: Inputs, announce: bool = True) -> None:
-        self._running = _Job(inputs, self._signals)
+    def _start(self, inputs: Inputs, view: tuple[int, int], announce: bool = True) -> None:
+        self._running = _Job(inputs, view, self._signals)
         self._pool.start(self._running)
         if announce:
             self.busy_changed.emit(True)
@@ -129,7 +134,7 @@ class ComputeController(QObject):
         else:
             self.dropped += 1
         if self._pending is not None:
-            nxt, self._pending = self._pending, None
-            self._start(nxt, announce=False)
+            (nxt, view), self._pending = self._pending, None
+            self._start(nxt, view, announce=False)
             return
         self.busy_changed.emit(False)

@@ -29,6 +29,9 @@ class DisplayCache:
         self.trace = trace
         self.max_side = max_side
         self._cache: dict[tuple[int, int, str], tuple[np.ndarray, int]] = {}
+        # The same array under two names (masked *is* scaled without a mask) is reduced once;
+        # the source is kept alongside so its id cannot be reused by another array.
+        self._by_source: dict[int, tuple[Any, tuple[np.ndarray, int]]] = {}
 
     def source(self, layer: int, head: int, name: str) -> Any:
         """The matrix on the trace's device (no copy)."""
@@ -50,7 +53,10 @@ class DisplayCache:
         key = (layer if name not in ("embeddings", "positions", "x") else 0, head if per_head else 0, name)
         hit = self._cache.get(key)
         if hit is None:
-            hit = self._reduce(self.source(layer, head, name))
+            src = self.source(layer, head, name)
+            known = self._by_source.get(id(src))
+            hit = known[1] if known is not None and known[0] is src else self._reduce(src)
+            self._by_source[id(src)] = (src, hit)
             self._cache[key] = hit
         return hit
 
@@ -73,19 +79,22 @@ class DisplayCache:
             self._cache[key] = hit
         return hit[0]
 
-    def prefill(self) -> None:
-        """Reduce everything the stepper can show (for every head): run off the UI thread."""
+    def prefill(self, layer: int = 0, head: int = 0) -> None:
+        """Reduce what the window shows for (layer, head): every stage of that head, the layer's
+        matrices and every head's weights (the overview). Runs off the UI thread; any other
+        head's stages are reduced when first asked for."""
         t = self.trace
-        for name in ("embeddings", "x"):
-            self.get(0, 0, name)
-        for li, lt in enumerate(t.layers):
-            for name in LAYER_MATRICES:
-                self.get(li, 0, name)
-            for hi in range(len(lt.heads)):
-                for name in HEAD_STAGES:
-                    self.get(li, hi, name)
-                self.vector(li, hi, "row_sums")
-                self.vector(li, hi, "row_entropy")
+        layer = min(layer, len(t.layers) - 1)
+        lt = t.layers[layer]
+        head = min(head, len(lt.heads) - 1)
+        for name in LAYER_MATRICES:
+            self.get(layer, 0, name)
+        for name in HEAD_STAGES:
+            self.get(layer, head, name)
+        self.vector(layer, head, "row_sums")
+        self.vector(layer, head, "row_entropy")
+        for hi in range(len(lt.heads)):
+            self.get(layer, hi, "weights")
 
     def factor(self) -> int:
         """The reduction factor of the N × N stages (1: shown cell by cell)."""

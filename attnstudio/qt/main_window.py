@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         self.panels_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._connect()
         self.set_theme("dark")
-        self.compute.request(self.state.snapshot())
+        self._request()
         self._on_view_changed()
 
     # ---- building ------------------------------------------------------------------------
@@ -187,7 +187,10 @@ class MainWindow(QMainWindow):
     def _on_state_changed(self) -> None:
         self.sentence.set_text(self.state.sentence)
         self.editor.refresh()
-        self.compute.request(self.state.snapshot())
+        self._request()
+
+    def _request(self) -> None:
+        self.compute.request(self.state.snapshot(), (self.state.layer, self.state.head))
 
     def _on_result(self, res: Result) -> None:
         if res.empty:
@@ -274,6 +277,10 @@ class MainWindow(QMainWindow):
         self.token_panel.set_view(token_view(self.trace, self.state.layer, self.state.head, row))
         self.token_dock.show()
         self.token_dock.raise_()
+        # Its table has eight columns: give it some room, but the stage keeps most of the
+        # width (its numbers must stay readable); the table scrolls for the rest.
+        want = max(self.controls_dock.width(), min(520, int(self.width() * 0.32)))
+        self.resizeDocks([self.token_dock], [want], Qt.Orientation.Horizontal)
         self._apply_highlights()
 
     def _apply_highlights(self) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
 
 DEBOUNCE_MS = 150
+MAX_CHARS = 2_000_000
 
 
 class _SentenceEdit(QLineEdit):
@@ -33,6 +34,9 @@ class SentenceBar(QWidget):
         super().__init__(parent)
         self.field = _SentenceEdit(self)
         self.field.setObjectName("sentence")
+        # QLineEdit keeps only 32,767 characters unless told otherwise: a pasted 10,000-token
+        # text must arrive whole.
+        self.field.setMaxLength(MAX_CHARS)
         self.field.setPlaceholderText("Type a sentence…")
         self.field.setText(text)
         self.field.setClearButtonEnabled(True)

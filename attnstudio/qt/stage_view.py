@@ -125,8 +125,7 @@ class StageView(QWidget):
 
         head_row = QHBoxLayout()
         head_row.addWidget(self.title)
-        head_row.addSpacing(16)
-        head_row.addWidget(self.formula, 1)
+        head_row.addStretch(1)
         head_row.addWidget(self.where)
         maps = QHBoxLayout()
         maps.setSpacing(6)
@@ -147,6 +146,7 @@ class StageView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(head_row)
+        layout.addWidget(self.formula)
         layout.addWidget(self.banner)
         layout.addWidget(self.warning)
         layout.addWidget(self.stack, 1)

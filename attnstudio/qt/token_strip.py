@@ -129,7 +129,7 @@ class TokenStrip(QWidget):
         gap, pad = 6.0, 8.0
         chip_h = self._chip_height()
         x, y = gap, gap
-        more_w = fm.horizontalAdvance(f"+{len(self._tokens):,} more") + 2 * pad
+        more_w = fm.horizontalAdvance(f"+{len(self._tokens):,} more") + 2 * pad + gap
         width = self.width() - gap
         for i, tok in enumerate(self._tokens[:MAX_CHIPS]):
             w = max(fm.horizontalAdvance(tok), fs.horizontalAdvance(str(i))) + 2 * pad
@@ -156,7 +156,7 @@ class TokenStrip(QWidget):
             p.setPen(QColor(c["muted"]))
             p.setFont(main)
             p.drawText(QRectF(x, y, more_w + 200, chip_h), Qt.AlignmentFlag.AlignVCenter,
-                       f"+{rest:,} more ({len(self._tokens):,} tokens)")
+                       f"+{rest:,} more")
 
     def mousePressEvent(self, ev) -> None:
         pos = ev.position()

@@ -84,7 +84,7 @@ class WeightsSide(QWidget):
                 f"uniform = {_fmt(self._max_bits)})")
 
     def sizeHint(self) -> QSize:
-        return QSize(round(230 * self._scale), 300)
+        return QSize(round(200 * self._scale), 300)
 
     def _font(self, px: float, bold: bool = False) -> QFont:
         f = QFont(self.font())
