@@ -196,12 +196,14 @@ class MainWindow(QMainWindow):
         if res.empty:
             self.token_strip.set_message("no tokens — type a sentence")
             self.stage_view.show_empty()
+            self.stage_strip.set_empty(True)
             return
         if res.trace is None:
             self.stage_view.show_empty(f"Cannot compute this: {res.error}\n\nYour last good numbers are kept.")
             self.statusBar().showMessage(res.error or "", 15_000)
             return
         self.result, self.trace = res, res.trace
+        self.stage_strip.set_empty(False)
         self.token_strip.set_tokens(res.trace.tokens)
         self.backend_label.setText(res.trace.backend.label)
         self.timing_label.setText(f"computed in {res.elapsed_ms:.1f} ms")
@@ -223,8 +225,7 @@ class MainWindow(QMainWindow):
         res, st = self.result, self.state
         if res is None or res.trace is None:
             return
-        layer = min(st.layer, res.trace.settings.layers - 1)
-        head = min(st.head, res.trace.settings.heads - 1)
+        layer, head = self.view_index()
         self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys())
         self.stage_strip.set_current(st.stage)
         self._apply_highlights()
@@ -233,8 +234,7 @@ class MainWindow(QMainWindow):
         res, st = self.result, self.state
         if res is None or res.display is None or res.trace is None:
             return
-        layer = min(st.layer, res.trace.settings.layers - 1)
-        head = min(st.head, res.trace.settings.heads - 1)
+        layer, head = self.view_index()
         self._thumbs_for = (st.layer, st.head)
         for key, thumb in self.stage_strip.thumbs.items():
             if key == "tokens":
@@ -242,6 +242,13 @@ class MainWindow(QMainWindow):
                 continue
             name, scale = THUMB_MATRIX[key]
             thumb.set_matrix(res.display.get(layer, head, name)[0], scale)
+
+    def view_index(self) -> tuple[int, int]:
+        """(layer, head) on view, within the shown trace (which may predate a size change)."""
+        st, tr = self.state, self.trace
+        if tr is None:
+            return st.layer, st.head
+        return min(st.layer, tr.settings.layers - 1), min(st.head, tr.settings.heads - 1)
 
     # ---- hover and one token's view --------------------------------------------------------
     def _on_hover(self, name: str, row: int, col: int) -> None:
@@ -256,25 +263,29 @@ class MainWindow(QMainWindow):
 
     def hover_text(self, name: str, row: int, col: int) -> str:
         """The arithmetic of a cell on view (from core.explain), or what a reduced cell covers."""
-        res, st = self.result, self.state
+        res = self.result
         assert res is not None and res.trace is not None and res.display is not None
-        m, f = res.display.get(st.layer, st.head, name)
+        layer, head = self.view_index()
+        m, f = res.display.get(layer, head, name)
         if f > 1:
             r0, r1 = row * f, min((row + 1) * f, res.trace.n) - 1
             return (f"reduced for display: this cell is the mean of rows {r0}–{r1}"
                     f" = {m[row, col]:.3g}; numbers are shown for N ≤ {res.display.max_side}")
         try:
-            return explain_cell(res.trace, st.layer, st.head, EXPLAIN_NAME[name], row, col,
-                                weights=res.inputs.weights)
-        except ValueError as exc:
-            return str(exc)
+            return explain_cell(res.trace, layer, head, EXPLAIN_NAME[name], row, col, weights=res.inputs.weights)
+        except Exception as exc:  # a hover must never take the window down
+            return f"(no explanation for this cell: {exc})"
 
     def show_token_view(self, row: int) -> None:
         """Open "one token's view" for query ``row`` of the head on view."""
         if self.trace is None or not 0 <= row < self.trace.n:
             return
         self.selected_row = row
-        self.token_panel.set_view(token_view(self.trace, self.state.layer, self.state.head, row))
+        try:
+            self.token_panel.set_view(token_view(self.trace, *self.view_index(), row))
+        except Exception as exc:  # show why instead of failing the click
+            self.statusBar().showMessage(f"one token's view failed: {exc}", 10_000)
+            return
         self.token_dock.show()
         self.token_dock.raise_()
         # Its table has eight columns: give it some room, but the stage keeps most of the

@@ -68,6 +68,9 @@ class Thumb(QFrame):
         else:
             self.heatmap = HeatmapView(self, compact=True)
             self.heatmap.setMinimumSize(24, 24)
+            policy = self.heatmap.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)  # hidden (no tokens), the caption stays put
+            self.heatmap.setSizePolicy(policy)
             layout.addWidget(self.heatmap, 1)
         layout.addWidget(self.title)
         self._cover = _ClickCatcher(self)
@@ -151,6 +154,14 @@ class StageStrip(QWidget):
         keys = [k for k, _ in STAGES]
         self.back_btn.setEnabled(key != keys[0])
         self.next_btn.setEnabled(key != keys[-1])
+
+    def set_empty(self, empty: bool) -> None:
+        """With no tokens, the thumbnails show nothing rather than the last sentence's numbers."""
+        for t in self.thumbs.values():
+            if t.heatmap is not None:
+                t.heatmap.setVisible(not empty)
+        if empty:
+            self.thumbs["tokens"].set_text("no tokens")
 
     def set_titles(self, titles: Sequence[str]) -> None:
         for (key, _), title in zip(STAGES, titles):

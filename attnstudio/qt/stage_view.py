@@ -167,6 +167,9 @@ class StageView(QWidget):
 
     def show_empty(self, message: str = EMPTY_MESSAGE) -> None:
         self.empty.setText(message)
+        self.where.setText("no tokens")
+        self.banner.hide()
+        self.warning.hide()
         self.stack.setCurrentIndex(1)
 
     def show_stage(self, res: Result, stage: str, layer: int, head: int, direct: frozenset) -> None:

@@ -111,3 +111,17 @@ def test_enter_hands_the_keyboard_back_to_the_stepper(window, qtbot):
     window.go_to_stage("tokens")
     qtbot.keyClick(window.windowHandle(), Qt.Key.Key_Right)
     assert window.current_stage == "embeddings"
+
+
+def test_while_empty_the_thumbnails_hide_old_numbers(window, qtbot):
+    settle(qtbot, window)
+    window.sentence.field.clear()
+    qtbot.waitUntil(lambda: window.stage_view.stack.currentIndex() == 1, timeout=3000)
+    thumbs = window.stage_strip.thumbs
+    assert not any(t.heatmap.isVisible() for t in thumbs.values() if t.heatmap is not None)
+    assert thumbs["tokens"].text.text() == "no tokens"
+    assert window.stage_view.where.text() == "no tokens"
+    window.sentence.field.setText("back again")
+    qtbot.waitUntil(lambda: window.stage_view.stack.currentIndex() == 0, timeout=3000)
+    assert all(t.heatmap.isVisible() for t in thumbs.values() if t.heatmap is not None)
+    assert thumbs["tokens"].text.text() == "2 tokens"
