@@ -36,6 +36,18 @@ if ! grep -q "^self-test ok: " "$scratch/out"; then
 fi
 [ "$failed" -eq 0 ] || exit 1
 
+# The frozen app computes the very numbers the installed package does (same hashes for the
+# toy values, same NumPy): compare a multi-head, two-layer trace as JSON.
+args=(trace "The trophy doesn't fit in the suitcase" --heads 2 --d-model 8 --layers 2 --causal --format json)
+run_bundle "${args[@]}" >"$scratch/frozen.json"
+(cd "$scratch" && "$root/build/bundle-venv/bin/python" -m attnstudio "${args[@]}") >"$scratch/installed.json"
+if ! cmp -s "$scratch/frozen.json" "$scratch/installed.json"; then
+  echo "check_bundle: error: the bundle's trace differs from the installed package's:" >&2
+  diff "$scratch/frozen.json" "$scratch/installed.json" | head -20 >&2
+  exit 1
+fi
+echo "check_bundle: the bundle's trace matches the installed package's ($(wc -c <"$scratch/frozen.json") bytes of JSON)"
+
 # Start-up time (informational): process start to the window's first paint, offscreen.
 ATTNSTUDIO_EXIT_AFTER_PAINT=1 run_bundle --self-test 2>&1 | sed 's/^/bundle: /' || true
 
