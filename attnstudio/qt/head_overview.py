@@ -31,6 +31,8 @@ class HeadOverview(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(4)
         self.thumbs: list[Thumb] = []
+        self._caption = QLabel("every head's weights\n(click one to view it)", self)
+        self._caption.setObjectName("caption")
         self._more = QLabel(self)
         self._more.setObjectName("caption")
         self._more.hide()
@@ -64,6 +66,7 @@ class HeadOverview(QWidget):
         self._layout.removeWidget(self._more)
         self.thumbs = []
         cols = 1 if n <= 3 else (2 if n <= 8 else 4)
+        self._layout.addWidget(self._caption, 0, 0, 1, cols)
         for i in range(n):
             t = Thumb(f"head {i + 1}", self)
             t.setMinimumSize(60, 60)
@@ -71,6 +74,6 @@ class HeadOverview(QWidget):
                 t.heatmap.set_theme(self._theme)
             t.clicked.connect(lambda i=i: self.head_clicked.emit(i))
             self.thumbs.append(t)
-            self._layout.addWidget(t, i // cols, i % cols)
-        self._layout.addWidget(self._more, (n + cols - 1) // cols, 0, 1, cols)
+            self._layout.addWidget(t, 1 + i // cols, i % cols)
+        self._layout.addWidget(self._more, 1 + (n + cols - 1) // cols, 0, 1, cols)
         self.setFixedWidth(150 * cols)

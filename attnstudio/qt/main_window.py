@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.controls_dock, self.editor_dock)
         self.tabifyDockWidget(self.editor_dock, self.token_dock)
         self.controls_dock.raise_()
-        self.resizeDocks([self.controls_dock], [320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.controls_dock], [336], Qt.Orientation.Horizontal)
 
         self.busy = QProgressBar(self)
         self.busy.setRange(0, 0)

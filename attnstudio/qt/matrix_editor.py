@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from attnstudio.core.errors import AttnStudioError
+from attnstudio.core.explain import token_labels
 from attnstudio.qt.display_cache import DisplayCache
 from attnstudio.qt.matrix_table import MatrixTable
 from attnstudio.qt.state import StudioState
@@ -146,7 +147,7 @@ class MatrixEditor(QWidget):
             self.table.set_matrix(np.zeros((0, 0)), [], [])
             return
         tokens = d.trace.tokens
-        labels = [f"{i} {t}" for i, t in enumerate(tokens)]
+        labels = token_labels(tokens)  # as on the heatmaps: "the#4" only where a word repeats
         if key == "x":
             m = d.trace.backend.asnumpy(d.trace.embeddings)
             self.where.setText(f"{m.shape[0]} × {m.shape[1]} · token vectors (P is added when positions are on)")

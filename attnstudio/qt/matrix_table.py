@@ -26,10 +26,12 @@ _TABLE_KEYS = {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down
 
 
 def format_number(v: float) -> str:
-    """Up to four decimals, trailing zeros dropped, at least '0.0' style for readability."""
+    """Up to three decimals, trailing zeros dropped, a real minus sign (the full value is what
+    the cell's editor shows)."""
     if not np.isfinite(v):
         return "−∞" if v == -np.inf else ("∞" if v == np.inf else "NaN")
-    return np.format_float_positional(float(v), precision=4, trim="-").replace("-", "−")
+    text = np.format_float_positional(float(v), precision=3, trim="-")
+    return "0" if text == "-0" else text.replace("-", "−")
 
 
 class MatrixModel(QAbstractTableModel):
@@ -73,6 +75,8 @@ class MatrixModel(QAbstractTableModel):
             return format_number(v)
         if role == Qt.ItemDataRole.EditRole:
             return repr(float(v))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return repr(float(v))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -110,7 +114,8 @@ class MatrixTable(QTableView):
                              | QAbstractItemView.EditTrigger.AnyKeyPressed)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.horizontalHeader().setMinimumSectionSize(52)
+        # Room for "−0.000": a narrower column would elide the numbers it exists to show.
+        self.horizontalHeader().setMinimumSectionSize(self.fontMetrics().horizontalAdvance("−0.000") + 8)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self._scrub: tuple[int, int, float, float] | None = None  # row, col, start value, start y
         self.viewport().installEventFilter(self)
@@ -120,10 +125,7 @@ class MatrixTable(QTableView):
                    editable: bool = True) -> None:
         self.model_.editable = editable
         self.model_.set_matrix(m, row_labels, col_labels)
-        # Wide matrices scroll instead of squeezing columns to nothing.
-        mode = QHeaderView.ResizeMode.Stretch if m.shape[1] <= 8 else QHeaderView.ResizeMode.ResizeToContents
-        if self.horizontalHeader().sectionResizeMode(0) != mode if m.shape[1] else False:
-            self.horizontalHeader().setSectionResizeMode(mode)
+        self.horizontalHeader().setMinimumSectionSize(self.fontMetrics().horizontalAdvance("−0.000") + 8)
 
     def matrix(self) -> np.ndarray:
         return self.model_.matrix()

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from scipy.special import softmax
 from studio_helpers import make_window, settle
@@ -137,3 +138,13 @@ def test_theme_switch_and_font_scale(window, qtbot):
     assert hover_line_px() == pytest.approx(1.5 * px, abs=1)
     assert "font-size: 22px" in window.styleSheet()  # 15 px × 1.5
     assert math.isclose(window.stage_view.tokens._scale, 1.5)
+
+
+def test_f9_gives_the_stage_the_whole_width_and_back(window, qtbot):
+    handle = window.windowHandle()
+    width = window.stage_view.width()
+    qtbot.keyClick(handle, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: not window.controls_dock.isVisible(), timeout=1000)
+    qtbot.waitUntil(lambda: window.stage_view.width() > width + 200, timeout=1000)
+    qtbot.keyClick(handle, Qt.Key.Key_F9)
+    qtbot.waitUntil(window.controls_dock.isVisible, timeout=1000)
