@@ -140,3 +140,18 @@ def test_first_paint_mode_prints_the_time_and_exits_0(qtbot, monkeypatch, capsys
     assert selftest.run_self_test() == 0
     out = capsys.readouterr().out
     assert re.fullmatch(r"first paint: \d+\.\d\d s after (process start|self-test import)\n", out), out
+
+
+def test_first_paint_mode_still_fails_on_a_qt_warning(qtbot, monkeypatch, capsys):
+    import attnstudio.qt.app as app_module
+
+    original = app_module.create_window
+
+    def warns():
+        qWarning("QWidget::setLayout: Attempting to set QLayout on a widget that already has a layout")
+        return original()
+
+    monkeypatch.setattr(app_module, "create_window", warns)
+    monkeypatch.setenv(selftest.EXIT_AFTER_PAINT, "1")
+    assert selftest.run_self_test() == 1
+    assert "Qt warning: QWidget::setLayout" in capsys.readouterr().err
