@@ -37,7 +37,6 @@ MATRICES = (
     ("v", "V"),
     ("w_o", "W_O"),
 )
-# Beyond this many rows the table still scrolls fine, but X/Q/K/V come from the trace.
 _HELP = "Double-click or type to edit · Ctrl+drag ↕ or wheel on the selected cell to scrub (Shift: ×10)"
 
 

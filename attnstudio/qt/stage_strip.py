@@ -6,8 +6,6 @@ heatmaps (no numbers) so all nine stages fit in one row on a projector.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -162,10 +160,6 @@ class StageStrip(QWidget):
                 t.heatmap.setVisible(not empty)
         if empty:
             self.thumbs["tokens"].set_text("no tokens")
-
-    def set_titles(self, titles: Sequence[str]) -> None:
-        for (key, _), title in zip(STAGES, titles):
-            self.thumbs[key].title.setText(title)
 
     def set_theme(self, theme: str) -> None:
         for t in self.thumbs.values():

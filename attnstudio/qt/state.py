@@ -21,12 +21,12 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from attnstudio.core.embeddings import embed
-from attnstudio.core.errors import AttnStudioError, MatrixError, SettingsError
+from attnstudio.core.errors import AttnStudioError, MatrixError
 from attnstudio.core.matrices import check_matrix, parse_cell
 from attnstudio.core.settings import Settings
 from attnstudio.core.tokenize import tokenize
 from attnstudio.core.trace import STAGE_KEYS
-from attnstudio.core.weights import PROJECTIONS, HeadWeights, LayerWeights, Weights, matrix_label
+from attnstudio.core.weights import PROJECTIONS, LayerWeights, Weights, matrix_label
 from attnstudio.qt.inputs import DirectKey, Inputs, RowOverride, adapt_direct, adapt_embeddings
 
 DEFAULT_SENTENCE = "The cat sat on the mat because it was tired"
@@ -424,5 +424,3 @@ def _check_index(where: str, m: np.ndarray, row: int, col: int) -> None:
     if not (0 <= row < m.shape[0] and 0 <= col < m.shape[1]):
         raise MatrixError(f"{where} does not exist: the matrix is {m.shape[0]} × {m.shape[1]}")
 
-
-__all__ = ["DEFAULT_SENTENCE", "HeadWeights", "SettingsError", "StudioState"]
