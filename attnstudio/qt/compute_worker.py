@@ -5,16 +5,19 @@ Each request carries the state's generation. Small inputs (N ≤ ``sync_max_toke
 computed synchronously: instant, and no flicker. Larger ones go to one worker thread; at
 most one computation runs and at most one waits (the newest), so a person typing into a
 10,000-token sentence never queues up gigabytes of work. A result whose generation is
-older than the newest request is dropped.
+older than the newest request is dropped. NumPy releases the GIL in its heavy loops, so the
+UI thread keeps painting while the worker computes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.trace import Trace
@@ -70,16 +73,11 @@ class _Signals(QObject):
     done = Signal(object)
 
 
-class _Job(QRunnable):
-    def __init__(self, inputs: Inputs, view: tuple[int, int], signals: _Signals) -> None:
-        super().__init__()
-        self.inputs = inputs
-        self.view = view
-        self.signals = signals
-        self.setAutoDelete(False)
-
-    def run(self) -> None:
-        self.signals.done.emit(compute_result(self.inputs, prefill=self.view))
+def _work(inputs: Inputs, view: tuple[int, int], signals: _Signals) -> None:
+    res = compute_result(inputs, prefill=view)
+    # Queued to the UI thread; RuntimeError: the window closed while this ran, nobody waits.
+    with contextlib.suppress(RuntimeError):
+        signals.done.emit(res)
 
 
 class ComputeController(QObject):
@@ -91,12 +89,10 @@ class ComputeController(QObject):
     def __init__(self, sync_max_tokens: int = SYNC_MAX_TOKENS, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.sync_max_tokens = sync_max_tokens
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
         self._signals = _Signals(self)
         self._signals.done.connect(self._on_done)
         self._latest = -1
-        self._running: _Job | None = None
+        self._running: threading.Thread | None = None
         self._pending: tuple[Inputs, tuple[int, int]] | None = None
         self.dropped = 0  # stale results thrown away (for tests and the curious)
 
@@ -118,12 +114,20 @@ class ComputeController(QObject):
         self._start(inputs, view)
 
     def wait(self, msecs: int = -1) -> bool:
-        """Block until the worker is idle (for tests and clean shutdown)."""
-        return self._pool.waitForDone(msecs)
+        """Block until the worker thread has finished (its result is still delivered through the
+        event loop); True when it is idle."""
+        thread = self._running
+        if thread is not None:
+            thread.join(None if msecs < 0 else msecs / 1000.0)
+            return not thread.is_alive()
+        return True
 
     def _start(self, inputs: Inputs, view: tuple[int, int], announce: bool = True) -> None:
-        self._running = _Job(inputs, view, self._signals)
-        self._pool.start(self._running)
+        # A daemon thread rather than a QThreadPool: closing the app mid-computation must not
+        # wait for it (10,000 tokens take ~20 s); a pool's destructor would.
+        self._running = threading.Thread(target=_work, args=(inputs, view, self._signals),
+                                         name="attnstudio-compute", daemon=True)
+        self._running.start()
         if announce:
             self.busy_changed.emit(True)
 

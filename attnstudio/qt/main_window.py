@@ -340,7 +340,4 @@ class MainWindow(QMainWindow):
         if not self.sentence.field.hasFocus():
             self._central.setFocus()
 
-    def closeEvent(self, ev) -> None:
-        self.compute.wait(5_000)
-        super().closeEvent(ev)
 

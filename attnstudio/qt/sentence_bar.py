@@ -60,7 +60,10 @@ class SentenceBar(QWidget):
         return self.field.text()
 
     def set_text(self, text: str) -> None:
-        """Show ``text`` without emitting (the state already has it)."""
+        """Show ``text`` without emitting (the state already has it). While the person's own
+        typing is still pending, it is left alone: the state is about to receive it."""
+        if self._timer.isActive():
+            return
         if text != self.field.text():
             self._last = text
             self.field.blockSignals(True)

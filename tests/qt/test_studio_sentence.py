@@ -125,3 +125,14 @@ def test_while_empty_the_thumbnails_hide_old_numbers(window, qtbot):
     qtbot.waitUntil(lambda: window.stage_view.stack.currentIndex() == 0, timeout=3000)
     assert all(t.heatmap.isVisible() for t in thumbs.values() if t.heatmap is not None)
     assert thumbs["tokens"].text.text() == "2 tokens"
+
+
+def test_keys_typed_while_a_change_is_on_its_way_are_not_lost(window, qtbot):
+    settle(qtbot, window)
+    field = window.sentence.field
+    field.setText("a b")
+    window.sentence.flush()  # "a b" goes to the state; its changed signal is still queued
+    qtbot.keyClicks(field, " c")  # typed before the state's signal comes back
+    window.state.flush()  # the echo of "a b" must not overwrite " c"
+    assert field.text() == "a b c"
+    qtbot.waitUntil(lambda: window.trace.tokens == ("a", "b", "c"), timeout=3000)
