@@ -106,7 +106,6 @@ class MainWindow(QMainWindow):
 
         self._make_actions()
         self.panels_button.setDefaultAction(self.panels_action)
-        self.panels_button.setText("Side panels (F9)")
         self.panels_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._connect()
         self.set_theme("dark")
@@ -140,7 +139,7 @@ class MainWindow(QMainWindow):
         self.last_action = action("Last stage", [Qt.Key.Key_End], lambda: self.go_to_stage(STAGE_KEYS[-1]))
         self.zoom_in_action = action("Larger text", [QKeySequence.StandardKey.ZoomIn, "Ctrl+="],
                                      lambda: self.set_font_scale(self.font_scale * 1.15))
-        self.panels_action = action("Side panels", [Qt.Key.Key_F9], self._toggle_panels)
+        self.panels_action = action("Side panels (F9)", [Qt.Key.Key_F9], self._toggle_panels)
         self.panels_action.setCheckable(True)
         self.panels_action.setChecked(True)
         self.zoom_out_action = action("Smaller text", [QKeySequence.StandardKey.ZoomOut],
