@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import os
 import re
 import sys
@@ -372,7 +373,10 @@ def _check_export(lesson_id: str, window: Any) -> None:
         if importlib.util.find_spec("attnstudio.qt.export") is not None:
             from attnstudio.qt.export import export_lesson
         if export_lesson is not None:
-            code = export_lesson(lesson_id, tmp, "png", (1280, 720))
+            # The export's own "wrote N slides" line is for the command line; the self-test
+            # prints one summary line only.
+            with contextlib.redirect_stdout(io.StringIO()):
+                code = export_lesson(lesson_id, tmp, "png", (1280, 720))
             if code != 0:
                 raise SelfTestError(f"export_lesson({lesson_id!r}) returned {code}")
             expected_size = (1280, 720)
