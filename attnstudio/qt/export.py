@@ -1,0 +1,338 @@
+"""Export a lesson as slides, headless: one PNG per step, or one PDF with a page per step.
+
+Each slide is composed, not a screenshot of the whole window: the lesson's name and "Step k
+of n", the step's title, its narration and formula on the right, and the stage view of the
+studio (title, formula line, the large heatmap and what sits beside it) on the left, drawn by
+the real window (offscreen) after the lesson player applied the step. Slides use the light
+high-contrast theme, the one made for projectors.
+
+``attnstudio export --lesson ID|PATH --out DIR [--format png|pdf] [--size 1920x1080]`` calls
+``export_lesson``.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
+
+    from attnstudio.core.lessons import Lesson
+    from attnstudio.qt.main_window import MainWindow
+
+SETTLE_TIMEOUT_S = 60.0
+MIN_SIZE = (320, 240)
+MAX_SIZE = (7680, 4320)
+THEME = "light"
+MONOSPACE = "DejaVu Sans Mono"
+
+
+def _fail(message: str) -> int:
+    print(f"attnstudio: error: {message}", file=sys.stderr)
+    return 2
+
+
+def slide_name(lesson_id: str, index: int, count: int) -> str:
+    """``01-it-cat-step.png``: numbered so that a folder listing is the lesson's order."""
+    return f"{index + 1:0{max(2, len(str(count)))}d}-{lesson_id}-step.png"
+
+
+def export_lesson(id_or_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], fmt: str = "png",
+                  size: tuple[int, int] = (1920, 1080)) -> int:
+    """Render every step of a lesson to ``out_dir``: numbered PNG slides of exactly ``size``
+    pixels, or ``<lesson id>.pdf`` with one landscape page per step.
+
+    Returns 0; or prints one line to stderr and returns 2 when the lesson cannot be read,
+    the format or size is wrong, or the folder cannot be written.
+    """
+    from attnstudio.core.lessons import LessonError, load_lesson
+
+    fmt = str(fmt).lower()
+    if fmt not in ("png", "pdf"):
+        return _fail(f"unknown export format {fmt!r}: use png or pdf")
+    try:
+        w, h = (int(v) for v in size)
+    except (TypeError, ValueError):
+        return _fail(f"size must be (width, height), not {size!r}")
+    if not (MIN_SIZE[0] <= w <= MAX_SIZE[0] and MIN_SIZE[1] <= h <= MAX_SIZE[1]):
+        return _fail(f"size {w}x{h} is outside {MIN_SIZE[0]}x{MIN_SIZE[1]} … {MAX_SIZE[0]}x{MAX_SIZE[1]}")
+    try:
+        lesson = load_lesson(id_or_path)
+    except LessonError as exc:
+        return _fail(str(exc))
+    out = Path(out_dir)
+    problem = _writable_folder(out)
+    if problem:
+        return _fail(problem)
+
+    app = _application()
+    if app is None:
+        return _fail("a Qt GUI application without widgets is running: slides need QApplication")
+    window = _slide_window((w, h))
+    try:
+        write = _export_png if fmt == "png" else _export_pdf
+        written = write(window, lesson, out, (w, h))
+    except _ExportError as exc:
+        return _fail(str(exc))
+    finally:
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    print(f"attnstudio: wrote {written} ({len(lesson.steps)} steps of '{lesson.id}', {w}x{h})")
+    return 0
+
+
+class _ExportError(Exception):
+    pass
+
+
+def _writable_folder(out: Path) -> str:
+    """'' when ``out`` is (or could be made) a folder we may write in, else why not."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"{out} exists and is not a folder"
+    except OSError as exc:
+        return f"cannot create the folder {out}: {exc.strerror or exc}"
+    if not out.is_dir():
+        return f"{out} is not a folder"
+    if not os.access(out, os.W_OK | os.X_OK):
+        return f"the folder {out} is not writable"
+    return ""
+
+
+def _application() -> Any:
+    """The running QApplication, or a new one (offscreen when there is no display)."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    app = QCoreApplication.instance()
+    if app is None:
+        return QApplication(["attnstudio", "export"])
+    return app if isinstance(app, QApplication) else None
+
+
+# ---- the window that draws the stages -------------------------------------------------------
+def _layout(size: tuple[int, int]) -> dict[str, Any]:
+    """Where each part of a slide goes (px), for slides of ``size``."""
+    from PySide6.QtCore import QRectF
+
+    w, h = size
+    u = min(w / 1920, h / 1080)  # one "slide pixel" of a 1920×1080 design
+    m = 40 * u
+    header = 128 * u
+    top = m + header
+    text_w = max(w * 0.34, 300 * u)
+    body_h = h - top - m
+    stage = QRectF(m, top, w - 3 * m - text_w, body_h)
+    text = QRectF(w - m - text_w, top, text_w, body_h)
+    return {"u": u, "m": m, "stage": stage, "text": text, "header_h": header}
+
+
+def _slide_window(size: tuple[int, int]) -> MainWindow:
+    """A studio window, never mapped on screen, that shows only the stage view at the size
+    the slide gives it, with text grown to match."""
+    from PySide6.QtCore import Qt
+
+    from attnstudio.qt.app import create_window
+    from attnstudio.qt.lesson_player import install_lesson_player
+
+    window = create_window()
+    install_lesson_player(window)
+    window.lesson_player.interactive = False  # a headless run reports on stderr
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    for widget in (window.menuBar(), window.statusBar(), getattr(window, "sentence", None),
+                   getattr(window, "token_strip", None), getattr(window, "stage_strip", None)):
+        if widget is not None:
+            widget.hide()
+    from PySide6.QtWidgets import QDockWidget
+
+    for dock in window.findChildren(QDockWidget):
+        dock.hide()
+    for view in window.stage_view.views():
+        hover = getattr(view, "_hover", None)  # "hover a cell…" means nothing on a slide
+        if hover is not None:
+            hover.hide()
+    rect = _layout(size)["stage"]
+    window.set_theme(THEME)
+    window.set_font_scale(max(1.0, rect.height() / 620))
+    central = window.centralWidget()
+    margins = central.layout().contentsMargins() if central is not None and central.layout() else None
+    extra_w = (margins.left() + margins.right()) if margins else 0
+    extra_h = (margins.top() + margins.bottom()) if margins else 0
+    window.setMinimumSize(1, 1)
+    window.resize(round(rect.width()) + extra_w, round(rect.height()) + extra_h)
+    window.show()
+    return window
+
+
+def _settle(window: MainWindow, where: str) -> None:
+    """Deliver pending edits and wait until the window shows their result."""
+    from PySide6.QtWidgets import QApplication
+
+    window.state.flush()
+    deadline = time.perf_counter() + SETTLE_TIMEOUT_S
+    while True:
+        QApplication.processEvents()
+        if not window.compute.busy:
+            break
+        if time.perf_counter() > deadline:
+            raise _ExportError(f"{where}: still computing after {SETTLE_TIMEOUT_S:.0f} s")
+        time.sleep(0.002)
+    QApplication.processEvents()  # the deferred layout (e.g. the weights' row sums) runs now
+    QApplication.processEvents()
+
+
+def _steps(window: MainWindow, lesson: Lesson):
+    """Yield (index, step) with the step applied and drawn on ``window``."""
+    player = window.lesson_player
+    for i, step in enumerate(lesson.steps):
+        ok = player.open_lesson(lesson) if i == 0 else (player.go_to_step(i) or player.step_index == i)
+        if not ok:
+            raise _ExportError(player.last_error or f"{lesson.source}, step {i + 1}: cannot be shown")
+        _settle(window, f"{lesson.id}, step {i + 1}")
+        yield i, step
+
+
+# ---- composing a slide ----------------------------------------------------------------------------
+def compose_slide(window: MainWindow, lesson: Lesson, index: int, size: tuple[int, int]) -> QImage:
+    """The slide of step ``index`` (already applied on ``window``) as a ``size`` image."""
+    from PySide6.QtCore import QPointF, QRectF, Qt
+    from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+
+    from attnstudio.qt import theme as _theme
+
+    c = _theme.colors(THEME)
+    w, h = size
+    lay = _layout(size)
+    u, m = lay["u"], lay["m"]
+    step = lesson.steps[index]
+    image = QImage(w, h, QImage.Format.Format_RGB32)
+    image.fill(QColor(c["background"]))
+    p = QPainter(image)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+
+    # Header: where we are in the lesson, then the step's title.
+    small = QFont()
+    small.setPixelSize(max(10, round(24 * u)))
+    p.setFont(small)
+    p.setPen(QColor(c["muted"]))
+    p.drawText(QRectF(m, m, w - 2 * m, 34 * u), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+               lesson.title)
+    p.drawText(QRectF(m, m, w - 2 * m, 34 * u), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+               f"Step {index + 1} of {len(lesson.steps)}")
+    big = QFont()
+    big.setPixelSize(max(14, round(50 * u)))
+    big.setBold(True)
+    p.setFont(big)
+    p.setPen(QColor(c["foreground"]))
+    title_rect = QRectF(m, m + 34 * u, w - 2 * m, lay["header_h"] - 44 * u)
+    p.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+               p.fontMetrics().elidedText(step.title, Qt.TextElideMode.ElideRight, int(title_rect.width())))
+    p.setPen(QPen(QColor(c["accent"]), max(1.0, 3 * u)))
+    y = m + lay["header_h"] - 6 * u
+    p.drawLine(QPointF(m, y), QPointF(w - m, y))
+
+    # The stage, as the studio draws it, fitted into its box.
+    stage = window.stage_view.grab()
+    box = lay["stage"]
+    if not stage.isNull():
+        scaled = stage.size().scaled(round(box.width()), round(box.height()), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRectF(box.x(), box.y(), scaled.width(), scaled.height())
+        p.drawPixmap(target, stage, QRectF(stage.rect()))
+
+    _draw_text_column(p, step.narration, step.formula, lay["text"], u, c)
+    p.end()
+    return image
+
+
+def _draw_text_column(p: Any, narration: str, formula: str | None, box: Any, u: float, c: dict[str, str]) -> None:
+    """Narration (rich text) and the formula in a box, shrinking the type until both fit."""
+    from PySide6.QtCore import QPointF, QRectF
+    from PySide6.QtGui import QColor, QTextDocument
+
+    pad = 18 * u
+    for px in (30, 28, 26, 24, 22, 20, 18, 16, 14, 12):
+        size = max(8, round(px * u))
+        narr = QTextDocument()
+        narr.setDocumentMargin(0)
+        narr.setTextWidth(box.width())
+        narr.setHtml(f"<div style='font-size:{size}px; color:{c['foreground']}; line-height:130%'>{narration}</div>")
+        form = None
+        if formula:
+            form = QTextDocument()
+            form.setDocumentMargin(0)
+            form.setTextWidth(box.width() - 2 * pad)
+            form.setHtml(f"<div style='font-family:\"{MONOSPACE}\", monospace; font-size:{size}px; "
+                         f"color:{c['accent']}; white-space:pre-wrap'>{html.escape(formula)}</div>")
+        needed = narr.size().height() + ((form.size().height() + 3 * pad) if form else 0)
+        if needed <= box.height():
+            break
+    p.save()
+    p.translate(box.topLeft())
+    narr.drawContents(p)
+    if form is not None:
+        top = narr.size().height() + pad
+        frame = QRectF(0, top, box.width(), form.size().height() + 2 * pad)
+        p.setPen(QColor(c["border"]))
+        p.setBrush(QColor(c["panel"]))
+        p.drawRoundedRect(frame, 6 * u, 6 * u)
+        p.translate(QPointF(pad, top + pad))
+        form.drawContents(p)
+    p.restore()
+
+
+# ---- writing ------------------------------------------------------------------------------------
+def _export_png(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int]) -> str:
+    count = len(lesson.steps)
+    for i, _step in _steps(window, lesson):
+        path = out / slide_name(lesson.id, i, count)
+        if not compose_slide(window, lesson, i, size).save(str(path), "PNG"):
+            raise _ExportError(f"cannot write {path}")
+    return f"{count} PNG slides to {out}"
+
+
+def _export_pdf(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int]) -> str:
+    from PySide6.QtCore import QMarginsF, QRectF, QSizeF
+    from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
+
+    path = out / f"{lesson.id}.pdf"
+    w, h = size
+    # A 13.33 in wide page (a 16:9 presentation's), as tall as the slide's aspect asks,
+    # at the resolution that puts one slide pixel on one device pixel.
+    page_w_pt = 960.0
+    page_h_pt = page_w_pt * h / w
+    writer = QPdfWriter(str(path))
+    writer.setResolution(max(1, round(w / (page_w_pt / 72))))
+    writer.setTitle(f"{lesson.title} — attnstudio")
+    writer.setCreator("attnstudio")
+    portrait = QPageSize(QSizeF(min(page_w_pt, page_h_pt), max(page_w_pt, page_h_pt)), QPageSize.Unit.Point,
+                         "slide", QPageSize.SizeMatchPolicy.ExactMatch)
+    orientation = QPageLayout.Orientation.Landscape if w >= h else QPageLayout.Orientation.Portrait
+    writer.setPageLayout(QPageLayout(portrait, orientation, QMarginsF(0, 0, 0, 0)))
+    painter = QPainter()
+    try:
+        for i, _step in _steps(window, lesson):
+            if i == 0:
+                if not painter.begin(writer):
+                    raise _ExportError(f"cannot write {path}")
+            elif not writer.newPage():
+                raise _ExportError(f"cannot add page {i + 1} to {path}")
+            slide = compose_slide(window, lesson, i, size)
+            target = QRectF(painter.viewport())
+            painter.drawImage(target, slide)
+    finally:
+        if painter.isActive():
+            painter.end()
+    if not path.is_file() or path.stat().st_size == 0:
+        raise _ExportError(f"cannot write {path}")
+    return f"{path.name} ({len(lesson.steps)} pages) to {out}"

@@ -1,0 +1,135 @@
+"""The narration of a lesson step, large enough to read from the back of a hall.
+
+Shows the lesson's title, "Step k of n", the step's title, its narration (the small rich-text
+subset lessons allow: <b> <i> <br> <code> <sub> <sup>, already checked by the core) and its
+formula in a large monospace font, with Back / Next step buttons. It only shows what it is
+given; the LessonPlayer decides what that is.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+from attnstudio.qt import theme as _theme
+
+NO_LESSON = ("No lesson is open.<br><br>Choose one from the <b>Lessons</b> menu, open a lesson "
+             "file with <b>Ctrl+O</b>, or drop a <code>.toml</code> file on the window.")
+MONOSPACE = "'DejaVu Sans Mono', 'Menlo', 'Consolas', 'Liberation Mono', monospace"
+# Sizes in px at font scale 1; the window's zoom multiplies them.
+PX = {"lesson": 15, "progress": 16, "title": 26, "narration": 21, "formula": 22, "button": 18}
+
+
+def stylesheet(theme: str, font_scale: float) -> str:
+    """The panel's own sizes and colours (the window's stylesheet gives the rest)."""
+    c = _theme.colors(theme)
+
+    def px(key: str) -> int:
+        return round(PX[key] * font_scale)
+
+    return f"""
+QLabel#lessonName {{ font-size: {px('lesson')}px; color: {c['muted']}; }}
+QLabel#lessonProgress {{ font-size: {px('progress')}px; color: {c['muted']}; font-weight: bold; }}
+QLabel#stepTitle {{ font-size: {px('title')}px; font-weight: bold; }}
+QLabel#narration {{ font-size: {px('narration')}px; }}
+QLabel#lessonFormula {{ font-size: {px('formula')}px; font-family: {MONOSPACE}; color: {c['accent']};
+                        background: {c['panel']}; border: 1px solid {c['border']}; border-radius: 4px;
+                        padding: 6px 8px; }}
+QPushButton#stepButton {{ font-size: {px('button')}px; padding: 6px 12px; }}
+"""
+
+
+class NarrationPanel(QWidget):
+    """Lesson title, progress, step title, narration, formula and the step buttons."""
+
+    back = Signal()
+    next = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lesson_label = self._label("lessonName")
+        self.progress = self._label("lessonProgress")
+        self.title = self._label("stepTitle")
+        self.narration = self._label("narration")
+        self.narration.setTextFormat(Qt.TextFormat.RichText)
+        self.narration.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.formula = self._label("lessonFormula")
+        self.formula.setTextFormat(Qt.TextFormat.PlainText)
+        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.back_btn = QPushButton("◀ Back", self)
+        self.next_btn = QPushButton("Next ▶", self)
+        for btn, tip in ((self.back_btn, "Previous step (PgUp, ←)"), (self.next_btn, "Next step (PgDn, →, Space)")):
+            btn.setObjectName("stepButton")
+            btn.setToolTip(tip)
+            # The clicker keys belong to the window: a focused button would eat Space.
+            btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.back_btn.clicked.connect(self.back)
+        self.next_btn.clicked.connect(self.next)
+
+        body = QWidget(self)
+        body_l = QVBoxLayout(body)
+        body_l.setContentsMargins(10, 8, 10, 8)
+        body_l.setSpacing(8)
+        body_l.addWidget(self.lesson_label)
+        body_l.addWidget(self.progress)
+        body_l.addWidget(self.title)
+        body_l.addWidget(self.narration)
+        body_l.addWidget(self.formula)
+        body_l.addStretch(1)
+        # Long narration at 2× zoom scrolls; the buttons below stay put.
+        scroll = QScrollArea(self)
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scroll = scroll
+
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(10, 4, 10, 8)
+        buttons.addWidget(self.back_btn)
+        buttons.addStretch(1)
+        buttons.addWidget(self.next_btn)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+        self.set_style("dark", 1.0)
+        self.show_no_lesson()
+
+    def _label(self, name: str) -> QLabel:
+        label = QLabel(self)
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        return label
+
+    def set_style(self, theme: str, font_scale: float) -> None:
+        self.setStyleSheet(stylesheet(theme, font_scale))
+
+    def show_no_lesson(self) -> None:
+        self.lesson_label.setText("")
+        self.lesson_label.hide()
+        self.progress.setText("")
+        self.progress.hide()
+        self.title.setText("Lessons")
+        self.narration.setText(NO_LESSON)
+        self.formula.hide()
+        self.back_btn.setEnabled(False)
+        self.next_btn.setEnabled(False)
+
+    def show_step(self, lesson_title: str, index: int, count: int, title: str, narration: str,
+                  formula: str | None) -> None:
+        """Show step ``index`` (0-based) of ``count``."""
+        self.lesson_label.setText(lesson_title)
+        self.lesson_label.show()
+        self.progress.setText(f"Step {index + 1} of {count}")
+        self.progress.show()
+        self.title.setText(title)
+        self.narration.setText(narration)
+        self.formula.setText(formula or "")
+        self.formula.setVisible(bool(formula))
+        self.back_btn.setEnabled(index > 0)
+        self.next_btn.setEnabled(index < count - 1)
+        self.scroll.verticalScrollBar().setValue(0)

@@ -1,0 +1,219 @@
+"""The lesson player on the studio window: every built-in lesson plays to its end showing the
+numbers the core computes for each step, highlights reach the heatmap, the narration panel
+says where we are, and a broken lesson file is refused with one message while the window
+keeps its work."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QFileDialog
+from scipy.special import softmax
+from studio_helpers import make_window, settle
+
+from attnstudio.core.lessons import builtin_lesson_ids, builtin_lessons, compute_step, load_lesson
+from attnstudio.qt.lesson_player import TOKEN_BY_TOKEN, install_lesson_player
+
+
+@pytest.fixture
+def window(qtbot):
+    w = make_window(qtbot)
+    install_lesson_player(w)
+    settle(qtbot, w)
+    return w
+
+
+def shown_highlights(window):
+    # HeatmapView keeps what set_highlights was given; it has no public getter.
+    return window.heatmap._rows_hl, window.heatmap._cells_hl
+
+
+def check_step(window, qtbot, step, where):
+    trace = settle(qtbot, window)
+    s = step.state
+    want = compute_step(step)
+    assert tuple(trace.tokens) == tuple(want.tokens), where
+    assert trace.settings.as_dict() == {**want.settings.as_dict(), "backend": trace.settings.backend}, where
+    got_w = trace.backend.asnumpy(trace.layers[s.layer].heads[s.head].weights)
+    want_w = want.backend.asnumpy(want.layers[s.layer].heads[s.head].weights)
+    np.testing.assert_allclose(got_w, want_w, rtol=1e-6, atol=1e-9, err_msg=where)
+    np.testing.assert_allclose(trace.backend.asnumpy(trace.layers[-1].output),
+                               want.backend.asnumpy(want.layers[-1].output), rtol=1e-6, atol=1e-9, err_msg=where)
+    assert (window.state.stage, window.state.layer, window.state.head) == (s.stage, s.layer, s.head), where
+    rows, cells = shown_highlights(window)
+    f = window.stage_view.factor
+    assert set(rows) == {r // f for r in s.highlight_rows}, where
+    want_cells = {(r // f, c // f) for r, c in s.highlight_cells} if s.stage in TOKEN_BY_TOKEN else set()
+    assert set(cells) == want_cells, where
+
+
+def test_install_is_idempotent_and_stored_on_the_window(window):
+    player = window.lesson_player
+    assert install_lesson_player(window) is player
+    assert player.lesson is None and player.step_index == -1
+
+
+@pytest.mark.parametrize("lesson_id", builtin_lesson_ids())
+def test_every_builtin_lesson_plays_to_its_end(window, qtbot, lesson_id):
+    player = window.lesson_player
+    lesson = load_lesson(lesson_id)
+    seen = []
+    player.stepChanged.connect(seen.append)
+    assert player.open_lesson(lesson_id)
+    assert player.lesson.id == lesson_id
+    for k, step in enumerate(lesson.steps):
+        if k:
+            player.next_step()
+        assert player.step_index == k
+        check_step(window, qtbot, step, f"{lesson_id} step {k + 1}")
+        assert player.panel.progress.text() == f"Step {k + 1} of {len(lesson.steps)}"
+        assert player.panel.title.text() == step.title
+        assert player.panel.formula.isVisibleTo(player.panel) == bool(step.formula)
+    player.next_step()  # past the end: stays on the last step
+    assert player.step_index == len(lesson.steps) - 1
+    assert seen == list(range(len(lesson.steps)))
+    assert not player.panel.next_btn.isEnabled() and player.panel.back_btn.isEnabled() == (len(lesson.steps) > 1)
+
+
+def test_it_cat_weights_are_the_softmax_of_the_hand_scores(window, qtbot):
+    """An independent check: the weights row of "it" is softmax(q·k) for the lesson's toy numbers."""
+    player = window.lesson_player
+    lesson = load_lesson("it-cat")
+    player.open_lesson("it-cat")
+    # The first step on the four-word sentence whose row of "it" has the raw scores 0, .6, .3, 1.1.
+    k = next(i for i, s in enumerate(lesson.steps) if s.state.tokens == ("it", "cat", "mat", "tired")
+             and not s.state.settings.scale and s.state.direct)
+    player.go_to_step(k)
+    trace = settle(qtbot, window)
+    q = np.array([1.0, 0, 1, 0])
+    keys = np.array([[0, 0, 0, 0], [0.5, 0.2, 0.1, 0.3], [0.1, 0.8, 0.2, 0.1], [0.2, 0.1, 0.9, 0.4]])
+    scores = np.array([sum(q[i] * key[i] for i in range(4)) for key in keys])
+    np.testing.assert_allclose(scores, [0, 0.6, 0.3, 1.1], atol=1e-12)
+    np.testing.assert_allclose(trace.backend.asnumpy(trace.head().weights)[0], softmax(scores), atol=1e-9)
+
+
+def test_back_and_next_buttons_and_the_narration(window, qtbot):
+    player = window.lesson_player
+    lesson = load_lesson("qkv-walkthrough")
+    player.open_lesson("qkv-walkthrough")
+    panel = player.panel
+    assert window.lesson_player.dock.isVisible()
+    assert not panel.back_btn.isEnabled()
+    qtbot.mouseClick(panel.next_btn, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.next_btn, Qt.MouseButton.LeftButton)
+    assert player.step_index == 2
+    qtbot.mouseClick(panel.back_btn, Qt.MouseButton.LeftButton)
+    assert player.step_index == 1
+    step = lesson.steps[1]
+    assert panel.lesson_label.text() == lesson.title
+    assert panel.progress.text() == f"Step 2 of {len(lesson.steps)}"
+    assert panel.narration.text() == step.narration
+    check_step(window, qtbot, step, "after the buttons")
+
+
+def test_the_user_may_edit_and_the_next_step_applies_its_own_state(window, qtbot):
+    player = window.lesson_player
+    lesson = load_lesson("temperature")
+    player.open_lesson("temperature")
+    settle(qtbot, window)
+    window.state.set_sentence("my own words here")
+    window.state.set_setting(temperature=3.0)
+    window.go_to_stage("scores")
+    trace = settle(qtbot, window)
+    assert trace.tokens == ("my", "own", "words", "here")
+    assert shown_highlights(window) == ((), ())  # the step's rows named other words
+    player.next_step()
+    check_step(window, qtbot, lesson.steps[1], "the step after an edit")
+
+
+def test_a_malformed_lesson_is_refused_with_one_message_and_nothing_changes(window, qtbot, tmp_path):
+    bad = tmp_path / "broken.toml"
+    bad.write_text('format = 1\nid = "broken"\ntitle = "Broken"\nsummary = "x"\n'
+                   '[[steps]]\ntitle = "one"\nnarration = "fine"\nsentence = "a b c"\n'
+                   '[[steps]]\ntitle = "two"\nnarration = "bad"\nhighlight_rows = [9]\n', encoding="utf-8")
+    player = window.lesson_player
+    player.open_lesson("causal")
+    player.next_step()
+    window.state.set_setting(temperature=2.5)  # the user's own edit, on top of the step
+    before = settle(qtbot, window)
+    sentence, settings = window.state.sentence, window.state.settings
+    weights = [np.array(w) for w in (window.state.matrix("w_q"), window.state.matrix("w_o"))]
+
+    assert player.open_lesson(bad) is False
+    message = player.last_error
+    assert "broken.toml" in message and "step 2" in message and "highlight_rows" in message
+    assert "\n" not in message
+    assert player.error_box is not None and player.error_box.isVisible()
+    assert message in player.error_box.text()
+    assert window.statusBar().currentMessage() == message
+    after = settle(qtbot, window)
+    assert window.state.sentence == sentence and window.state.settings == settings
+    np.testing.assert_array_equal(window.state.matrix("w_q"), weights[0])
+    np.testing.assert_array_equal(window.state.matrix("w_o"), weights[1])
+    np.testing.assert_array_equal(after.backend.asnumpy(after.head().weights),
+                                  before.backend.asnumpy(before.head().weights))
+    assert player.lesson.id == "causal" and player.step_index == 1  # the lesson on view goes on
+    player.error_box.close()
+
+
+def test_a_missing_file_and_an_unknown_id_are_refused(window):
+    player = window.lesson_player
+    assert player.open_lesson("no-such-lesson") is False
+    assert "no-such-lesson" in player.last_error
+    assert player.open_lesson(Path("/nonexistent/dir/x.toml")) is False
+    assert "x.toml" in player.last_error
+    assert player.lesson is None
+    player.error_box.close()
+
+
+def test_lessons_menu_lists_every_builtin_lesson_and_opens_one(window, qtbot):
+    player = window.lesson_player
+    assert [a.data() for a in player.lesson_actions] == builtin_lesson_ids()
+    titles = [lesson.title for lesson in builtin_lessons()]
+    assert all(t in a.text() for t, a in zip(titles, player.lesson_actions, strict=True))
+    assert player.menu.menuAction() in window.menuBar().actions()
+    player.lesson_actions[3].trigger()
+    assert player.lesson.id == builtin_lesson_ids()[3]
+    assert player.close_action.isEnabled()
+    player.close_action.trigger()
+    assert player.lesson is None
+    assert player.panel.progress.isHidden()
+    assert shown_highlights(window)[1] == ()
+
+
+def test_open_lesson_file_through_the_dialog(window, qtbot, monkeypatch):
+    from attnstudio.resources import lessons_dir
+
+    path = str(lessons_dir() / "sparsemax.toml")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (path, "")))
+    assert window.lesson_player.open_action.shortcut().toString() == "Ctrl+O"
+    window.lesson_player.open_action.trigger()
+    assert window.lesson_player.lesson.id == "sparsemax"
+    assert window.lesson_player.lesson.source == path
+
+
+def test_dropping_a_toml_file_opens_it(window, qtbot):
+    from attnstudio.resources import lessons_dir
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(lessons_dir() / "causal.toml"))])
+    pos = QPointF(200, 200)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    enter.ignore()  # events start accepted: only the window's filter may accept it
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, drop)
+    assert window.lesson_player.lesson is not None and window.lesson_player.lesson.id == "causal"
+    # Anything that is not a .toml file is not taken.
+    other = QMimeData()
+    other.setUrls([QUrl.fromLocalFile("/tmp/picture.png")])
+    enter2 = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, other, Qt.MouseButton.LeftButton,
+                             Qt.KeyboardModifier.NoModifier)
+    enter2.ignore()
+    QApplication.sendEvent(window, enter2)
+    assert not enter2.isAccepted()
