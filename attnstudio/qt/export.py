@@ -148,7 +148,7 @@ def _slide_window(size: tuple[int, int]) -> MainWindow:
     install_lesson_player(window)
     window.lesson_player.interactive = False  # a headless run reports on stderr
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    for widget in (window.menuBar(), window.statusBar(), getattr(window, "sentence", None),
+    for widget in (window.menuWidget(), window.statusBar(), getattr(window, "sentence", None),
                    getattr(window, "token_strip", None), getattr(window, "stage_strip", None)):
         if widget is not None:
             widget.hide()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QTabBar, QWidget
 
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
@@ -65,9 +65,7 @@ class LessonPlayer(QObject):
                               | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.dock.setTitleBarWidget(QWidget(self.dock))  # the tab names it, as for the window's docks
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        neighbour = getattr(window, "token_dock", None) or getattr(window, "controls_dock", None)
-        if isinstance(neighbour, QDockWidget):
-            window.tabifyDockWidget(neighbour, self.dock)
+        self._tabify()
         controls = getattr(window, "controls_dock", None)
         if isinstance(controls, QDockWidget):
             controls.raise_()
@@ -119,12 +117,37 @@ class LessonPlayer(QObject):
             self._lesson, self._index = previous
             return False
         if self.interactive:
-            self.dock.show()
-            self.dock.raise_()
+            self.show_narration()
             self._window.resizeDocks([self.dock], [max(self.dock.width(), DOCK_WIDTH)], Qt.Orientation.Horizontal)
         self._window.statusBar().showMessage(f"Lesson: {lesson.title} — PgDn / → / Space for the next step", 10_000)
         self.lessonChanged.emit()
         return True
+
+    def show_narration(self) -> None:
+        """Bring the narration dock to the front (back among the side tabs if it was hidden)."""
+        if self.dock.isHidden():
+            self.dock.show()
+            self._tabify()  # a dock shown again floats back on its own otherwise
+        self.dock.raise_()
+
+    def narration_in_front(self) -> bool:
+        """Whether the narration can be seen: shown, and the front tab where it is tabbed."""
+        if self.dock.isHidden():
+            return False
+        title = self.dock.windowTitle()
+        # A tabbed dock behind another tab may still say isVisible(): ask its tab bar.
+        for bar in self._window.findChildren(QTabBar):
+            if bar.isVisible() and title in [bar.tabText(i) for i in range(bar.count())]:
+                return bar.tabText(bar.currentIndex()) == title
+        return self.dock.isVisible()
+
+    def _tabify(self) -> None:
+        w = self._window
+        for name in ("token_dock", "editor_dock", "controls_dock"):
+            neighbour = getattr(w, name, None)
+            if isinstance(neighbour, QDockWidget) and not neighbour.isHidden() and neighbour is not self.dock:
+                w.tabifyDockWidget(neighbour, self.dock)
+                return
 
     def open_file_dialog(self) -> bool:
         """Ask for a lesson file (File ▸ Open) and open it; False when cancelled or refused."""
@@ -213,8 +236,10 @@ class LessonPlayer(QObject):
     # ---- menu, drag and drop, style ----------------------------------------------------------
     def _make_menu(self) -> None:
         w = self._window
+        from attnstudio.qt.presentation import add_window_menu
+
         menu = QMenu("&Lessons", w)
-        w.menuBar().addMenu(menu)
+        add_window_menu(w, menu)
         self.menu = menu
         self.open_action = QAction("Open lesson file…", w)
         self.open_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Open))

@@ -20,12 +20,22 @@ MONOSPACE = "'DejaVu Sans Mono', 'Menlo', 'Consolas', 'Liberation Mono', monospa
 PX = {"lesson": 15, "progress": 16, "title": 26, "narration": 21, "formula": 22, "button": 18}
 
 
+def panel_scale(font_scale: float) -> float:
+    """How much the panel's text grows when the window's grows by ``font_scale``.
+
+    Less than the window's: the narration starts large, and in a side panel of ~400 px,
+    42 px text (2 × 21) leaves eight words a line and pushes the narration out of view.
+    """
+    return font_scale**0.5 if font_scale > 1 else font_scale
+
+
 def stylesheet(theme: str, font_scale: float) -> str:
     """The panel's own sizes and colours (the window's stylesheet gives the rest)."""
     c = _theme.colors(theme)
+    f = panel_scale(font_scale)
 
     def px(key: str) -> int:
-        return round(PX[key] * font_scale)
+        return round(PX[key] * f)
 
     return f"""
 QLabel#lessonName {{ font-size: {px('lesson')}px; color: {c['muted']}; }}
@@ -57,8 +67,9 @@ class NarrationPanel(QWidget):
         self.formula.setTextFormat(Qt.TextFormat.PlainText)
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        # "Next step", not "Next": the stage strip has a "Next ▶" (stage) button of its own.
         self.back_btn = QPushButton("◀ Back", self)
-        self.next_btn = QPushButton("Next ▶", self)
+        self.next_btn = QPushButton("Next step ▶", self)
         for btn, tip in ((self.back_btn, "Previous step (PgUp, ←)"), (self.next_btn, "Next step (PgDn, →, Space)")):
             btn.setObjectName("stepButton")
             btn.setToolTip(tip)

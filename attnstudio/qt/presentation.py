@@ -7,6 +7,7 @@ Every key is a window-level QAction (listed in the "Present" menu, so nothing is
 | F5, F11 | full screen on / off; Esc leaves it |
 | PgDn, →, Space / PgUp, ← | next / previous lesson step when a lesson is open, else stage |
 | B | blank the screen (black); B or any step key brings it back without stepping |
+| N | hide / show the narration panel (with a player) |
 | 1 … 9 | jump to stage 1 … 9 |
 | Ctrl+= / Ctrl++ / Ctrl+- / Ctrl+0 | larger / smaller / normal text (``window.set_font_scale``) |
 
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QMainWindow, QMenu, QToolButton, QWidget
 
 from attnstudio.core.trace import STAGE_KEYS, STAGES
 
@@ -34,11 +35,31 @@ NEXT_KEYS = ("PgDown", "Right", "Space")
 PREV_KEYS = ("PgUp", "Left")
 FULLSCREEN_KEYS = ("F5", "F11")
 BLANK_KEY = "B"
+NARRATION_KEY = "N"
 STAGE_DIGITS = tuple(str(i + 1) for i in range(min(9, len(STAGE_KEYS))))
 ZOOM_STEP = 1.15  # the window's own zoom step: Ctrl+= three times ≈ 1.5×, five times ≈ 2×
 # Plain keys a table needs for typing numbers; in a focused table they type, not present.
 CLICKER_KEYS = frozenset({Qt.Key.Key_PageDown, Qt.Key.Key_PageUp})
-TYPING_KEYS = frozenset({Qt.Key.Key_Space, Qt.Key.Key_B, *(getattr(Qt.Key, f"Key_{d}") for d in range(10))})
+TYPING_KEYS = frozenset({Qt.Key.Key_Space, Qt.Key.Key_B, Qt.Key.Key_N,
+                         *(getattr(Qt.Key, f"Key_{d}") for d in range(10))})
+
+
+def add_window_menu(window: QMainWindow, menu: QMenu) -> None:
+    """Put ``menu`` in the window's menu bar when it has one; else as a button in the status
+    bar (a menu bar would cost a line of height that a 1280×720 projector cannot spare)."""
+    if window.menuWidget() is not None:
+        window.menuBar().addMenu(menu)
+        return
+    button = QToolButton(window)
+    button.setObjectName("menuButton")
+    button.setText(menu.title().replace("&", ""))
+    button.setStyleSheet("QToolButton#menuButton { padding-right: 18px; }")  # room for Qt's own ▾
+    button.setMenu(menu)
+    button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the clicker's keys stay with the window
+    placed = [b for b in window.statusBar().findChildren(QToolButton, "menuButton") if b is not button]
+    # Permanent widgets, so status messages never hide them; first, in the order added.
+    window.statusBar().insertPermanentWidget(len(placed), button)
 
 
 def _portable(seq: QKeySequence) -> str:
@@ -83,15 +104,22 @@ class Presentation(QObject):
         self._player = player
         self.overlay = _BlankOverlay(window)
         self._normal_state = Qt.WindowState.WindowNoState
+        self._hid_menu = False
 
         self.menu = QMenu("&Present", window)
-        window.menuBar().addMenu(self.menu)
+        add_window_menu(window, self.menu)
         self.fullscreen_action = self._action("Full screen", FULLSCREEN_KEYS, self.toggle_fullscreen)
         self.fullscreen_action.setCheckable(True)
         self.leave_action = self._action("Leave full screen", ("Esc",), self.leave_fullscreen)
         self.leave_action.setEnabled(False)  # Esc stays the sentence field's "done" otherwise
         self.blank_action = self._action("Blank screen", (BLANK_KEY,), self.toggle_blank)
         self.blank_action.setCheckable(True)
+        # The narration is for the room to read along; a lecturer who speaks it may hide it.
+        self.narration_action = None
+        if player is not None:
+            self.narration_action = self._action("Narration panel", (NARRATION_KEY,), self.toggle_narration)
+            self.narration_action.setCheckable(True)
+            self.narration_action.setChecked(True)
         self.menu.addSeparator()
         self.next_action = self._action("Next step (or stage)", NEXT_KEYS, self.next)
         self.prev_action = self._action("Previous step (or stage)", PREV_KEYS, self.prev)
@@ -103,8 +131,10 @@ class Presentation(QObject):
             self.stage_actions.append(a)
         self.menu.addSeparator()
         mine = {self.fullscreen_action, self.leave_action, self.blank_action, self.next_action, self.prev_action,
-                *self.stage_actions}
+                *self.stage_actions, self.narration_action} - {None}
         claimed = {*FULLSCREEN_KEYS, BLANK_KEY, *NEXT_KEYS, *PREV_KEYS, *STAGE_DIGITS}
+        if self.narration_action is not None:
+            claimed.add(NARRATION_KEY)
         self.taken = release_keys(window, claimed, mine)
         # Zoom: the window has Ctrl+= and Ctrl+- already; add only what is missing.
         self.zoom_actions: list[QAction] = []
@@ -157,6 +187,16 @@ class Presentation(QObject):
             return
         self._window.go_to_stage(stage)
 
+    def toggle_narration(self) -> None:
+        dock = self._player.dock if self._player is not None else None
+        if dock is None:
+            return
+        if not self._player.narration_in_front():
+            self._player.show_narration()  # hidden, or behind the Settings / Matrices tab
+        else:
+            dock.hide()
+        self.narration_action.setChecked(not dock.isHidden())
+
     # ---- blank --------------------------------------------------------------------------
     @property
     def blanked(self) -> bool:
@@ -199,6 +239,16 @@ class Presentation(QObject):
         on = self._window.isFullScreen()
         self.fullscreen_action.setChecked(on)
         self.leave_action.setEnabled(on)
+        # Full screen is for the hall: the menus' line goes to the numbers (the keys still work).
+        bar = self._window.menuWidget()
+        if bar is None:
+            return
+        if on and bar.isVisible():
+            bar.hide()
+            self._hid_menu = True
+        elif not on and self._hid_menu:
+            bar.show()
+            self._hid_menu = False
 
     # ---- zoom ---------------------------------------------------------------------------
     def set_zoom(self, factor: float) -> None:

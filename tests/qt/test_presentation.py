@@ -121,8 +121,13 @@ def test_f11_and_f5_toggle_full_screen_and_escape_leaves(window, qtbot):
     key(qtbot, window, Qt.Key.Key_F11)
     qtbot.waitUntil(window.isFullScreen, timeout=2000)
     assert pres.fullscreen_action.isChecked() and pres.leave_action.isEnabled()
+    if window.menuWidget() is not None:
+        assert window.menuWidget().isHidden()  # the whole screen for the stage; the keys still work
+    key(qtbot, window, Qt.Key.Key_PageDown)
+    assert window.state.stage == STAGE_KEYS[1]
     key(qtbot, window, Qt.Key.Key_F11)
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2000)
+    assert window.menuWidget() is None or not window.menuWidget().isHidden()
     key(qtbot, window, Qt.Key.Key_F5)
     qtbot.waitUntil(window.isFullScreen, timeout=2000)
     key(qtbot, window, Qt.Key.Key_Escape)
@@ -173,3 +178,51 @@ def test_a_focused_matrix_table_types_digits_instead_of_jumping(window, qtbot):
     table.setFocus()
     key(qtbot, window, Qt.Key.Key_PageDown)
     assert window.state.stage == STAGE_KEYS[1]
+
+
+def test_with_a_menu_bar_the_menus_go_there_and_full_screen_hides_it(qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from attnstudio.qt.main_window import MainWindow
+
+    w = MainWindow()  # not create_window: that may attach the player before the menu bar exists
+    qtbot.addWidget(w)
+    w.menuBar().addMenu("&File")
+    player = install_lesson_player(w)
+    w.resize(1280, 720)
+    w.show()
+    qtbot.waitExposed(w)
+    # Keys reach a window's shortcuts once it has a focus widget (it gets one a moment after show).
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=2000)
+    titles = [a.text() for a in w.menuBar().actions()]
+    assert titles == ["&File", "&Lessons", "&Present"]
+    assert player.menu.menuAction() in w.menuBar().actions()
+    key(qtbot, w, Qt.Key.Key_F11)
+    qtbot.waitUntil(w.isFullScreen, timeout=2000)
+    assert w.menuBar().isHidden()
+    key(qtbot, w, Qt.Key.Key_F11)
+    qtbot.waitUntil(lambda: not w.isFullScreen(), timeout=2000)
+    assert not w.menuBar().isHidden()
+
+
+def test_n_hides_and_shows_the_narration(window, qtbot):
+    dock = window.lesson_player.dock
+    window.lesson_player.open_lesson("it-cat")
+    assert dock.isVisible()
+    key(qtbot, window, Qt.Key.Key_N)
+    assert dock.isHidden() and not window.presentation.narration_action.isChecked()
+    key(qtbot, window, Qt.Key.Key_N)
+    assert dock.isVisible() and front_tab(window) == "Lesson"
+    window.controls_dock.raise_()  # the narration behind the Settings tab: N brings it to the front
+    qtbot.waitUntil(lambda: front_tab(window) == "Settings")
+    assert not window.lesson_player.narration_in_front()
+    key(qtbot, window, Qt.Key.Key_N)
+    assert front_tab(window) == "Lesson" and window.lesson_player.narration_in_front()
+
+
+def front_tab(window):
+    from PySide6.QtWidgets import QTabBar
+
+    bars = [b for b in window.findChildren(QTabBar) if b.isVisible() and b.count() > 1]
+    assert len(bars) == 1
+    return bars[0].tabText(bars[0].currentIndex())
