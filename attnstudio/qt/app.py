@@ -1,7 +1,7 @@
 """Start the studio: the QApplication, its name and icon, and the main window.
 
-``lesson`` is accepted for the command line's sake and not used yet (the lesson player
-comes in a later issue).
+``run_app(lesson=ID|PATH)`` opens the window on that lesson (``attnstudio --lesson``); a
+lesson that does not load is reported in the window, which opens all the same.
 """
 
 from __future__ import annotations
@@ -44,17 +44,21 @@ def _icon() -> QIcon | None:
 
 def create_window() -> MainWindow:
     """A ready MainWindow (the QApplication must exist); not shown."""
+    from attnstudio.qt.lesson_player import install_lesson_player
+
     window = MainWindow()
     window.resize(*DEFAULT_SIZE)
+    install_lesson_player(window)  # Lessons menu, narration dock, presentation keys, drops
     return window
 
 
 def run_app(argv: list[str] | None = None, lesson: str | None = None) -> int:
     """Open the studio window and run the event loop; returns the exit code."""
     app = _application(argv)
-    del lesson  # the lesson player is a later issue
     window = create_window()
     window.show()
+    if lesson is not None:
+        window.lesson_player.open_lesson(lesson)
     if os.environ.get("ATTNSTUDIO_EXIT_AFTER_PAINT") == "1":
         # Cold-start timing (attnstudio.qt.latency, the self-test): quit after the first paint.
         from attnstudio.qt.selftest import exit_after_first_paint

@@ -306,10 +306,17 @@ class MainWindow(QMainWindow):
     def _toggle_panels(self) -> None:
         """Hide the side panels to give the stage the whole width (F9), or bring them back."""
         on = self.panels_action.isChecked()
-        for dock in (self.controls_dock, self.editor_dock, self.token_dock):
-            dock.setVisible(on)
-        if on:
-            self.controls_dock.raise_()
+        if not on:
+            # Every dock, including those added from outside (the lesson player's narration):
+            # any one left showing would keep the side area, and the stage its narrow width.
+            self._hidden_docks = [d for d in self.findChildren(QDockWidget) if d.isVisible()]
+            for dock in self._hidden_docks:
+                dock.hide()
+            return
+        for dock in getattr(self, "_hidden_docks", None) or (self.controls_dock, self.editor_dock, self.token_dock):
+            dock.show()
+        self._hidden_docks = []
+        self.controls_dock.raise_()
 
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
