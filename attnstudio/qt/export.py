@@ -73,6 +73,7 @@ def export_lesson(id_or_path: str | os.PathLike[str], out_dir: str | os.PathLike
     app = _application()
     if app is None:
         return _fail("a Qt GUI application without widgets is running: slides need QApplication")
+    quiet = _QuietOffscreen()
     window = _slide_window((w, h))
     try:
         write = _export_png if fmt == "png" else _export_pdf
@@ -83,12 +84,39 @@ def export_lesson(id_or_path: str | os.PathLike[str], out_dir: str | os.PathLike
         window.close()
         window.deleteLater()
         app.processEvents()
+        quiet.restore()
     print(f"attnstudio: wrote {written} ({len(lesson.steps)} steps of '{lesson.id}', {w}x{h})")
     return 0
 
 
 class _ExportError(Exception):
     pass
+
+
+class _QuietOffscreen:
+    """Drops the offscreen platform's note that it has no window manager to tell about size
+    hints (harmless, and a script reading stderr must see only real errors); every other Qt
+    message goes where it went before."""
+
+    NOISE = "This plugin does not support propagateSizeHints()"
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import qInstallMessageHandler
+
+        self._previous = qInstallMessageHandler(self._handle)
+
+    def _handle(self, mode: Any, context: Any, message: str) -> None:
+        if message == self.NOISE:
+            return
+        if self._previous is not None:
+            self._previous(mode, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    def restore(self) -> None:
+        from PySide6.QtCore import qInstallMessageHandler
+
+        qInstallMessageHandler(self._previous)
 
 
 def _writable_folder(out: Path) -> str:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 # Stages whose large heatmap is token × token: only there does a (row, column) cell name two words.
 TOKEN_BY_TOKEN = ("scores", "scaled", "masked", "weights")
-DOCK_WIDTH = 400
+DOCK_WIDTH = 400  # px; or a quarter of a wider window
 
 
 class LessonPlayer(QObject):
@@ -118,7 +118,8 @@ class LessonPlayer(QObject):
             return False
         if self.interactive:
             self.show_narration()
-            self._window.resizeDocks([self.dock], [max(self.dock.width(), DOCK_WIDTH)], Qt.Orientation.Horizontal)
+            want = max(self.dock.width(), DOCK_WIDTH, round(self._window.width() * 0.25))
+            self._window.resizeDocks([self.dock], [want], Qt.Orientation.Horizontal)
         self._window.statusBar().showMessage(f"Lesson: {lesson.title} — PgDn / → / Space for the next step", 10_000)
         self.lessonChanged.emit()
         return True

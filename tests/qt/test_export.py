@@ -2,12 +2,15 @@
 a page per step; bad lessons and unwritable folders give one line on stderr and status 2."""
 
 import re
+from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
 
 from attnstudio.core.lessons import load_lesson
 from attnstudio.qt.export import export_lesson, slide_name
+
+ROOT = Path(__file__).resolve().parents[2]  # `python -m attnstudio` runs this checkout
 
 
 def colours(image: QImage) -> int:
@@ -69,3 +72,22 @@ def test_bad_input_is_one_line_and_status_2(qtbot, tmp_path, capsys, lesson, whe
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("attnstudio: error: ") and says in err
     assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.rglob("*.pdf"))
+
+
+def test_the_command_line_export_writes_only_its_summary(qtbot, tmp_path):
+    """`attnstudio export` in a fresh process (offscreen, as on a server): stderr stays empty."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    run = subprocess.run([sys.executable, "-m", "attnstudio", "export", "--lesson", "sparsemax", "--out",
+                          str(tmp_path), "--size", "800x450"], capture_output=True, text=True, env=env, timeout=120,
+                         cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    assert len(list(tmp_path.glob("*-sparsemax-step.png"))) == len(load_lesson("sparsemax").steps)
+    bad = subprocess.run([sys.executable, "-m", "attnstudio", "export", "--lesson", "sparsemax", "--out",
+                          str(tmp_path / "01-sparsemax-step.png" / "x")], capture_output=True, text=True, env=env,
+                         timeout=120, cwd=ROOT)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("attnstudio: error:")
