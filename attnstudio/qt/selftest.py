@@ -283,27 +283,16 @@ def _exercise() -> tuple[str, str]:
 
 
 def _show_step(window: Any, lesson: Any, k: int) -> None:
-    """Put step k (1-based) on the window: through the lesson player once it exists."""
-    if hasattr(window, "open_lesson") and hasattr(window, "lesson_next"):
-        if k == 1:
-            window.open_lesson(lesson)
-        else:
-            window.lesson_next()
-        return
-    from attnstudio.core.weights import Weights
-
-    s = lesson.steps[k - 1].state
-    window.state.apply(
-        sentence=s.sentence,
-        settings=s.settings,
-        # None means "seeded": say so, or the previous step's matrices would stay.
-        weights=s.weights if s.weights is not None else Weights.seeded(s.settings),
-        embeddings=s.embeddings,
-        direct=dict(s.direct),
-        stage=s.stage,
-        layer=s.layer,
-        head=s.head,
-    )
+    """Put step k (1-based) on the window through its lesson player, as a lecturer would."""
+    player = window.lesson_player
+    if k == 1:
+        player.interactive = False  # a lesson that fails to load must fail the test, not open a dialog
+        if not player.open_lesson(lesson):
+            raise SelfTestError(f"lesson {lesson.id!r} did not open: {getattr(player, 'last_error', '')}")
+    else:
+        player.next_step()
+    if player.step_index != k - 1:
+        raise SelfTestError(f"lesson {lesson.id!r}: the player is on step {player.step_index + 1}, not {k}")
 
 
 def _settle(app: Any, window: Any, where: str = "start-up") -> None:

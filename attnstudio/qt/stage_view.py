@@ -105,6 +105,8 @@ class StageView(QWidget):
         self.formula.setWordWrap(True)
         self.banner = QLabel(self)
         self.banner.setObjectName("banner")
+        # Wrap: one long line forced the window past 1280 px at 1.5× zoom on a projector.
+        self.banner.setWordWrap(True)
         self.banner.hide()
         self.warning = QLabel(self)
         self.warning.setObjectName("error")
