@@ -10,3 +10,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QStandardPaths
 
 QStandardPaths.setTestModeEnabled(True)
+
+import pytest  # noqa: E402  (after the platform is chosen)
+from studio_helpers import make_window, settle  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot):
+    """The studio window as `attnstudio` opens it (lesson player installed), shown at 1280×720
+    with its first result painted."""
+    w = make_window(qtbot)
+    settle(qtbot, w)
+    return w

@@ -11,18 +11,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QToolButton
 from scipy.special import softmax
-from studio_helpers import make_window, settle
+from studio_helpers import settle
 
 from attnstudio.core.lessons import builtin_lesson_ids, builtin_lessons, compute_step, load_lesson
 from attnstudio.qt.lesson_player import TOKEN_BY_TOKEN, install_lesson_player
-
-
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    install_lesson_player(w)
-    settle(qtbot, w)
-    return w
 
 
 def shown_highlights(window):

@@ -15,13 +15,6 @@ NEXT = (Qt.Key.Key_PageDown, Qt.Key.Key_Space, Qt.Key.Key_Right)
 PREV = (Qt.Key.Key_PageUp, Qt.Key.Key_Left)
 
 
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    install_lesson_player(w)
-    settle(qtbot, w)
-    return w
-
 
 def key(qtbot, window, k, modifier=Qt.KeyboardModifier.NoModifier):
     qtbot.keyClick(window.windowHandle(), k, modifier)

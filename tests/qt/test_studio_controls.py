@@ -7,17 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 from scipy.special import softmax
-from studio_helpers import make_window, settle
+from studio_helpers import settle
 
 from attnstudio.core import Settings, Weights, backends
 from attnstudio.qt.controls import T_MAX, T_MIN, slider_to_temperature, temperature_to_slider
-
-
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    settle(qtbot, w)
-    return w
 
 
 def test_temperature_slider_is_log_scaled_and_live(window, qtbot):

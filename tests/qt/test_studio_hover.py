@@ -1,18 +1,10 @@
 """Hovering a cell shows its arithmetic with the real numbers; clicking a query row opens its view."""
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPoint, Qt
-from studio_helpers import make_window, settle, viewport, viewport_pos
+from studio_helpers import viewport, viewport_pos
 
 from attnstudio.core.explain import explain_cell, fmt
-
-
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    settle(qtbot, w)
-    return w
 
 
 def hover(qtbot, view, row, col):

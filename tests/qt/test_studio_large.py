@@ -1,20 +1,13 @@
 """Large inputs compute off the UI thread, show a busy indicator, and arrive reduced for display."""
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel
-from studio_helpers import make_window, settle, viewport, viewport_pos
+from studio_helpers import viewport, viewport_pos
 
 N = 2000
 F = 8  # 2000 tokens shown in 250 rows: blocks of 8
 
-
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    settle(qtbot, w)
-    return w
 
 
 def test_2000_tokens_keep_the_event_loop_running_and_arrive_reduced(window, qtbot):

@@ -2,16 +2,8 @@
 
 import pytest
 from PySide6.QtCore import Qt
-from studio_helpers import make_window, settle
 
 from attnstudio.core.trace import STAGE_KEYS, STAGES
-
-
-@pytest.fixture
-def window(qtbot):
-    w = make_window(qtbot)
-    settle(qtbot, w)
-    return w
 
 
 def shown(window):
