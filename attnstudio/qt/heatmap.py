@@ -22,6 +22,7 @@ from attnstudio.qt import colormaps
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 MIN_CELL_PX = 22.0  # below this cell height numbers are not drawn
+HOVER_FONT_PX = 18.0  # the arithmetic line under a heatmap
 MIN_FONT_PX = 11.0  # numbers smaller than this are unreadable: hide them instead
 BASE_FONT_PX = 22.0  # cell numbers at font scale 1 when the cell is large enough
 AXIS_FONT_PX = 17.0
@@ -415,6 +416,7 @@ class HeatmapView(QWidget):
         self._cells.setZValue(1)
         self._marks.setZValue(2)
         self._bar: pg.ColorBarItem | None = None
+        self._bar_widths = (0.0, 0.0)  # the bar's (minimum, maximum) width while it is hidden
         if compact:
             self._plot.hideAxis("left")
             self._plot.hideAxis("top")
@@ -458,8 +460,13 @@ class HeatmapView(QWidget):
         scale: str = "signed",
         title: str = "",
         note: str = "",
+        limits: tuple[float, float] | None = None,
     ) -> None:
-        """Show ``values`` (rows = queries, columns = keys); see the module docstring."""
+        """Show ``values`` (rows = queries, columns = keys); see the module docstring.
+
+        ``limits`` overrides the colour range of a signed matrix, so that matrices shown side
+        by side (Q, K, V) share one honest scale; None computes ±max|finite| of ``values``.
+        """
         v = np.array(values, dtype=np.float64, copy=True)
         if v.ndim == 1:
             v = v[None, :]
@@ -474,7 +481,7 @@ class HeatmapView(QWidget):
         if scale != self._scale and self._bar is not None:
             self._bar.setColorMap(colormaps.colormap_for(scale))
         self._scale = scale
-        self._limits = _limits(v, scale)
+        self._limits = _limits(v, scale) if limits is None or scale == "unit" else (float(limits[0]), float(limits[1]))
         rgba = colormaps.to_rgba(v, scale, self._limits)
         if v.size == 0:
             rgba = np.zeros((1, 1, 4), dtype=np.uint8)  # one transparent pixel
@@ -510,6 +517,32 @@ class HeatmapView(QWidget):
             axis.setLabel("")
             axis.showLabel(False)
 
+    def set_chrome(self, *, row_labels: bool = True, colorbar: bool = True) -> None:
+        """Show or hide the row labels and the colour bar: matrices side by side that share
+        rows and a colour range need them once, and give the room to their cells."""
+        if self._compact:
+            return
+        if row_labels:
+            self._plot.showAxis("left")
+        else:
+            self._plot.hideAxis("left")
+        if self._bar is not None and self._bar.isVisible() != colorbar:
+            self._bar.setVisible(colorbar)
+            # A hidden item keeps its cell in the layout; give the width back as well, and
+            # restore the bar's own width limits when it comes back.
+            if not colorbar:
+                self._bar_widths = (self._bar.minimumWidth(), self._bar.maximumWidth())
+                self._bar.setMinimumWidth(0)
+                self._bar.setMaximumWidth(0)
+            else:
+                lo, hi = self._bar_widths
+                self._bar.setMinimumWidth(lo)
+                self._bar.setMaximumWidth(hi)
+
+    def shows_chrome(self) -> tuple[bool, bool]:
+        """(row labels shown, colour bar shown)."""
+        return self._left.isVisible(), self._bar is not None and self._bar.isVisible()
+
     def set_highlights(self, rows: Sequence[int] = (), cells: Sequence[tuple[int, int]] = ()) -> None:
         """Outline whole ``rows`` and single ``cells`` (row, col); out-of-range ones are ignored."""
         self._rows_hl = tuple(int(r) for r in rows)
@@ -519,6 +552,11 @@ class HeatmapView(QWidget):
     def set_hover_text(self, text: str) -> None:
         """Show ``text`` (e.g. a cell's arithmetic) in the line under the heatmap."""
         self._hover.setText(text)
+
+    def set_hover_line_visible(self, on: bool) -> None:
+        """Show or hide the line under the heatmap (its text is kept): matrices side by side
+        share one line below them, so that a wrapped text cannot make their rows misalign."""
+        self._hover.setVisible(on and not self._compact)
 
     # --- presentation -------------------------------------------------------------------
 
@@ -536,7 +574,7 @@ class HeatmapView(QWidget):
         title_px = (13 if self._compact else 20) * factor
         self._title.setFont(_px_font(title_px, bold=True))
         self._note.setFont(_px_font(14 * factor))
-        self._hover.setFont(_px_font(18 * factor))
+        self._hover.setFont(_px_font(HOVER_FONT_PX * factor))
 
     def set_theme(self, theme: str) -> None:
         """'dark' or 'light' (the high-contrast projector theme)."""

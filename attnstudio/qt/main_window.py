@@ -257,7 +257,7 @@ class MainWindow(QMainWindow):
             return
         self.stage_view.set_hovering(view, True)
         text = self.hover_text(name, row, col)
-        view.set_hover_text(text)
+        self.stage_view.show_hover(view, text)
         self.statusBar().showMessage(text)
 
     def hover_text(self, name: str, row: int, col: int) -> str:

@@ -18,9 +18,10 @@ from attnstudio.core.display import reduce_labels
 from attnstudio.core.explain import token_labels
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import STAGE_KEYS, STAGES
+from attnstudio.qt import colormaps
 from attnstudio.qt.compute_worker import Result
 from attnstudio.qt.head_overview import HeadOverview
-from attnstudio.qt.heatmap import HeatmapView
+from attnstudio.qt.heatmap import HOVER_FONT_PX, HeatmapView
 from attnstudio.qt.matrix_editor import direct_banner
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.weights_side import WeightsSide
@@ -131,9 +132,11 @@ class StageView(QWidget):
         head_row.addWidget(self.where)
         maps = QHBoxLayout()
         maps.setSpacing(6)
-        maps.addWidget(self.heatmap, 1)
-        maps.addWidget(self.k_view, 1)
-        maps.addWidget(self.v_view, 1)
+        # Q carries the token labels and V the colour bar (see show_stage): these stretches
+        # leave the three matrices' cells about equally wide at 1280 px.
+        maps.addWidget(self.heatmap, 14)
+        maps.addWidget(self.k_view, 10)
+        maps.addWidget(self.v_view, 12)
         maps.addWidget(self.side)
         maps.addWidget(self.overview)
         page = QWidget(self)
@@ -141,6 +144,12 @@ class StageView(QWidget):
         page_l.setContentsMargins(0, 0, 0, 0)
         page_l.addWidget(self.tokens)
         page_l.addLayout(maps, 1)
+        # Q, K and V share this one line for their arithmetic (see show_hover).
+        self.shared_hover = QLabel(self)
+        self.shared_hover.setWordWrap(True)
+        self.shared_hover.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.shared_hover.hide()
+        page_l.addWidget(self.shared_hover)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(page)
         self.stack.addWidget(self.empty)
@@ -199,9 +208,22 @@ class StageView(QWidget):
         projections = stage == "projections"
         self.k_view.setVisible(projections)
         self.v_view.setVisible(projections)
+        # Q, K and V side by side share their rows (the tokens) and one colour range, so the
+        # token labels are drawn once (left of Q) and the colour bar once (right of V): at
+        # 1280 px the room they free is what lets each cell print its number.
+        self.heatmap.set_chrome(row_labels=True, colorbar=not projections)
+        for view in self.views():
+            view.set_hover_line_visible(not projections)
+        self.shared_hover.setVisible(projections)
         if projections:
-            self._show(self.k_view, d.get(layer, head, "k"), labels, "signed", "k", s)
-            self._show(self.v_view, d.get(layer, head, "v"), labels, "signed", "v", s)
+            qkv = [d.get(layer, head, n) for n in ("q", "k", "v")]
+            big = max((float(np.abs(m[np.isfinite(m)]).max(initial=0.0)) for m, _ in qkv), default=0.0)
+            shared = (-big, big) if big > 0 else (-1.0, 1.0)
+            self._show(self.heatmap, qkv[0], labels, "signed", "q", s, limits=shared)
+            self.k_view.set_chrome(row_labels=False, colorbar=False)
+            self.v_view.set_chrome(row_labels=False, colorbar=True)
+            self._show(self.k_view, qkv[1], labels, "signed", "k", s, limits=shared)
+            self._show(self.v_view, qkv[2], labels, "signed", "v", s, limits=shared)
         self.tokens.setVisible(stage == "tokens")
         if stage == "tokens":
             self.tokens.set_tokens(tr.tokens)
@@ -214,7 +236,7 @@ class StageView(QWidget):
             self.overview.set_heads([d.get(layer, h, "weights")[0] for h in range(s.heads)], head)
 
     def _show(self, view: HeatmapView, shown: tuple[np.ndarray, int], labels: list[str], scale: str,
-              name: str, s: Settings) -> None:
+              name: str, s: Settings, limits: tuple[float, float] | None = None) -> None:
         m, f = shown
         n = len(labels)
         rows = reduce_labels(labels, f)
@@ -227,14 +249,20 @@ class StageView(QWidget):
         if self.stage == "tokens":
             title = "embeddings preview: each token becomes a vector"
         note = f"reduced for display: {n:,} → {m.shape[0]:,} rows (block means of {f} × {f})" if f > 1 else ""
-        view.set_matrix(m, rows, cols, scale=scale, title=title, note=note)
+        view.set_matrix(m, rows, cols, scale=scale, title=title, note=note, limits=limits)
         if not self._hovering.get(view):
-            view.set_hover_text(hint(self.stage))
+            self.show_hover(view, hint(self.stage))
+
+    def show_hover(self, view: HeatmapView, text: str) -> None:
+        """Put ``text`` under ``view``; on the Q, K, V stage, in the line the three share."""
+        view.set_hover_text(text)
+        if self.stage == "projections":
+            self.shared_hover.setText(text)
 
     def set_hovering(self, view: HeatmapView, on: bool) -> None:
         self._hovering[view] = on
         if not on:
-            view.set_hover_text(hint(self.stage))
+            self.show_hover(view, hint(self.stage))
 
     def _align_side(self) -> None:
         """Put the side's rows level with the heatmap's rows (when each row has a line)."""
@@ -264,6 +292,10 @@ class StageView(QWidget):
     def set_theme(self, theme: str) -> None:
         for v in self.views():
             v.set_theme(theme)
+        th = colormaps.theme(theme)
+        self.shared_hover.setStyleSheet(  # as each heatmap's own hover line
+            f"color: {th.panel_text}; background: {th.panel}; padding: 4px 8px; border-radius: 4px;"
+        )
         self.tokens.set_theme(theme)
         self.side.set_theme(theme)
         self.overview.set_theme(theme)
@@ -271,5 +303,8 @@ class StageView(QWidget):
     def set_font_scale(self, f: float) -> None:
         for v in self.views():
             v.set_font_scale(f)
+        font = self.shared_hover.font()
+        font.setPixelSize(max(1, round(HOVER_FONT_PX * f)))
+        self.shared_hover.setFont(font)
         self.tokens.set_font_scale(f)
         self.side.set_font_scale(f)
