@@ -7,11 +7,11 @@ import datetime as dt
 import json
 import math
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tomllib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
