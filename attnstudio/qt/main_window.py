@@ -310,13 +310,17 @@ class MainWindow(QMainWindow):
             # Every dock, including those added from outside (the lesson player's narration):
             # any one left showing would keep the side area, and the stage its narrow width.
             self._hidden_docks = [d for d in self.findChildren(QDockWidget) if d.isVisible()]
+            # The tab in front (e.g. the lesson's narration) comes back in front.
+            self._front_docks = [d for d in self._hidden_docks if not d.visibleRegion().isEmpty()]
             for dock in self._hidden_docks:
                 dock.hide()
             return
         for dock in getattr(self, "_hidden_docks", None) or (self.controls_dock, self.editor_dock, self.token_dock):
             dock.show()
+        for dock in getattr(self, "_front_docks", None) or (self.controls_dock,):
+            dock.raise_()
         self._hidden_docks = []
-        self.controls_dock.raise_()
+        self._front_docks = []
 
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)

@@ -211,3 +211,16 @@ def test_dropping_a_toml_file_opens_it(window, qtbot):
     enter2.ignore()
     QApplication.sendEvent(window, enter2)
     assert not enter2.isAccepted()
+
+
+def test_f9_twice_brings_the_narration_back_in_front(window, qtbot):
+    """Hiding and showing the side panels during a lesson must not bury the narration tab."""
+    player = window.lesson_player
+    assert player.open_lesson("causal")
+    qtbot.waitUntil(lambda: not player.dock.visibleRegion().isEmpty(), timeout=2000)
+    handle = window.windowHandle()
+    qtbot.keyClick(handle, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: not player.dock.isVisible(), timeout=2000)
+    qtbot.keyClick(handle, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: not player.dock.visibleRegion().isEmpty(), timeout=2000)
+    assert window.controls_dock.visibleRegion().isEmpty()
