@@ -27,6 +27,15 @@ def _fmt(v: float, digits: int = 2) -> str:
     return f"{v:.{digits}f}".replace("-", "−")
 
 
+def _finite_range(v: np.ndarray) -> tuple[float, float, float]:
+    """(min, max, mean) of the finite entries; NaN for each when there is none (an overflowed
+    naive softmax), without NumPy's all-NaN warnings."""
+    finite = v[np.isfinite(v)]
+    if not finite.size:
+        return math.nan, math.nan, math.nan
+    return float(finite.min()), float(finite.max()), float(finite.mean())
+
+
 class WeightsSide(QWidget):
     """Σ row and H (bits) per query row, with a bar of H / log₂ N."""
 
@@ -79,9 +88,14 @@ class WeightsSide(QWidget):
         if not self._sums.size:
             return ""
         s, h = self._sums, self._entropy
-        return (f"{s.size:,} rows · Σ from {_fmt(np.nanmin(s), 3)} to {_fmt(np.nanmax(s), 3)}\n"
-                f"H from {_fmt(np.nanmin(h))} to {_fmt(np.nanmax(h))} bits (mean {_fmt(np.nanmean(h))}; "
+        (s_lo, s_hi, _), (h_lo, h_hi, h_mean) = _finite_range(s), _finite_range(h)
+        bad = int(np.count_nonzero(~np.isfinite(s)))
+        text = (f"{s.size:,} rows · Σ from {_fmt(s_lo, 3)} to {_fmt(s_hi, 3)}\n"
+                f"H from {_fmt(h_lo)} to {_fmt(h_hi)} bits (mean {_fmt(h_mean)}; "
                 f"uniform = {_fmt(self._max_bits)})")
+        if bad:
+            text += f"\n{bad:,} row{' is' if bad == 1 else 's are'} not finite (overflow)"
+        return text
 
     def sizeHint(self) -> QSize:
         return QSize(round(200 * self._scale), 300)
