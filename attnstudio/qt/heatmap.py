@@ -561,7 +561,8 @@ class HeatmapView(QWidget):
     # --- presentation -------------------------------------------------------------------
 
     def set_font_scale(self, factor: float) -> None:
-        """Grow (or shrink) axis labels, cell numbers, title and hover text by ``factor``."""
+        """Grow (or shrink) axis labels and cell numbers by ``factor``; title, note and hover
+        text by √factor."""
         factor = float(factor)
         if not math.isfinite(factor) or factor <= 0:
             raise ValueError(f"font scale must be a number > 0, not {factor!r}")
@@ -571,10 +572,13 @@ class HeatmapView(QWidget):
         self._top.set_font_px(AXIS_FONT_PX * factor)
         if self._bar is not None:
             self._bar.getAxis("right").setStyle(tickFont=_px_font(AXIS_FONT_PX * 0.9 * factor))
-        title_px = (13 if self._compact else 20) * factor
+        # Numbers and axis labels grow with the zoom; the lines around the plot by √factor,
+        # so that at 2× they do not take the height the matrix needs.
+        around = math.sqrt(factor)
+        title_px = (13 if self._compact else 20) * around
         self._title.setFont(_px_font(title_px, bold=True))
-        self._note.setFont(_px_font(14 * factor))
-        self._hover.setFont(_px_font(HOVER_FONT_PX * factor))
+        self._note.setFont(_px_font(14 * around))
+        self._hover.setFont(_px_font(HOVER_FONT_PX * around))
 
     def set_theme(self, theme: str) -> None:
         """'dark' or 'light' (the high-contrast projector theme)."""

@@ -25,6 +25,7 @@ from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
 from attnstudio.core.weights import Weights
 from attnstudio.qt.narration_panel import NarrationPanel
+from attnstudio.qt.scrolling import scrolling
 
 if TYPE_CHECKING:
     from attnstudio.core.lesson_schema import LessonStep
@@ -60,7 +61,7 @@ class LessonPlayer(QObject):
         self.panel.next.connect(self.next_step)
         self.dock = QDockWidget("Lesson", window)
         self.dock.setObjectName("lesson")
-        self.dock.setWidget(self.panel)
+        self.dock.setWidget(scrolling(self.panel, self.dock))  # its buttons: 244 px
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                               | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.dock.setTitleBarWidget(QWidget(self.dock))  # the tab names it, as for the window's docks

@@ -7,6 +7,8 @@ hover texts and one token's view come from ``core.explain``.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -14,7 +16,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QProgressBar,
-    QScrollArea,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -28,6 +29,7 @@ from attnstudio.qt.compute_worker import ComputeController, Result
 from attnstudio.qt.controls import Controls
 from attnstudio.qt.heatmap import HeatmapView
 from attnstudio.qt.matrix_editor import MatrixEditor
+from attnstudio.qt.scrolling import scrolling
 from attnstudio.qt.sentence_bar import SentenceBar
 from attnstudio.qt.stage_strip import StageStrip
 from attnstudio.qt.stage_view import EXPLAIN_NAME, MAIN_MATRIX, StageView
@@ -75,11 +77,9 @@ class MainWindow(QMainWindow):
         self.controls = Controls(self.state, self)
         self.editor = MatrixEditor(self.state, self)
         self.token_panel = TokenViewPanel(self)
-        scroll = QScrollArea(self)
-        scroll.setWidget(self.controls)
-        scroll.setWidgetResizable(True)
-        self.controls_dock = self._dock("Settings", scroll, "controls")
-        self.editor_dock = self._dock("Matrices", self.editor, "matrices")
+        # The panels scroll rather than impose their width (the editor's buttons: 270 px).
+        self.controls_dock = self._dock("Settings", scrolling(self.controls, self), "controls")
+        self.editor_dock = self._dock("Matrices", scrolling(self.editor, self), "matrices")
         self.token_dock = self._dock("One token's view", self.token_panel, "token_view")
         self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
         self.tabifyDockWidget(self.controls_dock, self.editor_dock)
@@ -332,22 +332,28 @@ class MainWindow(QMainWindow):
         """'dark' or 'light' (high contrast, for projectors)."""
         self.theme = name
         self.controls.show_theme(name)
-        self.setStyleSheet(_theme.stylesheet(name, self.font_scale))
+        self.setStyleSheet(_theme.stylesheet(name, math.sqrt(self.font_scale)))
         self.stage_view.set_theme(name)
         self.stage_strip.set_theme(name)
         self.token_strip.set_theme(name)
 
     def set_font_scale(self, f: float) -> None:
-        """Grow every text in the window by ``f`` (presentation zoom)."""
+        """Grow every text in the window (presentation zoom): the matrices' numbers and labels
+        by ``f``, the window's chrome (sentence, titles, buttons, tabs, token chips) by √f.
+
+        The numbers are what the back of the hall must read; if the chrome grew as much it
+        would take the height the heatmap needs (at 2× on 1280×720 it left the matrix one row
+        tall and pushed the window past the screen).
+        """
         self.font_scale = max(0.5, min(float(f), 4.0))
-        self.setStyleSheet(_theme.stylesheet(self.theme, self.font_scale))
+        chrome = math.sqrt(self.font_scale)
+        self.setStyleSheet(_theme.stylesheet(self.theme, chrome))
         self.stage_view.set_font_scale(self.font_scale)
-        self.token_strip.set_font_scale(self.font_scale)
+        self.token_strip.set_font_scale(chrome)
         self.token_panel.set_font_scale(self.font_scale)
 
     def showEvent(self, ev) -> None:
         super().showEvent(ev)
         if not self.sentence.field.hasFocus():
             self._central.setFocus()
-
 

@@ -189,6 +189,10 @@ class StageView(QWidget):
         assert d is not None and tr is not None
         s = tr.settings
         self.stage = stage
+        # Hide what this stage does not show before anything else changes: showing a label or
+        # an axis below activates the layout at once, and the tall token chips of the tokens
+        # stage, still visible then, grew the window past the screen (1280×720 → 735).
+        self.tokens.setVisible(stage == "tokens")
         self.stack.setCurrentIndex(0)
         index = STAGE_KEYS.index(stage) + 1
         self.title.setText(f"{index} · {TITLES[stage]}")
@@ -224,7 +228,6 @@ class StageView(QWidget):
             self.v_view.set_chrome(row_labels=False, colorbar=True)
             self._show(self.k_view, qkv[1], labels, "signed", "k", s, limits=shared)
             self._show(self.v_view, qkv[2], labels, "signed", "v", s, limits=shared)
-        self.tokens.setVisible(stage == "tokens")
         if stage == "tokens":
             self.tokens.set_tokens(tr.tokens)
         self.side.setVisible(stage == "weights")
@@ -304,7 +307,7 @@ class StageView(QWidget):
         for v in self.views():
             v.set_font_scale(f)
         font = self.shared_hover.font()
-        font.setPixelSize(max(1, round(HOVER_FONT_PX * f)))
+        font.setPixelSize(max(1, round(HOVER_FONT_PX * math.sqrt(f))))  # as HeatmapView's line
         self.shared_hover.setFont(font)
-        self.tokens.set_font_scale(f)
+        self.tokens.set_font_scale(math.sqrt(f))  # 30 px chips already: at 2× they took three lines
         self.side.set_font_scale(f)

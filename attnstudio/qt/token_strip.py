@@ -32,9 +32,8 @@ class TokenStrip(QWidget):
         self._highlight = -1
         self._colors = _theme.colors("dark")
         self._rects: list[QRectF] = []
-        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        policy.setHeightForWidth(lines > 1)
-        self.setSizePolicy(policy)
+        self._hint_width = 0
+        self._apply_policy()
         self.setMouseTracking(False)
 
     # ---- data ------------------------------------------------------------------------
@@ -65,6 +64,7 @@ class TokenStrip(QWidget):
 
     def set_font_scale(self, factor: float) -> None:
         self._scale = factor
+        self._apply_policy()
         self.updateGeometry()
         self.update()
 
@@ -99,19 +99,39 @@ class TokenStrip(QWidget):
             x += w
         return line
 
-    def hasHeightForWidth(self) -> bool:
-        return self._lines > 1
-
-    def heightForWidth(self, width: int) -> int:
-        lines = self._lines_needed(width)
-        return round(self._chip_height() * lines + 6 * (lines + 1))
-
     def sizeHint(self) -> QSize:
         lines = self._lines_needed(self.width() or 400) if self._lines > 1 else 1
         return QSize(400, round(self._chip_height() * lines + 6 * (lines + 1)))
 
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        # Zoomed, the lines asked for (sizeHint) follow the width; unzoomed, height-for-width
+        # does that already, and a second trigger here made the layout ping-pong.
+        if self._lines > 1 and not self.hasHeightForWidth() and ev.size().width() != self._hint_width:
+            self._hint_width = ev.size().width()
+            self.updateGeometry()
+
     def minimumSizeHint(self) -> QSize:
         return QSize(100, round(self._chip_height() + 12))
+
+    def _apply_policy(self) -> None:
+        """Unzoomed, a strip of several lines takes every line its chips need (height for
+        width). Zoomed in (a projector), it asks for them but yields down to one line, the
+        chips that do not fit summed up as "+N more": at 2× on 1280×720 the lines it demanded
+        pushed the window past the screen."""
+        wraps = self._lines > 1
+        fixed = not wraps or self._scale <= 1.0
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding,
+                             QSizePolicy.Policy.Fixed if fixed else QSizePolicy.Policy.Maximum)
+        policy.setHeightForWidth(wraps and fixed)
+        self.setSizePolicy(policy)
+
+    def hasHeightForWidth(self) -> bool:
+        return self.sizePolicy().hasHeightForWidth()
+
+    def heightForWidth(self, width: int) -> int:
+        lines = self._lines_needed(width)
+        return round(self._chip_height() * lines + 6 * (lines + 1))
 
     # ---- painting --------------------------------------------------------------------
     def paintEvent(self, _ev) -> None:

@@ -1,5 +1,7 @@
 """HeatmapView: shows the given numbers, labels and honest colours; mouse maps to cells."""
 
+import math
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -158,9 +160,11 @@ def test_hover_text_font_scale_theme_and_highlights(view, qtbot):
     assert view._hover.isVisible()
     assert view._note.text().startswith("reduced for display")
     small = view._hover.font().pixelSize()
+    axis = view._left._font.pixelSize()
     view.set_font_scale(2.0)
-    assert view._hover.font().pixelSize() == 2 * small
-    assert view._left._font.pixelSize() > 20
+    # the matrix's labels grow with the zoom, the lines around it by √zoom (room for the matrix)
+    assert view._hover.font().pixelSize() == round(small * math.sqrt(2))
+    assert view._left._font.pixelSize() == 2 * axis
     view.set_theme("light")
     settle(qtbot, view)
     corner = view.grab().toImage().pixelColor(view.width() - 3, view.height() // 2)

@@ -219,3 +219,25 @@ def front_tab(window):
     bars = [b for b in window.findChildren(QTabBar) if b.isVisible() and b.count() > 1]
     assert len(bars) == 1
     return bars[0].tabText(bars[0].currentIndex())
+
+
+@pytest.mark.parametrize("zoom", [1.5, 2.0])
+def test_zoom_keeps_the_window_on_a_1280x720_screen(window, qtbot, zoom):
+    """Presentation zoom must not grow the window past the projector (it grew to 1280×1023 at
+    2× on the tokens stage, and to 735 px tall on it-cat's direct-Q/K/V steps)."""
+    window.set_font_scale(zoom)
+    player = window.lesson_player
+    for lesson_id in ("it-cat", "qkv-walkthrough"):
+        assert player.open_lesson(lesson_id)
+        for k in range(len(player.lesson.steps)):
+            if k:
+                player.next_step()
+            settle(qtbot, window)
+            assert window.size().toTuple() == (1280, 720), (lesson_id, k + 1, window.stage_view.stage)
+    for key in STAGE_KEYS:
+        window.go_to_stage(key)
+        settle(qtbot, window)
+        assert window.size().toTuple() == (1280, 720), key
+    window.go_to_stage("weights")
+    settle(qtbot, window)
+    qtbot.waitUntil(window.heatmap.cell_text_visible, timeout=2000)  # the numbers still fit

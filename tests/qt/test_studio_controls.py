@@ -126,11 +126,15 @@ def test_theme_switch_and_font_scale(window, qtbot):
         return line.font().pixelSize()
 
     px = hover_line_px()
+    numbers = window.heatmap._left._font.pixelSize()
     window.set_font_scale(1.5)
     assert window.font_scale == 1.5
-    assert hover_line_px() == pytest.approx(1.5 * px, abs=1)
-    assert "font-size: 22px" in window.styleSheet()  # 15 px × 1.5
-    assert math.isclose(window.stage_view.tokens._scale, 1.5)
+    # the matrices' labels and numbers grow by the zoom; the window's chrome by √zoom, so that
+    # at 2× on 1280×720 the matrix keeps its height
+    assert window.heatmap._left._font.pixelSize() == round(1.5 * numbers)
+    assert hover_line_px() == pytest.approx(math.sqrt(1.5) * px, abs=1)
+    assert "font-size: 18px" in window.styleSheet()  # 15 px × √1.5
+    assert math.isclose(window.stage_view.tokens._scale, math.sqrt(1.5))
 
 
 def test_f9_gives_the_stage_the_whole_width_and_back(window, qtbot):
