@@ -184,10 +184,7 @@ def _slide_window(size: tuple[int, int]) -> MainWindow:
 
     for dock in window.findChildren(QDockWidget):
         dock.hide()
-    for view in window.stage_view.views():
-        hover = getattr(view, "_hover", None)  # "hover a cell…" means nothing on a slide
-        if hover is not None:
-            hover.hide()
+    window.stage_view.set_hover_lines(False)  # "hover a cell…" means nothing on a slide
     rect = _layout(size)["stage"]
     window.set_theme(THEME)
     window.set_font_scale(max(1.0, rect.height() / 620))

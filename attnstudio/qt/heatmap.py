@@ -235,6 +235,10 @@ class HeatmapView(QWidget):
                 self._bar.setMinimumWidth(lo)
                 self._bar.setMaximumWidth(hi)
 
+    def cells_width(self) -> float:
+        """The width (px) the matrix's cells take; the rest is labels, colour bar, margins."""
+        return float(self._vb.width())
+
     def shows_chrome(self) -> tuple[bool, bool]:
         """(row labels shown, colour bar shown)."""
         return self._left.isVisible(), self._bar is not None and self._bar.isVisible()

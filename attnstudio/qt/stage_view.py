@@ -132,11 +132,12 @@ class StageView(QWidget):
         head_row.addWidget(self.where)
         maps = QHBoxLayout()
         maps.setSpacing(6)
-        # Q carries the token labels and V the colour bar (see show_stage): these stretches
-        # leave the three matrices' cells about equally wide at 1280 px.
-        maps.addWidget(self.heatmap, 14)
-        maps.addWidget(self.k_view, 10)
-        maps.addWidget(self.v_view, 12)
+        # Q carries the token labels and V the colour bar (see show_stage); _balance_qkv sets
+        # the stretches so that the three matrices' cells come out equally wide.
+        maps.addWidget(self.heatmap, 1)
+        maps.addWidget(self.k_view, 1)
+        maps.addWidget(self.v_view, 1)
+        self._maps = maps
         maps.addWidget(self.side)
         maps.addWidget(self.overview)
         page = QWidget(self)
@@ -171,7 +172,9 @@ class StageView(QWidget):
         self.stage = "tokens"
         self.factor = 1
         self._hovering: dict[HeatmapView, bool] = {}
-        self.heatmap.installEventFilter(self)
+        self._hover_lines = True
+        for view in self.views():
+            view.installEventFilter(self)
 
     def views(self) -> list[HeatmapView]:
         return [self.heatmap, self.k_view, self.v_view]
@@ -217,8 +220,8 @@ class StageView(QWidget):
         # 1280 px the room they free is what lets each cell print its number.
         self.heatmap.set_chrome(row_labels=True, colorbar=not projections)
         for view in self.views():
-            view.set_hover_line_visible(not projections)
-        self.shared_hover.setVisible(projections)
+            view.set_hover_line_visible(self._hover_lines and not projections)
+        self.shared_hover.setVisible(self._hover_lines and projections)
         if projections:
             qkv = [d.get(layer, head, n) for n in ("q", "k", "v")]
             big = max((float(np.abs(m[np.isfinite(m)]).max(initial=0.0)) for m, _ in qkv), default=0.0)
@@ -228,6 +231,7 @@ class StageView(QWidget):
             self.v_view.set_chrome(row_labels=False, colorbar=True)
             self._show(self.k_view, qkv[1], labels, "signed", "k", s, limits=shared)
             self._show(self.v_view, qkv[2], labels, "signed", "v", s, limits=shared)
+            QTimer.singleShot(0, self._balance_qkv)
         if stage == "tokens":
             self.tokens.set_tokens(tr.tokens)
         self.side.setVisible(stage == "weights")
@@ -262,6 +266,11 @@ class StageView(QWidget):
         if self.stage == "projections":
             self.shared_hover.setText(text)
 
+    def set_hover_lines(self, on: bool) -> None:
+        """Show the arithmetic lines under the matrices (off on exported slides, where
+        "hover a cell" means nothing); takes effect from the next stage shown."""
+        self._hover_lines = on
+
     def set_hovering(self, view: HeatmapView, on: bool) -> None:
         self._hovering[view] = on
         if not on:
@@ -282,9 +291,28 @@ class StageView(QWidget):
         step = (bottom - top) / (rows - 1) if rows > 1 else 0.0
         self.side.set_row_geometry((top, step) if step > 0 or rows == 1 else None)
 
+    def _balance_qkv(self) -> None:
+        """Stretch Q, K and V so that their cells are equally wide: each view gets its own
+        labels / colour bar plus a third of the width left for cells."""
+        views = self.views()
+        if self.stage != "projections" or not all(v.isVisible() for v in views):
+            return
+        chrome = [v.width() - v.cells_width() for v in views]
+        cells = (sum(v.width() for v in views) - sum(chrome)) / 3
+        if cells <= 0:
+            return
+        want = [max(1, round(c + cells)) for c in chrome]
+        have = [self._maps.stretch(i) for i in range(3)]
+        if any(abs(w - h) > 2 for w, h in zip(want, have)):  # settles after one pass
+            for i, w in enumerate(want):
+                self._maps.setStretch(i, w)
+
     def eventFilter(self, obj, ev) -> bool:
-        if obj is self.heatmap and ev.type() == QEvent.Type.Resize:
-            QTimer.singleShot(0, self._align_side)
+        if ev.type() == QEvent.Type.Resize:
+            if obj is self.heatmap:
+                QTimer.singleShot(0, self._align_side)
+            if obj in self.views():
+                QTimer.singleShot(0, self._balance_qkv)
         return super().eventFilter(obj, ev)
 
     def _on_clicked(self, row: int, col: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtWidgets import QLabel
 from studio_helpers import settle
 
 
@@ -39,3 +40,23 @@ def test_leaving_the_stage_gives_the_large_heatmap_its_own_colour_bar_and_line_b
     assert window.heatmap.color_limits() == (-np.abs(s).max(), np.abs(s).max())
     assert not window.stage_view.shared_hover.isVisible()
     qtbot.waitUntil(window.heatmap.cell_text_visible, timeout=2000)
+
+
+def test_the_three_matrices_get_cells_of_equal_width(window, qtbot):
+    window.go_to_stage("projections")
+    settle(qtbot, window)
+    views = window.stage_view.views()
+    qtbot.waitUntil(lambda: max(v.cells_width() for v in views) - min(v.cells_width() for v in views) <= 3,
+                    timeout=2000)
+
+
+def test_slides_show_no_hover_lines(window, qtbot):
+    """Export turns the lines off: "hover a cell" means nothing on a slide."""
+    sv = window.stage_view
+    sv.set_hover_lines(False)
+    for stage in ("projections", "scores"):
+        window.go_to_stage(stage)
+        settle(qtbot, window)
+        assert not sv.shared_hover.isVisible()
+        assert not any(lab.isVisible() and lab.text() == v.hover_text()
+                       for v in sv.views() for lab in v.findChildren(QLabel))
