@@ -249,6 +249,10 @@ class HeatmapView(QWidget):
         self._cells_hl = tuple((int(r), int(c)) for r, c in cells)
         self._marks.set_outlines(self._values.shape, self._rows_hl, self._cells_hl)
 
+    def highlights(self) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+        """(rows, cells) outlined now, as given to set_highlights."""
+        return self._rows_hl, self._cells_hl
+
     def set_hover_text(self, text: str) -> None:
         """Show ``text`` (e.g. a cell's arithmetic) in the line under the heatmap."""
         self._hover.setText(text)

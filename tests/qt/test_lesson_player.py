@@ -19,7 +19,7 @@ from attnstudio.qt.lesson_player import TOKEN_BY_TOKEN, install_lesson_player
 
 def shown_highlights(window):
     # HeatmapView keeps what set_highlights was given; it has no public getter.
-    return window.heatmap._rows_hl, window.heatmap._cells_hl
+    return window.heatmap.highlights()
 
 
 def check_step(window, qtbot, step, where):
