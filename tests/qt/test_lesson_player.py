@@ -18,7 +18,6 @@ from attnstudio.qt.lesson_player import TOKEN_BY_TOKEN, install_lesson_player
 
 
 def shown_highlights(window):
-    # HeatmapView keeps what set_highlights was given; it has no public getter.
     return window.heatmap.highlights()
 
 
