@@ -119,10 +119,6 @@ class StageStrip(QWidget):
             self.stage_list.addItem(f"{i + 1}. {title}", key)
         self.stage_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.stage_list.setMaximumWidth(150)
-        # Its longest entry made it ask for 205 px at least, which with the thumbnails and a
-        # dock made the window wider than an 800 px screen: it elides instead.
-        self.stage_list.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.stage_list.setMinimumContentsLength(5)
         self.stage_list.setToolTip("Jump to any stage")
         self.thumbs: dict[str, Thumb] = {}
         row = QHBoxLayout()
