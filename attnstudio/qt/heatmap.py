@@ -1,9 +1,9 @@
 """A labelled heatmap of one matrix: colours, the numbers in the cells, token axes, a colour bar.
 
 Every graphics item is created once in ``__init__`` and updated in place afterwards:
-adding and removing items re-parents QGraphicsObject subclasses, which is what aborts
-PySide6 6.12 (DESIGN §9). The numbers are drawn by one item in one paint pass, only while
-cells are big enough to read (one TextItem per cell cost 2.8 s at 64×64, DESIGN §9).
+adding and removing items re-parents QGraphicsObject subclasses, which aborts PySide6
+6.12.0. The numbers are drawn by one item in one paint pass, only while cells are big
+enough to read (one TextItem per cell cost 2.8 s at 64×64).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from attnstudio.core.numbers import format_cell
 from attnstudio.qt import colormaps
 from attnstudio.qt.heatmap_items import (
     AXIS_FONT_PX,
@@ -24,7 +25,6 @@ from attnstudio.qt.heatmap_items import (
     CellLayer,
     Highlights,
     TokenAxis,
-    format_cell,
     px_font,
 )
 
@@ -335,6 +335,23 @@ class HeatmapView(QWidget):
     def cell_scene_center(self, row: int, col: int) -> QPointF:
         """Scene position of a cell's centre (tests and lessons point at cells with it)."""
         return self._vb.mapViewToScene(QPointF(col + 0.5, row + 0.5))
+
+    def row_centers_in(self, widget: QWidget) -> tuple[float, float] | None:
+        """Where the rows are, in ``widget``'s coordinates: (y of row 0's centre, pixels from one
+        row's centre to the next), so that a widget beside the heatmap can line up with its
+        rows. None while there is no row."""
+        rows = self._values.shape[0]
+        if rows == 0:
+            return None
+
+        def y(row: int) -> float:
+            on_view = self._glw.mapFromScene(self.cell_scene_center(row, 0))
+            return float(widget.mapFromGlobal(self._glw.mapToGlobal(on_view)).y())
+
+        first = y(0)
+        # Measured across all the rows: each mapped centre is rounded to a whole pixel.
+        last = y(max(rows - 1, 1))
+        return first, (last - first) / max(rows - 1, 1)
 
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int]:
         """(row, col) under a scene position, (-1, -1) outside the matrix."""

@@ -1,8 +1,8 @@
 """The graphics items drawn inside a heatmap's plot: the cell numbers (one item, one paint
-pass), the highlight outlines, and the token axes; and how a cell's number is written.
+pass), the highlight outlines, and the token axes. Numbers are written by core.numbers.
 
-Each is created once per HeatmapView and updated in place (re-parenting QGraphicsObject
-subclasses is what aborts PySide6 6.12, DESIGN §9).
+Each is created once per HeatmapView and updated in place: PySide6 6.12.0 aborts the
+interpreter when pyqtgraph re-parents a Python subclass of QGraphicsObject.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QStaticText
 
+from attnstudio.core.numbers import format_cell
 from attnstudio.qt import colormaps
 
 MIN_CELL_PX = 22.0  # below this cell height numbers are not drawn
@@ -23,17 +24,6 @@ MIN_FONT_PX = 11.0  # numbers smaller than this are unreadable: hide them instea
 BASE_FONT_PX = 22.0  # cell numbers at font scale 1 when the cell is large enough
 AXIS_FONT_PX = 17.0
 LABEL_CHARS = 14  # longer token labels are elided
-
-
-def format_cell(v: float) -> str:
-    """A cell's text: two decimals, a real minus sign, −∞ / ∞ / NaN spelled out."""
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "−∞" if v < 0 else "∞"
-    v += 0.0  # −0.0 reads as 0.00
-    text = f"{v:.2f}" if abs(v) < 1e4 else f"{v:.1e}"
-    return text.replace("-", "−")
 
 
 def _elide(label: str, chars: int = LABEL_CHARS) -> str:

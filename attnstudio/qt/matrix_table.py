@@ -18,20 +18,13 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from attnstudio.core.numbers import format_entry
+
 SCRUB_STEP = 0.01  # per pixel or wheel notch
 SCRUB_STEP_FINE_TO_COARSE = 10.0  # Shift multiplies the step
 # Keys the table uses itself; the window's stepping shortcuts must not steal them here.
 _TABLE_KEYS = {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home,
                Qt.Key.Key_End, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
-
-
-def format_number(v: float) -> str:
-    """Up to three decimals, trailing zeros dropped, a real minus sign (the full value is what
-    the cell's editor shows)."""
-    if not np.isfinite(v):
-        return "−∞" if v == -np.inf else ("∞" if v == np.inf else "NaN")
-    text = np.format_float_positional(float(v), precision=3, trim="-")
-    return "0" if text == "-0" else text.replace("-", "−")
 
 
 class MatrixModel(QAbstractTableModel):
@@ -72,7 +65,7 @@ class MatrixModel(QAbstractTableModel):
             return None
         v = self._m[index.row(), index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return format_number(v)
+            return format_entry(v)
         if role == Qt.ItemDataRole.EditRole:
             return repr(float(v))
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -6,8 +6,6 @@ the rows on screen, not 16,000 prepared items.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
@@ -22,27 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from attnstudio.core.explain import TokenView, fmt, fmt_operand
+from attnstudio.core.explain import TokenView
+from attnstudio.core.numbers import format_operand, format_result, format_vector
 
 COLUMNS = ("key", "k_j", "q·k_j", "scaled", "exp", "weight a_j", "v_j", "a_j·v_j")
 VECTOR_COLS = (1, 6, 7)
 WEIGHT_COL = COLUMNS.index("weight a_j")
 BAR_ROLE = Qt.ItemDataRole.UserRole + 1
-MAX_SHOWN = 6  # vector entries shown before eliding the middle
-
-
-def format_vector(v: Sequence[float] | np.ndarray, max_shown: int = MAX_SHOWN) -> str:
-    """"[0.50, −0.20, 0.10]" (two decimals), eliding the middle of long vectors:
-    "[0.50, 0.20, 0.10, …, 0.30] (64)"."""
-    arr = np.asarray(v, dtype=float).ravel()
-
-    def f(x: float) -> str:
-        return f"{x + 0.0:.2f}".replace("-", "−") if np.isfinite(x) else fmt(x)  # + 0.0: −0 → 0
-
-    if arr.size <= max_shown:
-        return "[" + ", ".join(f(x) for x in arr) + "]"
-    half = max_shown // 2  # format only what is shown: this runs for every visible row
-    return "[" + ", ".join([*map(f, arr[:half]), "…", *map(f, arr[-half:])]) + f"] ({arr.size})"
 
 
 class _WeightBarDelegate(QStyledItemDelegate):
@@ -114,15 +98,15 @@ class _TokenViewModel(QAbstractTableModel):
         if c == 1:
             return format_vector(view.k[j])
         if c == 2:
-            return fmt(view.dots[j])
+            return format_result(view.dots[j])
         if c == 3:
-            return f"{fmt(view.scaled[j])} → −∞" if masked else fmt(view.scaled[j])
+            return f"{format_result(view.scaled[j])} → −∞" if masked else format_result(view.scaled[j])
         if c == 4:
             if view.exp is None:
                 return "—"
-            return f"{fmt(view.exp[j])} (masked)" if masked else fmt(view.exp[j])
+            return f"{format_result(view.exp[j])} (masked)" if masked else format_result(view.exp[j])
         if c == 5:
-            return fmt(view.weights[j])
+            return format_result(view.weights[j])
         if c == 6:
             return format_vector(view.v[j])
         return format_vector(view.contributions[j])
@@ -197,14 +181,15 @@ class TokenViewPanel(QWidget):
 
 
 def _rule_text(view: TokenView) -> str:
-    T = "" if view.temperature == 1 else f"/{fmt_operand(view.temperature)}"
+    t = format_operand(view.temperature)
+    T = "" if view.temperature == 1 else f"/{t}"
     if view.normalizer in ("softmax", "naive-softmax"):
         if view.shift:
-            shift = fmt(view.shift)
-            return (f"{view.normalizer}, T = {fmt_operand(view.temperature)}: a_j = exp((s_j − {shift}){T}) / Σ exp(…)"
+            shift = format_result(view.shift)
+            return (f"{view.normalizer}, T = {t}: a_j = exp((s_j − {shift}){T}) / Σ exp(…)"
                     " — shifted by the row max so exp never overflows (same ratio)")
-        return f"{view.normalizer}, T = {fmt_operand(view.temperature)}: a_j = exp(s_j{T}) / Σ_k exp(s_k{T})"
-    tau = "" if view.tau is None else f", τ = {fmt(view.tau)}"
+        return f"{view.normalizer}, T = {t}: a_j = exp(s_j{T}) / Σ_k exp(s_k{T})"
+    tau = "" if view.tau is None else f", τ = {format_result(view.tau)}"
     if view.normalizer == "sparsemax":
-        return f"sparsemax, T = {fmt_operand(view.temperature)}: a_j = max(s_j{T} − τ, 0){tau}"
-    return f"entmax-1.5, T = {fmt_operand(view.temperature)}: a_j = max(s_j/(2T) − τ, 0)²{tau}"
+        return f"sparsemax, T = {t}: a_j = max(s_j{T} − τ, 0){tau}"
+    return f"entmax-1.5, T = {t}: a_j = max(s_j/(2T) − τ, 0)²{tau}"

@@ -16,15 +16,10 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from attnstudio.core.numbers import format_cell, format_column
 from attnstudio.qt import theme as _theme
 
 MIN_ROW_PX = 16.0
-
-
-def _fmt(v: float, digits: int = 2) -> str:
-    if not math.isfinite(v):
-        return "NaN" if math.isnan(v) else ("∞" if v > 0 else "−∞")
-    return f"{v:.{digits}f}".replace("-", "−")
 
 
 def _finite_range(v: np.ndarray) -> tuple[float, float, float]:
@@ -80,7 +75,7 @@ class WeightsSide(QWidget):
 
     def lines(self) -> list[str]:
         """What the widget shows, as text (tests read it; it is also the summary)."""
-        out = [f"{lab}: Σ = {_fmt(s, 3)}, H = {_fmt(h)} bits"
+        out = [f"{lab}: Σ = {format_column(s, 3)}, H = {format_cell(h)} bits"
                for lab, s, h in zip(self._labels, self._sums, self._entropy)]
         return out
 
@@ -90,9 +85,9 @@ class WeightsSide(QWidget):
         s, h = self._sums, self._entropy
         (s_lo, s_hi, _), (h_lo, h_hi, h_mean) = _finite_range(s), _finite_range(h)
         bad = int(np.count_nonzero(~np.isfinite(s)))
-        text = (f"{s.size:,} rows · Σ from {_fmt(s_lo, 3)} to {_fmt(s_hi, 3)}\n"
-                f"H from {_fmt(h_lo)} to {_fmt(h_hi)} bits (mean {_fmt(h_mean)}; "
-                f"uniform = {_fmt(self._max_bits)})")
+        text = (f"{s.size:,} rows · Σ from {format_column(s_lo, 3)} to {format_column(s_hi, 3)}\n"
+                f"H from {format_cell(h_lo)} to {format_cell(h_hi)} bits (mean {format_cell(h_mean)}; "
+                f"uniform = {format_cell(self._max_bits)})")
         if bad:
             text += f"\n{bad:,} row{' is' if bad == 1 else 's are'} not finite (overflow)"
         return text
@@ -143,9 +138,9 @@ class WeightsSide(QWidget):
             s, e = float(self._sums[i]), float(self._entropy[i])
             ok = math.isfinite(s) and abs(s - 1.0) < 1e-6
             p.setPen(QColor(c["foreground"] if ok else c["error"]))
-            p.drawText(QRectF(col_sum, y, col_h - col_sum, row_h), Qt.AlignmentFlag.AlignVCenter, _fmt(s, 3))
+            p.drawText(QRectF(col_sum, y, col_h - col_sum, row_h), Qt.AlignmentFlag.AlignVCenter, format_column(s, 3))
             p.setPen(QColor(c["foreground"]))
-            p.drawText(QRectF(col_h, y, bar_x - col_h, row_h), Qt.AlignmentFlag.AlignVCenter, _fmt(e))
+            p.drawText(QRectF(col_h, y, bar_x - col_h, row_h), Qt.AlignmentFlag.AlignVCenter, format_cell(e))
             frac = min(max(e / self._max_bits, 0.0), 1.0) if math.isfinite(e) else 0.0
             bar_w = max(0.0, (w - bar_x - 6) * frac)
             p.fillRect(QRectF(bar_x, y + row_h * 0.25, bar_w, row_h * 0.5), QColor(c["accent"]))

@@ -7,8 +7,9 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 
+from attnstudio.core.numbers import format_cell
 from attnstudio.qt import colormaps
-from attnstudio.qt.heatmap import HeatmapView, format_cell
+from attnstudio.qt.heatmap import HeatmapView
 
 TOKENS = ["The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired"]
 
