@@ -42,7 +42,6 @@ SETTING_KEYS = (
     "mask", "normalizer", "positional", "residual", "seed",
 )
 HEAD_MATRICES = ("w_q", "w_k", "w_v")
-DIRECT_MATRICES = ("q", "k", "v")
 NARRATION_TAGS = ("b", "i", "br", "code", "sub", "sup")
 DEFAULT_STAGE = "weights"
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")

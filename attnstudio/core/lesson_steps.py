@@ -1,5 +1,5 @@
 """Lesson steps with inheritance: each step starts from the previous step's state and
-changes only what it names (DESIGN §5).
+changes only what it names, so a lesson file says what changes, not everything again.
 
 Rules (docs/lessons.md says the same to lesson authors):
 
@@ -23,7 +23,6 @@ import numpy as np
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lesson_schema import (
     DEFAULT_STAGE,
-    DIRECT_MATRICES,
     HEAD_MATRICES,
     MAX_TOKENS,
     STATE_KEYS,
@@ -43,7 +42,7 @@ from attnstudio.core.lesson_schema import (
     type_name,
     whole_number,
 )
-from attnstudio.core.matrices import check_matrix
+from attnstudio.core.matrices import DIRECT_MATRICES, check_matrix, direct_label, matrix_label
 from attnstudio.core.settings import MAX_HEADS, MAX_LAYERS, Settings
 from attnstudio.core.tokenize import tokenize
 from attnstudio.core.weights import HeadWeights, LayerWeights, Weights
@@ -189,7 +188,7 @@ def _weights(where: Where, value: Any) -> dict[WeightKey, np.ndarray] | None:
                 raise where.error(hkey, f"must be a table of w_q, w_k, w_v, not {type_name(head)}")
             check_keys(where, f"{hkey}.", head, HEAD_MATRICES)
             for mname, m in head.items():
-                label = f"{mname.upper()} (layer {li + 1}, head {hi + 1})"
+                label = f"{matrix_label(mname)} (layer {li + 1}, head {hi + 1})"
                 out[(li, hi, mname)] = _matrix(where, f"{hkey}.{mname}", m, label)
     return out
 
@@ -212,8 +211,7 @@ def _direct(where: Where, value: Any) -> dict[DirectKey, np.ndarray] | None:
                 raise where.error(hkey, f"must be a table of q, k, v, not {type_name(head)}")
             check_keys(where, f"{hkey}.", head, DIRECT_MATRICES)
             for mname, m in head.items():
-                label = f"{mname.upper()} (layer {li + 1}, head {hi + 1}, direct)"
-                out[(li, hi, mname)] = _matrix(where, f"{hkey}.{mname}", m, label)
+                out[(li, hi, mname)] = _matrix(where, f"{hkey}.{mname}", m, direct_label(mname, li, hi))
     return out
 
 

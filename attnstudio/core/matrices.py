@@ -1,4 +1,5 @@
-"""User-supplied matrices: checked for shape and finite values, with messages naming the cell."""
+"""User-supplied matrices: checked for shape and finite values, with messages naming the cell;
+and how matrices are named to people ("W_Q", "Q (layer 1, head 2, direct)")."""
 
 from __future__ import annotations
 
@@ -11,6 +12,33 @@ from attnstudio.core.errors import MatrixError
 # Larger entries can overflow later stages (scores are sums of products); the cap keeps
 # every stage finite in float64 for the sizes the app allows.
 MAX_ABS = 1e6
+# The matrices a head can be given directly instead of computing them as X·W.
+DIRECT_MATRICES = ("q", "k", "v")
+
+
+def matrix_label(key: str) -> str:
+    """'w_q' → 'W_Q', 'q' → 'Q': how a matrix is named to people."""
+    return key.upper()
+
+
+def direct_label(name: str, layer: int, head: int) -> str:
+    """How a directly given Q, K or V is named in messages: "Q (layer 1, head 2, direct)"
+    (``layer`` and ``head`` count from 0)."""
+    return f"{matrix_label(name)} (layer {layer + 1}, head {head + 1}, direct)"
+
+
+def direct_banner(name: str) -> str:
+    """The sentence that says Q, K or V is detached from X·W: "Q is given directly — not X·W_Q"."""
+    n = matrix_label(name)
+    return f"{n} is given directly — not X·W_{n}"
+
+
+def check_direct(name: str, layer: int, head: int, matrix: Any, n: int, d_k: int) -> np.ndarray:
+    """A directly given Q, K or V of (layer, head) as a float64 N × d_k matrix, or MatrixError
+    naming it (direct_label) and what is wrong."""
+    if name not in DIRECT_MATRICES:
+        raise MatrixError(f"there is no direct matrix {name!r}: only q, k or v can be given directly")
+    return check_matrix(direct_label(name, layer, head), matrix, (n, d_k))
 
 
 def check_matrix(name: str, value: Any, shape: tuple[int, int] | None = None) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Self-attention, stage by stage, on any array module.
 
-For each layer ℓ and head h (DESIGN §2):
+For each layer ℓ and head h (the stages the window steps through):
 
     Q = X·W_Q,  K = X·W_K,  V = X·W_V          (or Q, K, V given directly)
     S = Q·Kᵀ                                   scores
@@ -24,7 +24,7 @@ import numpy as np
 from attnstudio.core.backends import Backend, fallback, resolve_backend
 from attnstudio.core.embeddings import embed, sinusoidal_positions
 from attnstudio.core.errors import MatrixError
-from attnstudio.core.matrices import check_matrix
+from attnstudio.core.matrices import DIRECT_MATRICES, check_direct, check_matrix
 from attnstudio.core.normalizers import count_nonfinite, normalize, row_entropy
 from attnstudio.core.settings import Settings
 from attnstudio.core.tokenize import tokenize
@@ -59,11 +59,10 @@ def compute(
     weights = (weights or Weights.seeded(settings)).checked(settings)
     emb = embed(tokens, d, settings.seed) if embeddings is None else check_matrix("X (embeddings)", embeddings, (n, d))
     checked_direct = {
-        key: check_matrix(f"{key[2].upper()} (layer {key[0] + 1}, head {key[1] + 1}, direct)", m, (n, settings.d_k))
-        for key, m in (direct or {}).items()
+        (li, hi, name): check_direct(name, li, hi, m, n, settings.d_k) for (li, hi, name), m in (direct or {}).items()
     }
     for li, hi, name in checked_direct:
-        if not (0 <= li < settings.layers and 0 <= hi < settings.heads and name in ("q", "k", "v")):
+        if not (0 <= li < settings.layers and 0 <= hi < settings.heads):
             raise MatrixError(f"direct matrix {name!r} for layer {li + 1}, head {hi + 1} does not exist")
 
     backend = backend or resolve_backend(settings.backend, n)
@@ -105,7 +104,7 @@ def _run(
     for li, lw in enumerate(weights.layers):
         heads = []
         for hi, hw in enumerate(lw.heads):
-            given = {m: direct[(li, hi, m)] for m in ("q", "k", "v") if (li, hi, m) in direct}
+            given = {m: direct[(li, hi, m)] for m in DIRECT_MATRICES if (li, hi, m) in direct}
             q = dev(given["q"]) if "q" in given else layer_in @ dev(hw.w_q)
             k = dev(given["k"]) if "k" in given else layer_in @ dev(hw.w_k)
             v = dev(given["v"]) if "v" in given else layer_in @ dev(hw.w_v)
@@ -128,7 +127,7 @@ def _run(
 
 
 def attend(q: Any, k: Any, v: Any, settings: Settings, xp: Any = np, causal: Any | None = None) -> HeadTrace:
-    """One head's stages from its q, k, v (DESIGN §2, stages 3–7)."""
+    """One head's stages from its q, k, v: scores, scaled, masked, weights and output."""
     scores = q @ k.T
     scaled = scores / math.sqrt(q.shape[1]) if settings.scale else scores
     if settings.mask == "causal":

@@ -14,7 +14,7 @@ import numpy as np
 
 from attnstudio.core import seeded
 from attnstudio.core.errors import MatrixError
-from attnstudio.core.matrices import check_matrix
+from attnstudio.core.matrices import check_matrix, matrix_label
 from attnstudio.core.settings import Settings
 
 PROJECTIONS = ("w_q", "w_k", "w_v")
@@ -99,8 +99,3 @@ class Weights:
                 for lw in self.layers
             ]
         )
-
-
-def matrix_label(key: str) -> str:
-    """'w_q' → 'W_Q': how a matrix is named to people."""
-    return key.upper()
