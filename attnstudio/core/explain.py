@@ -1,6 +1,8 @@
 """The arithmetic behind one cell, and one query token's whole view, from a Trace's numbers.
 
-Names in the text follow what the window shows: token positions count from 0 as the token
+Matrices are named as the window names them (core.trace.MATRIX_NAMES: "input" is the
+layer's input X_ℓ, "x" the first layer's, "heads" is concat·W_O). Names in the text follow
+what the window shows: token positions count from 0 as the token
 strip numbers them ("the#4"), feature columns from 1 as the heatmaps and editors label them
 ("q[it, 2]" is column index 1), heads and layers from 1.
 
@@ -15,51 +17,23 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from attnstudio.core.numbers import format_operand, format_result
 from attnstudio.core.settings import Settings
-from attnstudio.core.trace import HeadTrace, Trace
+from attnstudio.core.trace import MATRIX_NAMES, HeadTrace, Trace
 from attnstudio.core.weights import Weights
 
-EXPLAIN_STAGES = ("embeddings", "q", "k", "v", "scores", "scaled", "masked", "weights", "output", "concat", "heads")
 MAX_TERMS = 8  # longer sums show their first and last terms around "… n more terms …"
 # Below this |s/T| a softmax row is shown with plain exp(s/T): readable and exact enough
 # (exp(20) ≈ 4.9e8); above it, the max-shifted form the pipeline itself uses.
 PLAIN_EXP_LIMIT = 20.0
 
 
-# --- number and label formatting -------------------------------------------------------------
-
-
-def fmt(x: float) -> str:
-    """A result: 2 decimals (3 for small non-zero values), real minus sign, ∞ / NaN spelled out."""
-    x = float(x) + 0.0  # −0.0 (e.g. 0 × a negative number) reads as 0
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "−∞" if x < 0 else "∞"
-    if abs(x) >= 1e5:
-        text = f"{x:.3g}"
-    elif x != 0 and abs(x) < 0.05:
-        text = f"{x:.3f}"
-    else:
-        text = f"{x:.2f}"
-    return text.replace("-", "−")
-
-
-def fmt_operand(x: float) -> str:
-    """An operand inside a formula: at most 3 decimals, no trailing zeros (1, 0.5, 0.123);
-    negative operands in parentheses so "1×(−0.5)" reads as a product."""
-    x = float(x)
-    if not math.isfinite(x) or abs(x) >= 1e5:
-        text = fmt(x)
-    else:
-        text = f"{x:.3f}".rstrip("0").rstrip(".")
-        text = "0" if text in ("-0", "") else text.replace("-", "−")
-    return f"({text})" if text.startswith("−") else text
+# --- labels ---------------------------------------------------------------------------------
 
 
 def token_labels(tokens: Sequence[str]) -> list[str]:
@@ -83,7 +57,7 @@ def join_terms(terms: Sequence[str], max_terms: int = MAX_TERMS) -> str:
 def _products(a: np.ndarray, b: np.ndarray) -> tuple[list[str], np.ndarray]:
     """The terms "a_j×b_j" of a dot product and their values."""
     values = a * b
-    return [f"{fmt_operand(x)}×{fmt_operand(y)}" for x, y in zip(a, b)], values
+    return [f"{format_operand(x)}×{format_operand(y)}" for x, y in zip(a, b)], values
 
 
 # --- one cell ----------------------------------------------------------------------------------
@@ -137,73 +111,100 @@ def explain_cell(
     trace: Trace,
     layer: int,
     head: int,
-    stage: str,
+    name: str,
     row: int,
     col: int,
     *,
     weights: Weights | None = None,
 ) -> str:
-    """One line with the arithmetic of cell (row, col) of ``stage``, using the trace's numbers.
+    """One line with the arithmetic of cell (row, col) of matrix ``name``, using the trace's numbers.
 
-    ``weights`` (the W_Q, W_K, W_V, W_O the trace was computed with) let q/k/v and heads cells
-    show their terms; without them the seeded matrices are used when they reproduce the
-    trace's value, and otherwise only the formula and the value are shown. Raises ValueError
-    for an unknown stage or a cell outside the matrix.
+    ``name`` is one of core.trace.MATRIX_NAMES, as the window shows it ("input", "q", …,
+    "heads", "x"); ``layer`` and ``head`` pick the matrix as Trace.matrix does, and must
+    exist even for a per-trace matrix. ``weights`` (the W_Q, W_K, W_V, W_O the trace was
+    computed with) let q/k/v and heads cells show their terms; without them the seeded
+    matrices are used when they reproduce the trace's value, and otherwise only the formula
+    and the value are shown. Raises ValueError for an unknown name, a matrix the trace does
+    not have (positions while they are off) or a cell outside the matrix.
     """
-    return cell_arithmetic(trace, layer, head, stage, row, col, weights=weights).text
+    return cell_arithmetic(trace, layer, head, name, row, col, weights=weights).text
 
 
 def cell_arithmetic(
     trace: Trace,
     layer: int,
     head: int,
-    stage: str,
+    name: str,
     row: int,
     col: int,
     *,
     weights: Weights | None = None,
 ) -> CellArithmetic:
     """explain_cell's text together with the numbers behind it (see CellArithmetic)."""
-    if stage not in EXPLAIN_STAGES:
-        raise ValueError(f"stage must be one of {', '.join(EXPLAIN_STAGES)}, not {stage!r}")
+    if name not in MATRIX_NAMES:
+        raise ValueError(f"the matrix must be one of {', '.join(MATRIX_NAMES)}, not {name!r}")
     tr = trace
     if not 0 <= layer < len(tr.layers):
         raise ValueError(f"layer {layer} does not exist (the trace has {len(tr.layers)})")
     lt = tr.layers[layer]
     if not 0 <= head < len(lt.heads):
         raise ValueError(f"head {head} does not exist (layer {layer + 1} has {len(lt.heads)})")
-    h = lt.heads[head]
-    matrix = {"embeddings": lt.input, "concat": lt.concat, "heads": lt.output}.get(stage)
-    matrix = h.stage(stage) if matrix is None else matrix
+    matrix = tr.matrix(name, layer, head)
+    if matrix is None:
+        raise ValueError(f"this trace has no {name} matrix (the positional encoding is off)")
     rows, cols = matrix.shape
     if not (0 <= row < rows and 0 <= col < cols):
-        raise ValueError(f"cell ({row}, {col}) is outside the {stage} matrix ({rows} × {cols})")
-    cell = _Cell(tr, layer, head, h, token_labels(tr.tokens), row, col, weights)
-    return _BUILDERS[stage](cell)
+        raise ValueError(f"cell ({row}, {col}) is outside the {name} matrix ({rows} × {cols})")
+    cell = _Cell(tr, layer, head, lt.heads[head], token_labels(tr.tokens), row, col, weights)
+    return _BUILDERS[name](cell)
 
 
-def _embeddings(cell: _Cell) -> CellArithmetic:
+def _input(cell: _Cell) -> CellArithmetic:
+    """x[i, c] of the layer's input: E + P for the first layer, the residual after it."""
     tr, i, c, lab = cell.tr, cell.i, cell.j + 1, cell.labels[cell.i]
-    lt = tr.layers[cell.layer]
-    x = cell.at(lt.input)
+    x = cell.at(tr.layers[cell.layer].input)
     name = f"x[{lab}, {c}]"
     if cell.layer > 0:
         prev = tr.layers[cell.layer - 1]
         mha = cell.at(prev.output)
         if tr.settings.residual:
             before = cell.at(prev.input)
-            text = (f"{name} = x_prev[{lab}, {c}] + MHA_prev[{lab}, {c}] = {fmt_operand(before)} + "
-                    f"{fmt_operand(mha)} = {fmt(x)} (layer {cell.layer} output plus its input: the residual)")
+            text = (f"{name} = x_prev[{lab}, {c}] + MHA_prev[{lab}, {c}] = {format_operand(before)} + "
+                    f"{format_operand(mha)} = {format_result(x)} "
+                    f"(layer {cell.layer} output plus its input: the residual)")
             return CellArithmetic(text, x, np.array([before, mha]), before + mha)
-        text = f"{name} = MHA_prev[{lab}, {c}] = {fmt(x)} (layer {cell.layer} output, no residual)"
+        text = f"{name} = MHA_prev[{lab}, {c}] = {format_result(x)} (layer {cell.layer} output, no residual)"
         return CellArithmetic(text, x, np.array([mha]), mha)
     e = cell.at(tr.embeddings)
     if tr.positions is not None:
         p = cell.at(tr.positions)
-        text = f"{name} = e_{lab}[{c}] + p_{i}[{c}] = {fmt_operand(e)} + {fmt_operand(p)} = {fmt(x)}"
+        text = (f"{name} = e_{lab}[{c}] + p_{i}[{c}] = {format_operand(e)} + {format_operand(p)} "
+                f"= {format_result(x)}")
         return CellArithmetic(text, x, np.array([e, p]), e + p)
-    text = f"{name} = e_{lab}[{c}] = {fmt(x)} (the token's embedding; positional encoding off)"
+    text = f"{name} = e_{lab}[{c}] = {format_result(x)} (the token's embedding; positional encoding off)"
     return CellArithmetic(text, x, np.array([e]), e)
+
+
+def _x(cell: _Cell) -> CellArithmetic:
+    """x = E + P, the first layer's input, whichever layer is on view."""
+    return _input(replace(cell, layer=0))
+
+
+def _embedding(cell: _Cell) -> CellArithmetic:
+    value = cell.at(cell.tr.embeddings)
+    text = f"e_{cell.labels[cell.i]}[{cell.j + 1}] = {format_result(value)} (the token's embedding vector)"
+    return CellArithmetic(text, value, _NONE, None)
+
+
+def _position(cell: _Cell) -> CellArithmetic:
+    """P[pos, 2k] = sin(pos / 10000^(2k/d)), P[pos, 2k+1] = cos(the same angle)."""
+    i, j, d = cell.i, cell.j, cell.tr.settings.d_model
+    value = cell.at(cell.tr.positions)
+    angle = i / 10000.0 ** (2 * (j // 2) / d)
+    fn = "sin" if j % 2 == 0 else "cos"
+    text = (f"p_{i}[{j + 1}] = {fn}({i} / 10000^({2 * (j // 2)}/{d})) = {fn}({format_operand(angle)}) "
+            f"= {format_result(value)}")
+    return CellArithmetic(text, value, np.array([angle]), math.sin(angle) if fn == "sin" else math.cos(angle))
 
 
 def _projection(cell: _Cell, which: str) -> CellArithmetic:
@@ -212,15 +213,17 @@ def _projection(cell: _Cell, which: str) -> CellArithmetic:
     lab = cell.labels[cell.i]
     name = f"{which}[{lab}, {cell.j + 1}]"
     if which in cell.h.direct:
-        return CellArithmetic(f"{name} = {fmt(value)} (given directly, not computed as X·{W})", value, _NONE, None)
+        text = f"{name} = {format_result(value)} (given directly, not computed as X·{W})"
+        return CellArithmetic(text, value, _NONE, None)
     formula = f"{name} = x_{lab} · {W}[:, {cell.j + 1}]"
     w = _weight_matrix(cell, cell.head, f"w_{which}")
     if w is not None:
         x = cell.row(cell.tr.layers[cell.layer].input)
         terms, vals = _products(x, w[:, cell.j])
         if _agrees(vals.sum(), value):
-            return CellArithmetic(f"{formula} = {join_terms(terms)} = {fmt(value)}", value, vals, float(vals.sum()))
-    return CellArithmetic(f"{formula} = {fmt(value)}", value, _NONE, None)
+            text = f"{formula} = {join_terms(terms)} = {format_result(value)}"
+            return CellArithmetic(text, value, vals, float(vals.sum()))
+    return CellArithmetic(f"{formula} = {format_result(value)}", value, _NONE, None)
 
 
 def _scores(cell: _Cell) -> CellArithmetic:
@@ -228,7 +231,7 @@ def _scores(cell: _Cell) -> CellArithmetic:
     terms, vals = _products(cell.row(h.q, i), cell.row(h.k, j))
     value = cell.at(h.scores)
     qi, kj = cell.labels[i], cell.labels[j]
-    text = f"score[{qi}, {kj}] = q_{qi} · k_{kj} = {join_terms(terms)} = {fmt(value)}"
+    text = f"score[{qi}, {kj}] = q_{qi} · k_{kj} = {join_terms(terms)} = {format_result(value)}"
     return CellArithmetic(text, value, vals, float(vals.sum()))
 
 
@@ -236,10 +239,11 @@ def _scaled(cell: _Cell) -> CellArithmetic:
     s, value = cell.at(cell.h.scores), cell.at(cell.h.scaled)
     name = f"scaled[{cell.labels[cell.i]}, {cell.labels[cell.j]}]"
     if not cell.tr.settings.scale:
-        return CellArithmetic(f"{name} = score = {fmt(value)} (scaling by √d_k is switched off)",
+        return CellArithmetic(f"{name} = score = {format_result(value)} (scaling by √d_k is switched off)",
                               value, np.array([s]), s)
     dk = cell.h.q.shape[1]
-    return CellArithmetic(f"{name} = {fmt(s)} / √{dk} = {fmt(value)}", value, np.array([s]), s / math.sqrt(dk))
+    text = f"{name} = {format_result(s)} / √{dk} = {format_result(value)}"
+    return CellArithmetic(text, value, np.array([s]), s / math.sqrt(dk))
 
 
 def _masked(cell: _Cell) -> CellArithmetic:
@@ -247,12 +251,12 @@ def _masked(cell: _Cell) -> CellArithmetic:
     qi, kj = cell.labels[cell.i], cell.labels[cell.j]
     name = f"masked[{qi}, {kj}]"
     if cell.tr.settings.mask != "causal":
-        text = f"{name} = scaled = {fmt(value)} (no mask: every token sees every token)"
+        text = f"{name} = scaled = {format_result(value)} (no mask: every token sees every token)"
     elif math.isinf(value) and value < 0:
         return CellArithmetic(f"{name} = −∞ (causal: a token cannot attend to a later one)",
                               value, _NONE, -math.inf)
     else:
-        text = f"{name} = scaled = {fmt(value)} (causal: {kj} is not after {qi}, so it stays)"
+        text = f"{name} = scaled = {format_result(value)} (causal: {kj} is not after {qi}, so it stays)"
     return CellArithmetic(text, value, np.array([before]), before)
 
 
@@ -263,32 +267,33 @@ def _weights(cell: _Cell) -> CellArithmetic:
     j = cell.j
     name = f"weight[{cell.labels[cell.i]}, {cell.labels[j]}]"
     T = st.temperature
-    over_t = "" if T == 1 else f"/{fmt_operand(T)}"
+    over_t = "" if T == 1 else f"/{format_operand(T)}"
     if st.normalizer in ("sparsemax", "entmax15"):
         return _sparse_weight(name, st, s_row, cell.row(cell.h.weights), j, value)
     if math.isinf(s_row[j]) and s_row[j] < 0:
-        text = f"{name} = exp(−∞) / Σ_j … = {fmt(value)} (masked: this key gets no weight)"
+        text = f"{name} = exp(−∞) / Σ_j … = {format_result(value)} (masked: this key gets no weight)"
         return CellArithmetic(text, value, _NONE, 0.0)
     ex, shift = softmax_terms(s_row, T, st.normalizer)
-    arg = f"{fmt(s_row[j])}{over_t}" if shift == 0 else f"({fmt(s_row[j])} − {fmt(shift)}){over_t}"
-    denominator = [fmt(e) for e, s in zip(ex, s_row) if not (math.isinf(s) and s < 0)]
+    s_j = format_result(s_row[j])
+    arg = f"{s_j}{over_t}" if shift == 0 else f"({s_j} − {format_result(shift)}){over_t}"
+    denominator = [format_result(e) for e, s in zip(ex, s_row) if not (math.isinf(s) and s < 0)]
     if not denominator:  # every key masked: nothing to normalise over
-        return CellArithmetic(f"{name} = {fmt(value)} (every key of this row is masked)", value, _NONE, None)
+        return CellArithmetic(f"{name} = {format_result(value)} (every key of this row is masked)", value, _NONE, None)
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.sum(ex)
         ratio = float(ex[j] / total)
     sum_text = f"({join_terms(denominator)})" if len(denominator) > 1 else denominator[0]
     exp_s = "(s_j − max)" if shift else "s_j"
-    text = f"{name} = exp({arg}) / Σ_j exp({exp_s}{over_t}) = {fmt(ex[j])} / {sum_text}"
-    text += f" = {fmt(ex[j])} / {fmt(total)}" if len(denominator) > 1 else ""
-    text += f" = {fmt(value)}"
+    text = f"{name} = exp({arg}) / Σ_j exp({exp_s}{over_t}) = {format_result(ex[j])} / {sum_text}"
+    text += f" = {format_result(ex[j])} / {format_result(total)}" if len(denominator) > 1 else ""
+    text += f" = {format_result(value)}"
     if st.normalizer == "naive-softmax":
         if not math.isfinite(value):
             text += " — exp overflowed (float ∞, then ∞/∞ = NaN); stable softmax subtracts the row max first"
     elif shift == 0:
         text += " (the app subtracts the row max first: the same ratio, never an overflow)"
     else:
-        text += f" (shifted by the row max {fmt(shift)} so exp never overflows; the ratio is unchanged)"
+        text += f" (shifted by the row max {format_result(shift)} so exp never overflows; the ratio is unchanged)"
     return CellArithmetic(text, value, ex, ratio)
 
 
@@ -324,23 +329,24 @@ def sparse_threshold(s_row: np.ndarray, w_row: np.ndarray, T: float, normalizer:
 def _sparse_weight(name: str, st: Settings, s_row: np.ndarray, w_row: np.ndarray, j: int,
                    value: float) -> CellArithmetic:
     T = st.temperature
-    over_t = "" if T == 1 else f"/{fmt_operand(T)}"
+    over_t = "" if T == 1 else f"/{format_operand(T)}"
     if math.isinf(s_row[j]) and s_row[j] < 0:
-        return CellArithmetic(f"{name} = {fmt(value)} (masked: this key gets no weight)", value, _NONE, 0.0)
+        return CellArithmetic(f"{name} = {format_result(value)} (masked: this key gets no weight)", value, _NONE, 0.0)
     if not np.isfinite(w_row).all() or not (w_row > 0).any():
-        return CellArithmetic(f"{name} = {fmt(value)}", value, _NONE, None)
+        return CellArithmetic(f"{name} = {format_result(value)}", value, _NONE, None)
     tau = sparse_threshold(s_row, w_row, T, st.normalizer)
     if st.normalizer == "sparsemax":
         inner = s_row[j] / T - tau
         result = max(inner, 0.0)
-        text = (f"{name} = max(s{over_t} − τ, 0) = max({fmt(s_row[j])}{over_t} − {fmt_operand(tau)}, 0)"
-                f" = {fmt(value)}")
+        text = (f"{name} = max(s{over_t} − τ, 0) = max({format_result(s_row[j])}{over_t} − {format_operand(tau)}, 0)"
+                f" = {format_result(value)}")
     else:
         inner = s_row[j] / (2 * T) - tau
         result = max(inner, 0.0) ** 2
-        text = (f"{name} = max(s/{fmt_operand(2 * T)} − τ, 0)² = max({fmt(s_row[j])}/{fmt_operand(2 * T)}"
-                f" − {fmt_operand(tau)}, 0)² = {fmt(max(inner, 0.0))}² = {fmt(value)}")
-    text += f"; τ = {fmt(tau)} is the threshold that makes the row sum to 1"
+        two_t = format_operand(2 * T)
+        text = (f"{name} = max(s/{two_t} − τ, 0)² = max({format_result(s_row[j])}/{two_t}"
+                f" − {format_operand(tau)}, 0)² = {format_result(max(inner, 0.0))}² = {format_result(value)}")
+    text += f"; τ = {format_result(tau)} is the threshold that makes the row sum to 1"
     if inner <= 0:
         text += " — exactly 0: this key's score is below τ"
     return CellArithmetic(text, value, np.array([s_row[j], tau]), result)
@@ -352,12 +358,12 @@ def _output(cell: _Cell) -> CellArithmetic:
     v = cell.col(cell.h.v, c)
     value = cell.at(cell.h.output)
     keep = [j for j in range(len(a)) if a[j] != 0]
-    terms = [f"{fmt_operand(a[j])}×{fmt_operand(v[j])}" for j in keep]
+    terms = [f"{format_operand(a[j])}×{format_operand(v[j])}" for j in keep]
     dropped = len(a) - len(keep)
     note = f" ({dropped} keys with weight 0 left out)" if dropped else ""
     body = join_terms(terms) if terms else "0"
     vals = a[keep] * v[keep]
-    text = f"z[{cell.labels[i]}, {c + 1}] = Σ_j a_j v_j[{c + 1}] = {body} = {fmt(value)}{note}"
+    text = f"z[{cell.labels[i]}, {c + 1}] = Σ_j a_j v_j[{c + 1}] = {body} = {format_result(value)}{note}"
     return CellArithmetic(text, value, vals, float(vals.sum()))
 
 
@@ -366,7 +372,7 @@ def _concat(cell: _Cell) -> CellArithmetic:
     src, col = divmod(cell.j, dk)
     value = cell.at(cell.tr.layers[cell.layer].concat)
     lab = cell.labels[cell.i]
-    text = (f"concat[{lab}, {cell.j + 1}] = z_head{src + 1}[{lab}, {col + 1}] = {fmt(value)} "
+    text = (f"concat[{lab}, {cell.j + 1}] = z_head{src + 1}[{lab}, {col + 1}] = {format_result(value)} "
             f"(columns {src * dk + 1}–{src * dk + dk} come from head {src + 1})")
     z = cell.at(cell.tr.layers[cell.layer].heads[src].output, j=col)
     return CellArithmetic(text, value, np.array([z]), z)
@@ -381,12 +387,16 @@ def _heads(cell: _Cell) -> CellArithmetic:
     if w_o is not None:
         terms, vals = _products(cell.row(lt.concat), w_o[:, cell.j])
         if _agrees(vals.sum(), value):
-            return CellArithmetic(f"{formula} = {join_terms(terms)} = {fmt(value)}", value, vals, float(vals.sum()))
-    return CellArithmetic(f"{formula} = {fmt(value)}", value, _NONE, None)
+            text = f"{formula} = {join_terms(terms)} = {format_result(value)}"
+            return CellArithmetic(text, value, vals, float(vals.sum()))
+    return CellArithmetic(f"{formula} = {format_result(value)}", value, _NONE, None)
 
 
 _BUILDERS: dict[str, Callable[[_Cell], CellArithmetic]] = {
-    "embeddings": _embeddings,
+    "embeddings": _embedding,
+    "positions": _position,
+    "x": _x,
+    "input": _input,
     "q": functools.partial(_projection, which="q"),
     "k": functools.partial(_projection, which="k"),
     "v": functools.partial(_projection, which="v"),
@@ -426,7 +436,7 @@ def _weight_matrix(cell: _Cell, head: int | None, name: str) -> np.ndarray | Non
 
 @dataclass(frozen=True)
 class TokenView:
-    """Everything query ``row`` does in one head, one row per key j (DESIGN §3).
+    """Everything query ``row`` does in one head, one row per key j: the table of "one token's view".
 
     dots_j = q·k_j (scores), scaled_j, masked_j (True where causal masking hid key j),
     exp_j = exp((s_j − shift)/T) for softmax (None for sparsemax / entmax-1.5),

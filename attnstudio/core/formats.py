@@ -1,4 +1,5 @@
-"""A trace as text: a terminal table, CSV blocks, or the JSON object of DESIGN §6.
+"""A trace as text: a terminal table, CSV blocks, or a JSON object (``version`` is
+JSON_VERSION, raised whenever its keys change).
 
 JSON cannot hold −∞ or NaN: a masked (−∞) cell, and any other non-finite value, is written
 as ``null``.
@@ -15,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from attnstudio import __version__
-from attnstudio.core.trace import HEAD_STAGES, Trace
+from attnstudio.core.numbers import format_column
+from attnstudio.core.trace import HEAD_STAGES, TOKEN_BY_TOKEN, Trace
 
 JSON_VERSION = 1
 
@@ -33,7 +35,8 @@ def _vector_to_json(a: Any) -> list[float | None]:
 
 
 def trace_to_json(trace: Trace) -> dict[str, Any]:
-    """The trace as the JSON object of DESIGN §6 (plus embeddings, positions and per-row stats)."""
+    """The trace as one JSON object: tokens, settings, every stage of every head and layer,
+    embeddings, positions and per-row stats, and the warnings."""
     t = trace.host()
     return {
         "version": JSON_VERSION,
@@ -78,7 +81,7 @@ def _blocks(trace: Trace) -> Iterator[tuple[str, Any, Sequence[str], Sequence[st
         for hi, h in enumerate(layer.heads):
             where = f"layer {li + 1} head {hi + 1} " if multi else ""
             for stage in HEAD_STAGES:
-                cols = toks if stage in ("scores", "scaled", "masked", "weights") else dk
+                cols = toks if stage in TOKEN_BY_TOKEN else dk
                 title = where + stage + (" (given directly)" if stage in h.direct else "")
                 yield title, h.stage(stage), toks, cols
             yield where + "row sums", np.asarray(h.row_sums)[:, None], toks, ["sum"]
@@ -89,16 +92,9 @@ def _blocks(trace: Trace) -> Iterator[tuple[str, Any, Sequence[str], Sequence[st
             yield where + "residual X + MHA(X)", layer.residual, toks, dims
 
 
-def _cell(v: float, decimals: int) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "-inf" if v < 0 else "inf"
-    return f"{v:.{decimals}f}"
-
-
 def trace_to_table(trace: Trace, decimals: int = 3) -> str:
-    """Every stage as an aligned text table with token labels, ``decimals`` places."""
+    """Every stage as an aligned text table with token labels, ``decimals`` places, numbers
+    written as everywhere in the app (core.numbers: "−0.250", "−∞", "1.23e4")."""
     out = [
         f"tokens ({trace.n}): " + " ".join(f"{i}:{tok}" for i, tok in enumerate(trace.tokens)),
         f"backend: {trace.backend.label}",
@@ -107,7 +103,7 @@ def trace_to_table(trace: Trace, decimals: int = 3) -> str:
     out += [f"warning: {w}" for w in trace.warnings]
     for title, m, rows, cols in _blocks(trace):
         arr = np.asarray(m, dtype=np.float64)
-        cells = [[_cell(v, decimals) for v in row] for row in arr.tolist()]
+        cells = [[format_column(v, decimals) for v in row] for row in arr.tolist()]
         width = max([len(c) for r in cells for c in r] + [len(c) for c in cols] + [1])
         label_w = max(len(r) for r in rows)
         out.append("")
@@ -122,7 +118,8 @@ def trace_to_csv(trace: Trace) -> str:
     """One CSV block per stage: a '# title' line, a header of column labels, one row per token
     (its position and text, then full-precision values).
 
-    Blocks are separated by a blank line; −∞ is written as -inf.
+    Blocks are separated by a blank line; values are Python's repr of the float, so that
+    they read back exactly: −∞ is -inf, NaN is nan.
     """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -134,5 +131,5 @@ def trace_to_csv(trace: Trace) -> str:
         buf.write(f"# {title}\n")
         w.writerow(["pos", "token", *cols])
         for pos, (label, row) in enumerate(zip(rows, np.asarray(m, dtype=np.float64).tolist())):
-            w.writerow([pos, label, *(repr(float(v)) if math.isfinite(v) else _cell(v, 0) for v in row)])
+            w.writerow([pos, label, *(repr(float(v)) for v in row)])
     return buf.getvalue()

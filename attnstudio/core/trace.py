@@ -12,8 +12,20 @@ from typing import Any
 from attnstudio.core.backends import Backend
 from attnstudio.core.settings import Settings
 
-# The per-head stages in pipeline order, as DESIGN §2 numbers them (2–7).
+# The names below are the one vocabulary of the views, the explanations and the exports.
+
+# The per-head stages in pipeline order: q, k, v (N × d_k), four N × N stages, z = A·V.
 HEAD_STAGES = ("q", "k", "v", "scores", "scaled", "masked", "weights", "output")
+# The N × N stages: rows are query tokens and columns key tokens, so a cell names two tokens.
+TOKEN_BY_TOKEN = ("scores", "scaled", "masked", "weights")
+# The stages whose rows are query tokens: a row of each belongs to one token's view.
+QUERY_ROW_STAGES = (*TOKEN_BY_TOKEN, "output")
+# Per layer: its input X_ℓ, concat(Z_1 … Z_h), and heads = concat·W_O (the layer's output).
+LAYER_MATRICES = ("input", "concat", "heads")
+# Per trace: the token vectors E, the positional encoding P, and x = E + P (layer 1's input).
+TRACE_MATRICES = ("embeddings", "positions", "x")
+# Every matrix a view can show, by the name Trace.matrix and explain_cell take.
+MATRIX_NAMES = (*TRACE_MATRICES, *LAYER_MATRICES, *HEAD_STAGES)
 
 # The stepper's stages: (key, title). "projections" shows q, k and v together.
 STAGES = (
@@ -28,6 +40,20 @@ STAGES = (
     ("heads", "Heads → concat·W_O"),
 )
 STAGE_KEYS = tuple(key for key, _ in STAGES)
+
+# The matrix each stage shows in the large heatmap, and its colour scale: "signed" (a
+# diverging map around 0) or "unit" (0 … 1, for weights). The tokens stage previews X.
+STAGE_MATRIX: dict[str, tuple[str, str]] = {
+    "tokens": ("input", "signed"),
+    "embeddings": ("input", "signed"),
+    "projections": ("q", "signed"),
+    "scores": ("scores", "signed"),
+    "scaled": ("scaled", "signed"),
+    "masked": ("masked", "signed"),
+    "weights": ("weights", "unit"),
+    "output": ("output", "signed"),
+    "heads": ("heads", "signed"),
+}
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,22 @@ class Trace:
 
     def head(self, layer: int = 0, head: int = 0) -> HeadTrace:
         return self.layers[layer].heads[head]
+
+    def matrix(self, name: str, layer: int = 0, head: int = 0) -> Any:
+        """The matrix a view calls ``name`` (one of MATRIX_NAMES), on the trace's device.
+
+        ``layer`` matters for per-layer and per-head names, ``head`` for per-head ones.
+        "positions" is None when the positional encoding is off. Raises ValueError for an
+        unknown name and IndexError for a layer or head the trace does not have.
+        """
+        if name in TRACE_MATRICES:
+            return getattr(self, name)
+        lt = self.layers[layer]
+        if name in LAYER_MATRICES:
+            return {"input": lt.input, "concat": lt.concat, "heads": lt.output}[name]
+        if name in HEAD_STAGES:
+            return lt.heads[head].stage(name)
+        raise ValueError(f"unknown matrix {name!r}: one of {', '.join(MATRIX_NAMES)}")
 
     def host(self) -> Trace:
         """This trace with every array copied to NumPy (itself when already on NumPy).

@@ -10,39 +10,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from attnstudio.core.display import reduce_labels
 from attnstudio.core.explain import token_labels
+from attnstudio.core.matrices import DIRECT_MATRICES, direct_banner
+from attnstudio.core.numbers import format_operand
 from attnstudio.core.settings import Settings
-from attnstudio.core.trace import STAGE_KEYS, STAGES
+from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGE_MATRIX, STAGES, TOKEN_BY_TOKEN
 from attnstudio.qt import colormaps
 from attnstudio.qt.compute_worker import Result
 from attnstudio.qt.head_overview import HeadOverview
 from attnstudio.qt.heatmap import HOVER_FONT_PX, HeatmapView
-from attnstudio.qt.matrix_editor import direct_banner
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.weights_side import WeightsSide
 
 TITLES = dict(STAGES)
-# Which cache matrix each stage shows in the large heatmap, and its colour scale.
-MAIN_MATRIX = {
-    "tokens": ("input", "signed"),
-    "embeddings": ("input", "signed"),
-    "projections": ("q", "signed"),
-    "scores": ("scores", "signed"),
-    "scaled": ("scaled", "signed"),
-    "masked": ("masked", "signed"),
-    "weights": ("weights", "unit"),
-    "output": ("output", "signed"),
-    "heads": ("heads", "signed"),
-}
-# The stage name explain_cell knows for each cache matrix.
-EXPLAIN_NAME = {"input": "embeddings", "heads": "heads", "q": "q", "k": "k", "v": "v", "scores": "scores",
-                "scaled": "scaled", "masked": "masked", "weights": "weights", "output": "output"}
-QUERY_ROW_STAGES = ("scores", "scaled", "masked", "weights")
 EMPTY_MESSAGE = ("The sentence is empty — type at least one word above.\n\n"
                  "Your matrices and edits are kept.")
 
@@ -62,13 +46,13 @@ def formula(stage: str, s: Settings, layer: int = 0) -> str:
     if stage == "scores":
         return "S = Q·Kᵀ: score[i, j] = q_i · k_j"
     if stage == "scaled":
-        return f"S / √d_k = S / √{s.d_k} = S / {math.sqrt(s.d_k):.3g}" if s.scale else \
+        return f"S / √d_k = S / √{s.d_k} = S / {format_operand(math.sqrt(s.d_k))}" if s.scale else \
             "scaling is off: S unchanged (switch it on to see why it exists)"
     if stage == "masked":
         return "causal mask: −∞ above the diagonal (no peeking at later tokens)" if s.mask == "causal" else \
             "no mask: every token sees every token"
     if stage == "weights":
-        return f"A = {s.normalizer}(S′ / T), T = {s.temperature:.3g}, row by row: each row sums to 1"
+        return f"A = {s.normalizer}(S′ / T), T = {format_operand(s.temperature)}, row by row: each row sums to 1"
     if stage == "output":
         return "Z = A·V: each row is a weighted mix of the value rows"
     if stage == "heads":
@@ -78,7 +62,7 @@ def formula(stage: str, s: Settings, layer: int = 0) -> str:
 
 def hint(stage: str) -> str:
     """What the hover line says while no cell is hovered (so nothing is hover-only)."""
-    if stage in QUERY_ROW_STAGES:
+    if stage in TOKEN_BY_TOKEN:
         return "Hover a cell to see its arithmetic · click a row for that token's view"
     return "Hover a cell to see its arithmetic"
 
@@ -201,13 +185,13 @@ class StageView(QWidget):
         self.title.setText(f"{index} · {TITLES[stage]}")
         self.where.setText(f"layer {layer + 1}/{s.layers} · head {head + 1}/{s.heads} · N = {tr.n:,}")
         self.formula.setText(formula(stage, s, layer))
-        banners = [direct_banner(n) for n in ("q", "k", "v") if (layer, head, n) in direct]
+        banners = [direct_banner(n) for n in DIRECT_MATRICES if (layer, head, n) in direct]
         self.banner.setText("    ".join(banners))
         self.banner.setVisible(bool(banners) and stage not in ("tokens", "embeddings"))
         self.warning.setText("\n".join(tr.warnings))
         self.warning.setVisible(bool(tr.warnings))
 
-        name, scale = MAIN_MATRIX[stage]
+        name, scale = STAGE_MATRIX[stage]
         self._names[self.heatmap] = name
         labels = token_labels(tr.tokens)
         self._show(self.heatmap, d.get(layer, head, name), labels, scale, name, s)
@@ -247,10 +231,10 @@ class StageView(QWidget):
         m, f = shown
         n = len(labels)
         rows = reduce_labels(labels, f)
-        if name in ("scores", "scaled", "masked", "weights"):
+        if name in TOKEN_BY_TOKEN:
             cols = rows
         else:
-            width = s.d_model if name in ("input", "heads") else s.d_k
+            width = s.d_k if name in HEAD_STAGES else s.d_model
             cols = reduce_labels([str(j + 1) for j in range(width)], math.ceil(width / max(m.shape[1], 1)))
         title = {"input": "X", "q": "Q", "k": "K", "v": "V", "heads": "concat·W_O"}.get(name, "")
         if self.stage == "tokens":
@@ -278,18 +262,10 @@ class StageView(QWidget):
 
     def _align_side(self) -> None:
         """Put the side's rows level with the heatmap's rows (when each row has a line)."""
-        hm = self.heatmap
-        glw = hm.findChild(pg.GraphicsLayoutWidget)
-        rows = hm.values().shape[0]
-        if not self.side.isVisible() or glw is None or rows == 0 or self.factor > 1:
-            self.side.set_row_geometry(None)
-            return
-        first = glw.mapFromScene(hm.cell_scene_center(0, 0))
-        last = glw.mapFromScene(hm.cell_scene_center(rows - 1, 0))
-        top = self.side.mapFrom(self, glw.mapTo(self, first)).y()
-        bottom = self.side.mapFrom(self, glw.mapTo(self, last)).y()
-        step = (bottom - top) / (rows - 1) if rows > 1 else 0.0
-        self.side.set_row_geometry((top, step) if step > 0 or rows == 1 else None)
+        rows = None
+        if self.side.isVisible() and self.factor == 1:
+            rows = self.heatmap.row_centers_in(self.side)
+        self.side.set_row_geometry(rows if rows is not None and rows[1] > 0 else None)
 
     def _balance_qkv(self) -> None:
         """Stretch Q, K and V so that their cells are equally wide: each view gets its own
@@ -316,7 +292,7 @@ class StageView(QWidget):
         return super().eventFilter(obj, ev)
 
     def _on_clicked(self, row: int, col: int) -> None:
-        if self.stage in QUERY_ROW_STAGES:
+        if self.stage in TOKEN_BY_TOKEN:
             self.row_clicked.emit(row * self.factor)
 
     # ---- presentation ----------------------------------------------------------------------

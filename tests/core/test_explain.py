@@ -11,23 +11,23 @@ import pytest
 from scipy.special import softmax as sp_softmax
 
 from attnstudio.core.explain import (
-    EXPLAIN_STAGES,
     cell_arithmetic,
     explain_cell,
-    fmt,
     join_terms,
     token_labels,
     token_view,
 )
+from attnstudio.core.numbers import format_result
 from attnstudio.core.pipeline import compute
 from attnstudio.core.settings import Settings
+from attnstudio.core.trace import MATRIX_NAMES
 from attnstudio.core.weights import Weights
 
 SENTENCE = "The cat sat on the mat because it was tired"
 
 
 def it_cat_trace(scale: bool = True):
-    """DESIGN §5 it-cat: q_it = [1, 0, 1, 0] against k_cat, k_mat, k_tired (direct mode)."""
+    """The it-cat lesson's numbers: q_it = [1, 0, 1, 0] against k_cat, k_mat, k_tired (direct mode)."""
     tokens = ["it", "cat", "mat", "tired"]
     q = np.zeros((4, 4))
     q[0] = [1, 0, 1, 0]
@@ -78,19 +78,18 @@ def test_every_cell_reads_the_trace_and_its_terms_add_up(settings):
     tr = compute(SENTENCE, settings)
     n = tr.n
     for layer in range(settings.layers):
-        lt = tr.layers[layer]
         for head in range(settings.heads):
-            h = lt.heads[head]
-            for stage in EXPLAIN_STAGES:
-                matrix = {"embeddings": lt.input, "concat": lt.concat, "heads": lt.output}.get(stage)
-                matrix = np.asarray(h.stage(stage) if matrix is None else matrix)
+            for name in MATRIX_NAMES:
+                if name == "positions" and tr.positions is None:
+                    continue
+                matrix = np.asarray(tr.matrix(name, layer, head))
                 for i in range(n):
                     for j in range(matrix.shape[1]):
-                        a = cell_arithmetic(tr, layer, head, stage, i, j)
+                        a = cell_arithmetic(tr, layer, head, name, i, j)
                         assert a.value == matrix[i, j] or (np.isnan(a.value) and np.isnan(matrix[i, j]))
-                        assert f"= {fmt(matrix[i, j])}" in a.text or "= −∞" in a.text, a.text
+                        assert f"= {format_result(matrix[i, j])}" in a.text or "= −∞" in a.text, a.text
                         if a.from_terms is not None and math.isfinite(a.value):
-                            assert a.from_terms == pytest.approx(a.value, abs=1e-9, rel=1e-9), (stage, i, j, a.text)
+                            assert a.from_terms == pytest.approx(a.value, abs=1e-9, rel=1e-9), (name, i, j, a.text)
 
 
 def test_terms_equal_an_independent_loop():
@@ -176,6 +175,19 @@ def test_feature_columns_count_from_one_like_the_heatmap_labels():
     assert explain_cell(tr, 0, 0, "heads", 7, 7).startswith("out[it, 8] = concat_it · W_O[:, 8] = ")
 
 
+def test_inputs_embeddings_and_positions_go_by_the_window_names():
+    tr = compute(["a", "b", "c"], Settings(d_model=4, layers=2, positional=True))
+    # P[pos, 2k] = sin(pos / 10000^(2k/d)), P[pos, 2k+1] = cos(the same): worked out by hand.
+    assert explain_cell(tr, 0, 0, "positions", 2, 1) == "p_2[2] = cos(2 / 10000^(0/4)) = cos(2) = −0.42"
+    assert explain_cell(tr, 0, 0, "positions", 1, 2) == "p_1[3] = sin(1 / 10000^(2/4)) = sin(0.01) = 0.010"
+    e = float(np.asarray(tr.embeddings)[1, 3])
+    assert explain_cell(tr, 0, 0, "embeddings", 1, 3) == f"e_b[4] = {format_result(e)} (the token's embedding vector)"
+    # "input" is the layer's own input X_ℓ; "x" is always the first layer's, E + P.
+    assert explain_cell(tr, 0, 0, "input", 1, 3).startswith("x[b, 4] = e_b[4] + p_1[4] = ")
+    assert explain_cell(tr, 1, 0, "x", 1, 3) == explain_cell(tr, 0, 0, "input", 1, 3)
+    assert explain_cell(tr, 1, 0, "input", 1, 3).startswith("x[b, 4] = x_prev[b, 4] + MHA_prev[b, 4] = ")
+
+
 def test_repeated_tokens_get_their_position():
     assert token_labels(["The", "cat", "saw", "the", "cat"]) == ["The#0", "cat#1", "saw", "the#3", "cat#4"]
     tr = compute("the cat saw the dog", Settings())
@@ -219,8 +231,10 @@ def test_token_view_matches_trace_and_loop():
 
 def test_bad_requests_name_the_problem():
     tr = compute("a b", Settings())
-    with pytest.raises(ValueError, match="stage must be one of"):
+    with pytest.raises(ValueError, match="must be one of"):
         explain_cell(tr, 0, 0, "nope", 0, 0)
+    with pytest.raises(ValueError, match="positional encoding is off"):
+        explain_cell(tr, 0, 0, "positions", 0, 0)
     with pytest.raises(ValueError, match="outside"):
         explain_cell(tr, 0, 0, "scores", 0, 5)
     with pytest.raises(ValueError, match="layer 3"):
@@ -275,11 +289,11 @@ def test_device_traces_copy_only_what_a_formula_uses():
     tr = compute(["w"] * 3 + [f"t{i}" for i in range(61)], settings)
     dev = on_fake_device(tr)
     n, dk = tr.n, settings.d_k
-    for stage in EXPLAIN_STAGES:
+    for name in MATRIX_NAMES:
         FakeCupy.copied = 0
-        assert explain_cell(dev, 1, 1, stage, 40, 3) == explain_cell(tr, 1, 1, stage, 40, 3)
+        assert explain_cell(dev, 1, 1, name, 40, 3) == explain_cell(tr, 1, 1, name, 40, 3)
         # At most a few rows and columns cross, never whole N × N matrices.
-        assert FakeCupy.copied <= 4 * n + 4 * settings.d_model, (stage, FakeCupy.copied)
+        assert FakeCupy.copied <= 4 * n + 4 * settings.d_model, (name, FakeCupy.copied)
     a, b = token_view(dev, 1, 0, 40), token_view(tr, 1, 0, 40)
     for name in ("q", "k", "dots", "scaled", "masked", "exp", "weights", "v", "contributions", "output"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
