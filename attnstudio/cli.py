@@ -161,7 +161,9 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         traces = [compute(args.sentence, _settings_from(args))]
         lesson = None
     else:
-        from attnstudio.core.lessons import load_lesson
+        from dataclasses import replace
+
+        from attnstudio.core.lessons import compute_step, load_lesson
 
         lesson = load_lesson(args.lesson)
         steps = list(enumerate(lesson.steps, start=1))
@@ -169,11 +171,9 @@ def _cmd_trace(args: argparse.Namespace) -> int:
             if not 1 <= args.step <= len(steps):
                 return _fail(f"lesson {lesson.id!r} has steps 1..{len(steps)}, not {args.step}")
             steps = [steps[args.step - 1]]
-        traces = []
-        for _, step in steps:
-            state = step.state
-            settings = _settings_from(args, state.settings)  # options given on the command line win
-            traces.append(compute(state.sentence, settings, state.weights, state.embeddings, state.direct))
+        # Options given on the command line win over the step's settings.
+        traces = [compute_step(replace(step.state, settings=_settings_from(args, step.state.settings)))
+                  for _, step in steps]
 
     if args.format == "json":
         objs = [trace_to_json(t) for t in traces]

@@ -1,5 +1,5 @@
-"""`attnstudio trace`: the JSON schema of DESIGN §6, values equal to the core's, and bad input
-answered with one line and exit status 2."""
+"""`attnstudio trace`: the JSON layout, values equal to the core's, and bad input answered
+with one line and exit status 2."""
 
 from __future__ import annotations
 
@@ -165,3 +165,34 @@ def test_overflowing_naive_softmax_gives_valid_json_with_nulls(capsys: pytest.Ca
     assert None in head["row_sums"] and None in head["row_entropy_bits"]
     assert any(v is None for row in head["weights"] for v in row)
     assert json.loads(out)["warnings"]
+
+
+def test_a_lesson_step_is_its_own_numbers_and_options_override_its_settings(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`trace --lesson` computes what the window shows for the step (its direct matrices and its
+    scale = off) and options given on the command line replace only the settings they name."""
+    from dataclasses import replace
+
+    from attnstudio.core.lessons import compute_step, load_lesson
+
+    step = load_lesson("it-cat").steps[2]
+    assert not step.state.settings.scale and step.state.direct  # what makes this step worth checking
+    code, out, err = run_cli(capsys, "trace", "--lesson", "it-cat", "--step", "3", "--format", "json")
+    assert code == 0, err
+    plain = json.loads(out)
+    assert plain["lesson"] == "it-cat" and plain["step"] == 3
+    assert plain["settings"]["scale"] is False and plain["settings"]["temperature"] == 1.0
+    assert plain["layers"][0]["heads"][0]["direct"] == sorted(name for _, _, name in step.state.direct)
+    plain_weights = as_array(plain["layers"][0]["heads"][0]["weights"])
+    np.testing.assert_array_equal(plain_weights, compute_step(step).head().weights)
+
+    code, out, err = run_cli(capsys, "trace", "--lesson", "it-cat", "--step", "3", "--format", "json",
+                             "--temperature", "0.5", "--causal")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["settings"]["temperature"] == 0.5 and doc["settings"]["mask"] == "causal"
+    assert doc["settings"]["scale"] is False  # not named on the command line: the step's own
+    want = compute_step(replace(step.state, settings=step.state.settings.with_(temperature=0.5, mask="causal")))
+    weights = as_array(doc["layers"][0]["heads"][0]["weights"])
+    np.testing.assert_array_equal(weights, want.head().weights)
+    assert not np.array_equal(weights, plain_weights)
