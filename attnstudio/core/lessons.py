@@ -1,4 +1,4 @@
-"""Lessons: ordered steps of narration and state, read from TOML data files (DESIGN §5, §7).
+"""Lessons: ordered steps of narration and state, read from TOML data files.
 
     >>> lesson = load_lesson("it-cat")
     >>> trace = compute_step(lesson.steps[2])
@@ -15,6 +15,7 @@ so the app can show it and keep running. docs/lessons.md documents the format.
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,6 @@ from attnstudio.core.lesson_steps import STATE_KEYS, Changes, StepResolver, over
 from attnstudio.core.pipeline import compute
 from attnstudio.core.trace import Trace
 from attnstudio.resources import lessons_dir
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser, published as tomli
-    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
     "BUILTIN_ORDER",
