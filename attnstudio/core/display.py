@@ -1,7 +1,7 @@
 """Shrinking big matrices for display, on the device they live on.
 
 Copying an 8192 × 8192 float32 matrix from the GPU took 84 ms; pooling it there first and
-copying the small result took 1 ms (DESIGN §4). So pooling runs with the matrix's own array
+copying the small result took 1 ms. So pooling runs with the matrix's own array
 module ``xp`` (NumPy or CuPy) and only the pooled matrix is copied to the host.
 """
 

@@ -58,7 +58,7 @@ def test_with_positions_attention_is_not_permuted(perm: np.ndarray) -> None:
 
 
 def test_dog_bites_man_lesson_claim() -> None:
-    # DESIGN §5 dog-bites-man: off, one matrix is the other's permutation; on, it is not.
+    # The dog-bites-man lesson: off, one matrix is the other's permutation; on, it is not.
     perm = [2, 1, 0]
     for positional, permuted in ((False, True), (True, False)):
         s = Settings(d_model=4, heads=1, positional=positional)

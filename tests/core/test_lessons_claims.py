@@ -1,4 +1,4 @@
-"""Each built-in lesson's teaching claim (DESIGN §5), checked from computed traces.
+"""Each built-in lesson's teaching claim (what its narration says happens), checked from computed traces.
 
 Nothing here compares against stored outputs: every number comes from compute_step on the
 lesson's own state, and is checked against an independent reference written in the test

@@ -39,7 +39,7 @@ def lesson_text(body: str, head: str = 'id = "t"\ntitle = "T"\nsummary = "S"\n')
 # ---------------------------------------------------------------- built-ins
 
 
-def test_builtin_ids_are_the_eleven_of_design_in_teaching_order():
+def test_builtin_ids_are_the_eleven_lessons_in_teaching_order():
     assert builtin_lesson_ids() == EXPECTED_IDS
     assert list(BUILTIN_ORDER) == EXPECTED_IDS
     files = sorted(p.name for p in lessons_dir().iterdir() if p.name.endswith(".toml"))

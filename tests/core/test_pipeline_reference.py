@@ -1,7 +1,7 @@
 """The whole pipeline against a reference written here with plain Python loops, and against torch.
 
 The reference derives the toy embeddings from the documented hash, adds sinusoidal positions
-with math.sin/cos, and runs every stage of DESIGN §2 on lists of floats: q/k/v per head,
+with math.sin/cos, and runs every stage of core.pipeline's docstring on lists of floats: q/k/v per head,
 scores, scaled, masked, softmax with temperature, output, concat·W_O, residual, two layers.
 """
 
@@ -128,7 +128,7 @@ def test_float32_is_close_to_the_float64_reference() -> None:
     check_against_reference(trace, reference(tokens, s, Weights.seeded(s)), tol=2e-5)
 
 
-def test_shapes_follow_the_design() -> None:
+def test_shapes_follow_the_stage_formulas() -> None:
     s = Settings(d_model=8, heads=4, layers=2)
     trace = compute("a b c d e", s)
     n = 5
