@@ -1,23 +1,33 @@
-"""Start the studio: the QApplication, its name and icon, and the main window.
+"""Start the studio: the QApplication, its name and icon, and the window with its features.
 
-``run_app(lesson=ID|PATH)`` opens the window on that lesson (``attnstudio --lesson``); a
-lesson that does not load is reported in the window, which opens all the same.
+``create_window`` gives the main window (which builds the studio model, its Qt adapter
+and its features). ``run_app(lesson=ID|PATH)`` opens the window on that lesson (``attnstudio
+--lesson``); a lesson that does not load is reported in the window, which opens all the
+same. With ATTNSTUDIO_EXIT_AFTER_PAINT=1 the app quits after its first paint and prints
+the time since the process started (the cold-start figure).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from attnstudio.qt.main_window import MainWindow
 
 DEFAULT_SIZE = (1280, 800)
+EXIT_AFTER_PAINT = "ATTNSTUDIO_EXIT_AFTER_PAINT"
+_IMPORTED_AT = time.perf_counter()
 
 
-def _application(argv: list[str] | None) -> QApplication:
+def application(argv: list[str] | None = None) -> QApplication:
+    """The running QApplication (or a new one) with the app's name and icon."""
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(sys.argv if argv is None else argv))
@@ -42,26 +52,62 @@ def _icon() -> QIcon | None:
     return None
 
 
-def create_window() -> MainWindow:
-    """A ready MainWindow (the QApplication must exist); not shown."""
-    from attnstudio.qt.lesson_player import install_lesson_player
+def create_window(interactive: bool = True) -> MainWindow:
+    """A ready MainWindow with its features (the QApplication must exist); not shown.
 
-    window = MainWindow()
+    ``interactive`` False (exports, the self-test): a lesson that fails reports on the status
+    bar and ``lesson_player.last_error``, never in a dialog."""
+    window = MainWindow(interactive=interactive)
     window.resize(*DEFAULT_SIZE)
-    install_lesson_player(window)  # Lessons menu, narration dock, presentation keys, drops
     return window
 
 
 def run_app(argv: list[str] | None = None, lesson: str | None = None) -> int:
     """Open the studio window and run the event loop; returns the exit code."""
-    app = _application(argv)
+    app = application(argv)
     window = create_window()
     window.show()
     if lesson is not None:
         window.lesson_player.open_lesson(lesson)
-    if os.environ.get("ATTNSTUDIO_EXIT_AFTER_PAINT") == "1":
-        # Cold-start timing (attnstudio.qt.latency, the self-test): quit after the first paint.
-        from attnstudio.qt.selftest import exit_after_first_paint
-
-        exit_after_first_paint(window)
+    exit_after_first_paint(window)
     return app.exec()
+
+
+# ---- cold-start timing -----------------------------------------------------------------------
+def process_age_s() -> tuple[float, str]:
+    """Seconds since this process started (Linux: from /proc), or since this module was imported."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of stat(5), counted after the ")"
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK"), "process start"
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.perf_counter() - _IMPORTED_AT, "app import"
+
+
+class _FirstPaint(QObject):
+    """Quits the event loop after the first paint of the widget it filters, printing the time."""
+
+    def __init__(self, parent: QObject, stream: Any) -> None:
+        super().__init__(parent)
+        self._stream = stream
+
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
+        if ev.type() == QEvent.Type.Paint:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self._done)  # after the whole paint pass and its flush
+        return False
+
+    def _done(self) -> None:
+        age, since = process_age_s()
+        print(f"first paint: {age:.2f} s after {since}", file=self._stream, flush=True)
+        QApplication.exit(0)
+
+
+def exit_after_first_paint(window: MainWindow, stream: Any = None) -> bool:
+    """If ATTNSTUDIO_EXIT_AFTER_PAINT=1: after ``window``'s first paint, print the time since
+    process start and quit the event loop with 0. Returns whether it is armed."""
+    if os.environ.get(EXIT_AFTER_PAINT) != "1":
+        return False
+    window.installEventFilter(_FirstPaint(window, stream or sys.stdout))  # parented: lives with the window
+    return True

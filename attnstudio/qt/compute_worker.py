@@ -13,60 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
-import traceback
-from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
-from attnstudio.core.errors import AttnStudioError
-from attnstudio.core.trace import Trace
-from attnstudio.qt import inputs as _inputs
-from attnstudio.qt.display_cache import DisplayCache
-from attnstudio.qt.inputs import Inputs
+from attnstudio.studio.inputs import Inputs
+from attnstudio.studio.result import Result, compute_result
 
 SYNC_MAX_TOKENS = 128
-
-
-@dataclass(frozen=True)
-class Result:
-    """One finished computation: a trace with its display cache, or an error message."""
-
-    generation: int
-    inputs: Inputs
-    trace: Trace | None = None
-    display: DisplayCache | None = None
-    error: str | None = None
-    elapsed_ms: float = 0.0
-
-    @property
-    def empty(self) -> bool:
-        """True when there was nothing to compute (an empty sentence)."""
-        return not self.inputs.tokens
-
-
-def compute_result(inputs: Inputs, prefill: tuple[int, int] | None = None) -> Result:
-    """Compute one snapshot; every failure becomes a message, never an exception.
-
-    ``prefill`` = (layer, head): reduce for display what the window shows for that head now,
-    here (off the UI thread), instead of on first use."""
-    if not inputs.tokens:
-        return Result(inputs.generation, inputs, error=inputs.error or "there are no tokens")
-    t0 = time.perf_counter()
-    try:
-        trace = _inputs.run(inputs)
-        display = DisplayCache(trace)
-        if prefill is not None:
-            display.prefill(*prefill)
-    except AttnStudioError as exc:
-        return Result(inputs.generation, inputs, error=str(exc))
-    except MemoryError:
-        return Result(inputs.generation, inputs,
-                      error=f"not enough memory for {inputs.n:,} tokens (N² = {inputs.n ** 2:,} scores per head)")
-    except Exception as exc:  # the app must not crash: show what went wrong instead
-        traceback.print_exc()
-        return Result(inputs.generation, inputs, error=f"computation failed: {type(exc).__name__}: {exc}")
-    return Result(inputs.generation, inputs, trace, display, elapsed_ms=(time.perf_counter() - t0) * 1000.0)
 
 
 class _Signals(QObject):

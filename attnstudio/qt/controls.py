@@ -1,6 +1,7 @@
-"""The settings panel: sizes, switches, temperature, seed, backend, head/layer on view, theme.
+"""The settings panel: sizes, switches, temperature, seed, backend, head/layer on view, theme
+and the weights' colour scale.
 
-Widgets mirror the state (``sync``) and send changes to it; a change the state refuses is
+Widgets mirror the studio model (``sync``) and send changes to it; a change it refuses is
 reported (``message``) and the widget snaps back. Heads are offered only as divisors of
 d_model and d_model steps by the number of heads, so the panel cannot build an invalid
 combination in the first place.
@@ -25,8 +26,8 @@ from PySide6.QtWidgets import (
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.normalizers import NORMALIZERS
 from attnstudio.core.settings import BACKENDS, MASKS, MAX_D_MODEL, MAX_HEADS, MAX_LAYERS
-from attnstudio.qt.state import StudioState
-from attnstudio.qt.theme import THEMES
+from attnstudio.qt.qt_studio import QtStudio
+from attnstudio.studio.snapshot import THEMES, WEIGHT_SCALES
 
 T_MIN, T_MAX = 0.05, 5.0
 SLIDER_STEPS = 400  # slider positions from T_MIN to T_MAX, evenly spaced in log T
@@ -49,14 +50,14 @@ def divisors(n: int, limit: int = MAX_HEADS) -> list[int]:
 
 
 class Controls(QWidget):
-    """Every setting of the computation plus what is on view (layer, head, theme)."""
+    """Every setting of the computation plus what is on view (layer, head) and how (theme,
+    weights' colours)."""
 
     message = Signal(str)
-    theme_changed = Signal(str)
 
-    def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
+    def __init__(self, studio_qt: QtStudio, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.state = state
+        self.studio = studio_qt.model
         self._syncing = False
         self.d_model = QSpinBox(self)
         self.d_model.setRange(1, MAX_D_MODEL)
@@ -81,6 +82,10 @@ class Controls(QWidget):
         self.head = QComboBox(self)
         self.theme = QComboBox(self)
         self.theme.addItems(["dark", "light (projector)"])
+        self.weights_scale = QComboBox(self)
+        self.weights_scale.addItems(["0 … 1", "0 … largest weight"])
+        self.weights_scale.setToolTip("Colour the weights over 0 … 1 (comparable between matrices), or stretch\n"
+                                      "the colours to the matrix's largest weight so that small weights differ")
 
         t_row = QHBoxLayout()
         t_row.addWidget(self.temperature, 1)
@@ -100,6 +105,7 @@ class Controls(QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("Backend", self.backend)
         form.addRow("Theme", self.theme)
+        form.addRow("Weights colours", self.weights_scale)
 
         self.d_model.valueChanged.connect(lambda v: self._set(d_model=v))
         self.heads.currentIndexChanged.connect(lambda _i: self._set(heads=self.heads.currentData()))
@@ -113,16 +119,11 @@ class Controls(QWidget):
         self.backend.currentTextChanged.connect(lambda t: self._set(backend=t))
         self.layer.currentIndexChanged.connect(self._on_view)
         self.head.currentIndexChanged.connect(self._on_view)
-        self.theme.currentIndexChanged.connect(lambda i: self.theme_changed.emit(THEMES[i]))
-        state.changed.connect(self.sync)
-        state.view_changed.connect(self.sync)
+        self.theme.currentIndexChanged.connect(lambda i: self._show(theme=THEMES[i]))
+        self.weights_scale.currentIndexChanged.connect(lambda i: self._show(weights_scale=WEIGHT_SCALES[i]))
+        for signal in (studio_qt.changed, studio_qt.view_changed, studio_qt.display_changed):
+            signal.connect(self.sync)
         self.sync()
-
-    def show_theme(self, name: str) -> None:
-        """Show ``name`` as the chosen theme without emitting ``theme_changed``."""
-        self.theme.blockSignals(True)
-        self.theme.setCurrentIndex(THEMES.index(name))
-        self.theme.blockSignals(False)
 
     def set_temperature(self, t: float) -> None:
         """Move the slider to T (what a drag does)."""
@@ -132,10 +133,14 @@ class Controls(QWidget):
         if self._syncing:
             return
         try:
-            self.state.set_setting(**changes)
+            self.studio.set_setting(**changes)
         except AttnStudioError as exc:
             self.message.emit(str(exc))
             self.sync()
+
+    def _show(self, **display) -> None:
+        if not self._syncing:
+            self.studio.apply(**display)
 
     def _on_temperature(self, pos: int) -> None:
         t = slider_to_temperature(pos)
@@ -144,11 +149,12 @@ class Controls(QWidget):
 
     def _on_view(self, _i: int) -> None:
         if not self._syncing:
-            self.state.set_view(layer=max(0, self.layer.currentIndex()), head=max(0, self.head.currentIndex()))
+            self.studio.set_view(layer=max(0, self.layer.currentIndex()), head=max(0, self.head.currentIndex()))
 
     def sync(self) -> None:
-        """Show what the state holds, without sending anything back."""
-        s = self.state.settings
+        """Show what the model holds, without sending anything back."""
+        st = self.studio
+        s = st.settings
         self._syncing = True
         try:
             self.d_model.setValue(s.d_model)
@@ -168,8 +174,10 @@ class Controls(QWidget):
             self.positional.setChecked(s.positional)
             self.seed.setValue(s.seed)
             self.backend.setCurrentText(s.backend)
-            _fill(self.layer, [f"layer {i + 1}" for i in range(s.layers)], self.state.layer)
-            _fill(self.head, [f"head {i + 1}" for i in range(s.heads)], self.state.head)
+            _fill(self.layer, [f"layer {i + 1}" for i in range(s.layers)], st.layer)
+            _fill(self.head, [f"head {i + 1}" for i in range(s.heads)], st.head)
+            self.theme.setCurrentIndex(THEMES.index(st.theme))
+            self.weights_scale.setCurrentIndex(WEIGHT_SCALES.index(st.weights_scale))
         finally:
             self._syncing = False
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from attnstudio.core.lessons import Lesson
     from attnstudio.qt.main_window import MainWindow
 
+from attnstudio.studio.snapshot import MAX_ZOOM
+
 SETTLE_TIMEOUT_S = 60.0
 MIN_SIZE = (320, 240)
 MAX_SIZE = (7680, 4320)
@@ -170,14 +172,11 @@ def _slide_window(size: tuple[int, int]) -> MainWindow:
     from PySide6.QtCore import Qt
 
     from attnstudio.qt.app import create_window
-    from attnstudio.qt.lesson_player import install_lesson_player
 
-    window = create_window()
-    install_lesson_player(window)
-    window.lesson_player.interactive = False  # a headless run reports on stderr
+    window = create_window(interactive=False)  # a headless run reports on stderr, never in a dialog
     window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    for widget in (window.menuWidget(), window.statusBar(), getattr(window, "sentence", None),
-                   getattr(window, "token_strip", None), getattr(window, "stage_strip", None)):
+    for widget in (window.menuWidget(), window.statusBar(), window.sentence, window.token_strip,
+                   window.stage_strip):
         if widget is not None:
             widget.hide()
     from PySide6.QtWidgets import QDockWidget
@@ -186,8 +185,7 @@ def _slide_window(size: tuple[int, int]) -> MainWindow:
         dock.hide()
     window.stage_view.set_hover_lines(False)  # "hover a cell…" means nothing on a slide
     rect = _layout(size)["stage"]
-    window.set_theme(THEME)
-    window.set_font_scale(max(1.0, rect.height() / 620))
+    window.studio.apply(theme=THEME, zoom=min(MAX_ZOOM, max(1.0, rect.height() / 620)))
     central = window.centralWidget()
     margins = central.layout().contentsMargins() if central is not None and central.layout() else None
     extra_w = (margins.left() + margins.right()) if margins else 0
@@ -202,7 +200,7 @@ def _settle(window: MainWindow, where: str) -> None:
     """Deliver pending edits and wait until the window shows their result."""
     from PySide6.QtWidgets import QApplication
 
-    window.state.flush()
+    window.studio_qt.flush()
     deadline = time.perf_counter() + SETTLE_TIMEOUT_S
     while True:
         QApplication.processEvents()

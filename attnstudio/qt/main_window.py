@@ -1,20 +1,30 @@
-"""The studio window: a composition of small widgets around one StudioState.
+"""The studio window: a composition of small widgets around one StudioModel.
 
-Flow (STYLE.md): an edit goes to ``state``; ``state.changed`` asks the ComputeController
-for a Result; the Result's trace and display cache go to the views. Nothing here computes:
-hover texts and one token's view come from ``core.explain``.
+Flow (docs/architecture.md): an edit goes to the model (``studio``); its ``inputs`` change
+reaches ``studio_qt.changed``, which asks the ComputeController for a Result; the Result's
+trace and display cache go to the views. View, selection and display changes redraw from
+the last Result without recomputing. Nothing here computes: hover texts and one token's
+view come from ``core.explain``.
+
+The window builds its features (the lesson player, presentation mode) and installs them
+(``install``): each declares its menus, actions, docks and the files it opens by drop
+(``qt/feature.py``), and works through the window's Host services, never through its
+widgets.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QTabWidget,
     QToolButton,
@@ -23,40 +33,52 @@ from PySide6.QtWidgets import (
 )
 
 from attnstudio.core.explain import explain_cell, token_view
-from attnstudio.core.trace import STAGE_KEYS, Trace
+from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
-from attnstudio.qt.compute_worker import ComputeController, Result
+from attnstudio.qt.compute_worker import ComputeController
 from attnstudio.qt.controls import Controls
+from attnstudio.qt.feature import Feature
 from attnstudio.qt.heatmap import HeatmapView
+from attnstudio.qt.lesson_player import LessonPlayer
 from attnstudio.qt.matrix_editor import MatrixEditor
+from attnstudio.qt.presentation import Presentation
+from attnstudio.qt.qt_studio import QtStudio
 from attnstudio.qt.scrolling import scrolling
 from attnstudio.qt.sentence_bar import SentenceBar
 from attnstudio.qt.stage_strip import StageStrip
-from attnstudio.qt.stage_view import EXPLAIN_NAME, MAIN_MATRIX, StageView
-from attnstudio.qt.state import StudioState
+from attnstudio.qt.stage_view import StageView
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.token_view import TokenViewPanel
+from attnstudio.studio.model import StudioModel
+from attnstudio.studio.result import Result
 
-# Thumbnail of each stage: (cache matrix, colour scale); "tokens" shows a count instead.
-THUMB_MATRIX = {k: v for k, v in MAIN_MATRIX.items() if k != "tokens"}
+MESSAGE_MS = 10_000
 
 
 class MainWindow(QMainWindow):
     """Sentence, token strip, the current stage large, every stage small, controls and editors."""
 
-    def __init__(self, state: StudioState | None = None, parent: QWidget | None = None) -> None:
+    files_dropped = Signal(list)  # local paths of files dropped on the window that a feature opens
+
+    def __init__(self, studio_qt: QtStudio | None = None, interactive: bool = True, menu_bar: bool = False,
+                 parent: QWidget | None = None) -> None:
+        """``interactive`` False (exports, the self-test): a lesson that fails reports on the
+        status bar and ``lesson_player.last_error``, never in a dialog. ``menu_bar``: menus in
+        a menu bar (it costs a line of height) rather than as status-bar buttons."""
         super().__init__(parent)
         self.setWindowTitle("Attention Studio")
-        self.state = state or StudioState(parent=self)
+        self.studio_qt = studio_qt or QtStudio(StudioModel(), self)
+        self.studio: StudioModel = self.studio_qt.model
         self.trace: Trace | None = None
         self.result: Result | None = None
-        self.theme = "dark"
-        self.font_scale = 1.0
-        self.selected_row = -1
+        self.features: list[Feature] = []
+        self._drops: dict[str, Callable[[str], object]] = {}
         self._thumbs_for = (-1, -1)  # (layer, head) the thumbnails show
+        self._hidden_docks: list[QDockWidget] = []
+        self._front_docks: list[QDockWidget] = []
         self.compute = ComputeController(parent=self)
 
-        self.sentence = SentenceBar(self.state.sentence, self)
+        self.sentence = SentenceBar(self.studio.sentence, self)
         self.token_strip = TokenStrip(self, text_px=18, lines=1)
         self.stage_view = StageView(self)
         self.heatmap: HeatmapView = self.stage_view.heatmap
@@ -74,14 +96,17 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._central = central
 
-        self.controls = Controls(self.state, self)
-        self.editor = MatrixEditor(self.state, self)
+        self.controls = Controls(self.studio_qt, self)
+        self.editor = MatrixEditor(self.studio_qt, self)
         self.token_panel = TokenViewPanel(self)
         # The panels scroll rather than impose their width (the editor's buttons: 270 px).
         self.controls_dock = self._dock("Settings", scrolling(self.controls, self), "controls")
         self.editor_dock = self._dock("Matrices", scrolling(self.editor, self), "matrices")
         self.token_dock = self._dock("One token's view", self.token_panel, "token_view")
         self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
+        self.side_docks = [self.controls_dock, self.editor_dock, self.token_dock]
+        for dock in self.side_docks:
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.tabifyDockWidget(self.controls_dock, self.editor_dock)
         self.tabifyDockWidget(self.editor_dock, self.token_dock)
         self.controls_dock.raise_()
@@ -104,11 +129,23 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.backend_label)
         self._set_busy(False)
 
-        self._make_actions()
+        self.panels_action = QAction("Side panels (F9)", self)
+        self.panels_action.setShortcut(QKeySequence(Qt.Key.Key_F9))
+        self.panels_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.panels_action.setCheckable(True)
+        self.panels_action.setChecked(True)
+        self.panels_action.triggered.connect(self._toggle_panels)
+        self.addAction(self.panels_action)
         self.panels_button.setDefaultAction(self.panels_action)
         self.panels_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._connect()
-        self.set_theme("dark")
+        if menu_bar:
+            self.menuBar()
+        self.lesson_player = LessonPlayer(self, interactive=interactive)
+        self.presentation = Presentation(self)
+        self.install(self.lesson_player)  # Lessons menu, narration dock, lesson files by drop
+        self.install(self.presentation)  # full screen, clicker keys, zoom, blank screen
+        self._apply_display()
         self._request()
         self._on_view_changed()
 
@@ -121,75 +158,125 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         # The tabs name the docks: a title bar would only repeat the name and cost a line.
         dock.setTitleBarWidget(QWidget(dock))
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         return dock
 
-    def _make_actions(self) -> None:
-        def action(text: str, keys: list, slot) -> QAction:
-            a = QAction(text, self)
-            a.setShortcuts([QKeySequence(k) for k in keys])
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
-        self.next_action = action("Next stage", [Qt.Key.Key_Right, Qt.Key.Key_PageDown], self.next_stage)
-        self.prev_action = action("Previous stage", [Qt.Key.Key_Left, Qt.Key.Key_PageUp], self.prev_stage)
-        self.first_action = action("First stage", [Qt.Key.Key_Home], lambda: self.go_to_stage(STAGE_KEYS[0]))
-        self.last_action = action("Last stage", [Qt.Key.Key_End], lambda: self.go_to_stage(STAGE_KEYS[-1]))
-        self.zoom_in_action = action("Larger text", [QKeySequence.StandardKey.ZoomIn, "Ctrl+="],
-                                     lambda: self.set_font_scale(self.font_scale * 1.15))
-        self.panels_action = action("Side panels (F9)", [Qt.Key.Key_F9], self._toggle_panels)
-        self.panels_action.setCheckable(True)
-        self.panels_action.setChecked(True)
-        self.zoom_out_action = action("Smaller text", [QKeySequence.StandardKey.ZoomOut],
-                                      lambda: self.set_font_scale(self.font_scale / 1.15))
-
     def _connect(self) -> None:
-        st = self.state
+        sq, st = self.studio_qt, self.studio
         self.sentence.sentence_changed.connect(st.set_sentence)
         self.sentence.done_editing.connect(self._central.setFocus)
-        st.changed.connect(self._on_state_changed)
-        st.view_changed.connect(self._on_view_changed)
-        st.note.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        sq.changed.connect(self._on_inputs_changed)
+        sq.view_changed.connect(self._on_view_changed)
+        sq.selection_changed.connect(self._on_selection_changed)
+        sq.display_changed.connect(self._apply_display)
+        sq.note.connect(self.show_message)
         self.compute.result.connect(self._on_result)
         self.compute.busy_changed.connect(self._set_busy)
         self.stage_strip.stage_clicked.connect(self.go_to_stage)
-        self.stage_strip.back.connect(self.prev_stage)
-        self.stage_strip.next.connect(self.next_stage)
+        self.stage_strip.back.connect(st.prev_stage)
+        self.stage_strip.next.connect(st.next_stage)
         self.stage_view.cell_hovered.connect(self._on_hover)
         self.stage_view.row_clicked.connect(self.show_token_view)
         self.stage_view.token_clicked.connect(self.show_token_view)
         self.stage_view.head_clicked.connect(lambda h: st.set_view(head=h))
         self.token_strip.token_clicked.connect(self.show_token_view)
-        self.controls.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
-        self.controls.theme_changed.connect(self.set_theme)
-        self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.controls.message.connect(self.show_message)
+        self.editor.message.connect(self.show_message)
+
+    # ---- features ---------------------------------------------------------------------------
+    def install(self, feature: Feature) -> None:
+        """Put a feature's menus, window-wide actions, side docks and drop handlers in place."""
+        for menu in feature.menus():
+            self.add_menu(menu)
+        for action in feature.actions():
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(action)
+        for dock in feature.docks():
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.side_docks.append(dock)
+            self.tab_in(dock)
+        self._drops.update({suffix.lower(): handler for suffix, handler in feature.drops().items()})
+        self.setAcceptDrops(bool(self._drops))
+        self.features.append(feature)
+        self.controls_dock.raise_()
+
+    def add_menu(self, menu: QMenu) -> None:
+        """Put ``menu`` in the menu bar when the window has one; else as a button in the status
+        bar (a menu bar would cost a line of height that a 1280×720 projector cannot spare)."""
+        if self.menuWidget() is not None:
+            self.menuBar().addMenu(menu)
+            return
+        button = QToolButton(self)
+        button.setObjectName("menuButton")
+        button.setText(menu.title().replace("&", ""))
+        button.setStyleSheet("QToolButton#menuButton { padding-right: 18px; }")  # room for Qt's own ▾
+        button.setMenu(menu)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the clicker's keys stay with the window
+        placed = [b for b in self.statusBar().findChildren(QToolButton, "menuButton") if b is not button]
+        # Permanent widgets, so status messages never hide them; first, in the order added.
+        self.statusBar().insertPermanentWidget(len(placed), button)
+
+    def tab_in(self, dock: QDockWidget) -> None:
+        """Tab ``dock`` with the side panels (a dock shown again floats on its own otherwise)."""
+        for neighbour in self.side_docks:
+            if neighbour is not dock and not neighbour.isHidden():
+                self.tabifyDockWidget(neighbour, dock)
+                return
+
+    def show_dock(self, dock: QDockWidget, width: int = 0) -> None:
+        """Show ``dock`` in front of its tabs, at least ``width`` px wide."""
+        if dock.isHidden():
+            dock.show()
+            self.tab_in(dock)
+        dock.raise_()
+        if width > 0:
+            self.resizeDocks([dock], [max(dock.width(), width)], Qt.Orientation.Horizontal)
+
+    def dock_in_front(self, dock: QDockWidget) -> bool:
+        """Whether ``dock`` can be seen: shown, and not behind another tab."""
+        return not dock.isHidden() and not dock.visibleRegion().isEmpty()
+
+    def window_widget(self) -> QMainWindow:
+        return self
+
+    def show_message(self, text: str, ms: int = MESSAGE_MS) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    def dragEnterEvent(self, ev) -> None:
+        if self._dropped(ev):
+            ev.acceptProposedAction()
+
+    def dragMoveEvent(self, ev) -> None:
+        if self._dropped(ev):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:
+        paths = self._dropped(ev)
+        if paths:
+            ev.acceptProposedAction()
+            self._drops[Path(paths[0]).suffix.lower()](paths[0])
+            self.files_dropped.emit(paths)
+
+    def _dropped(self, ev) -> list[str]:
+        """The local files being dragged that a feature opens."""
+        mime = ev.mimeData()
+        if mime is None or not mime.hasUrls():
+            return []
+        return [u.toLocalFile() for u in mime.urls()
+                if u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in self._drops]
 
     # ---- stepping --------------------------------------------------------------------------
-    @property
-    def current_stage(self) -> str:
-        return self.state.stage
-
     def go_to_stage(self, key: str) -> None:
-        self.state.set_stage(key)
+        self.studio.set_stage(key)
 
-    def next_stage(self) -> None:
-        i = STAGE_KEYS.index(self.state.stage)
-        self.go_to_stage(STAGE_KEYS[min(i + 1, len(STAGE_KEYS) - 1)])
-
-    def prev_stage(self) -> None:
-        i = STAGE_KEYS.index(self.state.stage)
-        self.go_to_stage(STAGE_KEYS[max(i - 1, 0)])
-
-    # ---- state → compute → views -------------------------------------------------------
-    def _on_state_changed(self) -> None:
-        self.sentence.set_text(self.state.sentence)
+    # ---- model → compute → views -------------------------------------------------------
+    def _on_inputs_changed(self) -> None:
+        self.sentence.set_text(self.studio.sentence)
         self.editor.refresh()
         self._request()
 
     def _request(self) -> None:
-        self.compute.request(self.state.snapshot(), (self.state.layer, self.state.head))
+        self.compute.request(self.studio.inputs(), (self.studio.layer, self.studio.head))
 
     def _on_result(self, res: Result) -> None:
         if res.empty:
@@ -199,29 +286,29 @@ class MainWindow(QMainWindow):
             return
         if res.trace is None:
             self.stage_view.show_empty(f"Cannot compute this: {res.error}\n\nYour last good numbers are kept.")
-            self.statusBar().showMessage(res.error or "", 15_000)
+            self.show_message(res.error or "", 15_000)
             return
         self.result, self.trace = res, res.trace
         self.stage_strip.set_empty(False)
         self.token_strip.set_tokens(res.trace.tokens)
         self.backend_label.setText(res.trace.backend.label)
         self.timing_label.setText(f"computed in {res.elapsed_ms:.1f} ms")
-        if self.selected_row >= res.trace.n:
-            self.selected_row = -1
         self._update_thumbs()
         self._show_stage()
+        self._show_token_view(raise_dock=False)
         self.editor.set_display(res.display)
 
     def _on_view_changed(self) -> None:
-        self.stage_strip.set_current(self.state.stage)
+        self.stage_strip.set_current(self.studio.stage)
         if self.result is not None and self.result.trace is not None and self.stage_view.stack.currentIndex() == 0:
-            if self._thumbs_for != (self.state.layer, self.state.head):
+            if self._thumbs_for != (self.studio.layer, self.studio.head):
                 self._update_thumbs()  # they show the head on view
+                self._show_token_view(raise_dock=False)
             self._show_stage()
             self.editor.refresh()
 
     def _show_stage(self) -> None:
-        res, st = self.result, self.state
+        res, st = self.result, self.studio
         if res is None or res.trace is None:
             return
         layer, head = self.view_index()
@@ -230,7 +317,7 @@ class MainWindow(QMainWindow):
         self._apply_highlights()
 
     def _update_thumbs(self) -> None:
-        res, st = self.result, self.state
+        res, st = self.result, self.studio
         if res is None or res.display is None or res.trace is None:
             return
         layer, head = self.view_index()
@@ -239,17 +326,17 @@ class MainWindow(QMainWindow):
             if key == "tokens":
                 thumb.set_text(f"{res.trace.n:,} tokens")
                 continue
-            name, scale = THUMB_MATRIX[key]
+            name, scale = STAGE_MATRIX[key]
             thumb.set_matrix(res.display.get(layer, head, name)[0], scale)
 
     def view_index(self) -> tuple[int, int]:
         """(layer, head) on view, within the shown trace (which may predate a size change)."""
-        st, tr = self.state, self.trace
+        st, tr = self.studio, self.trace
         if tr is None:
             return st.layer, st.head
         return min(st.layer, tr.settings.layers - 1), min(st.head, tr.settings.heads - 1)
 
-    # ---- hover and one token's view --------------------------------------------------------
+    # ---- hover, selection and one token's view ---------------------------------------------
     def _on_hover(self, name: str, row: int, col: int) -> None:
         view = {"k": self.stage_view.k_view, "v": self.stage_view.v_view}.get(name, self.heatmap)
         if row < 0 or self.result is None or self.trace is None:
@@ -271,89 +358,97 @@ class MainWindow(QMainWindow):
             return (f"reduced for display: this cell is the mean of rows {r0}–{r1}"
                     f" = {m[row, col]:.3g}; numbers are shown for N ≤ {res.display.max_side}")
         try:
-            return explain_cell(res.trace, layer, head, EXPLAIN_NAME[name], row, col, weights=res.inputs.weights)
+            return explain_cell(res.trace, layer, head, name, row, col, weights=res.inputs.weights)
         except Exception as exc:  # a hover must never take the window down
             return f"(no explanation for this cell: {exc})"
 
     def show_token_view(self, row: int) -> None:
-        """Open "one token's view" for query ``row`` of the head on view."""
-        if self.trace is None or not 0 <= row < self.trace.n:
+        """Open "one token's view" for query ``row`` of the head on view (selects the row)."""
+        if self.trace is None or not 0 <= row < self.trace.n or row >= len(self.studio.tokens()):
             return
-        self.selected_row = row
-        try:
-            self.token_panel.set_view(token_view(self.trace, *self.view_index(), row))
-        except Exception as exc:  # show why instead of failing the click
-            self.statusBar().showMessage(f"one token's view failed: {exc}", 10_000)
-            return
-        self.token_dock.show()
-        self.token_dock.raise_()
-        # Its table has eight columns: give it some room, but the stage keeps most of the
-        # width (its numbers must stay readable); the table scrolls for the rest.
-        want = max(self.controls_dock.width(), min(520, int(self.width() * 0.32)))
-        self.resizeDocks([self.token_dock], [want], Qt.Orientation.Horizontal)
+        if row == self.studio.selected_row:
+            self._show_token_view(raise_dock=True)  # clicked again: bring the panel back to the front
+        else:
+            self.studio.select_row(row)
+
+    def _on_selection_changed(self) -> None:
+        self._show_token_view(raise_dock=True)
         self._apply_highlights()
 
+    def _show_token_view(self, raise_dock: bool) -> None:
+        """The token panel shows the selected row of the shown trace (or says how to pick one)."""
+        row, tr = self.studio.selected_row, self.trace
+        if row < 0 or tr is None or row >= tr.n:
+            self.token_panel.clear()
+            return
+        try:
+            self.token_panel.set_view(token_view(tr, *self.view_index(), row))
+        except Exception as exc:  # show why instead of failing the click
+            self.show_message(f"one token's view failed: {exc}")
+            return
+        if raise_dock:
+            # Its table has eight columns: give it some room, but the stage keeps most of the
+            # width (its numbers must stay readable); the table scrolls for the rest.
+            self.show_dock(self.token_dock, max(self.controls_dock.width(), min(520, int(self.width() * 0.32))))
+
     def _apply_highlights(self) -> None:
-        r = self.selected_row
-        stage = self.state.stage
-        f = self.stage_view.factor
-        rows = (r // f,) if r >= 0 and stage in ("scores", "scaled", "masked", "weights", "output") else ()
-        self.heatmap.set_highlights(rows=rows)
-        self.stage_view.side.set_highlight(rows[0] if rows else -1)
-        self.token_strip.set_highlight(r)
+        """The outlines come from the model alone (the step's and the selected row)."""
+        rows, cells = self.studio.view_highlights()
+        n = self.trace.n if self.trace is not None else 0
+        f = max(1, self.stage_view.factor)
+        shown_rows = sorted({r // f for r in rows if r < n})
+        self.heatmap.set_highlights(rows=shown_rows, cells=sorted({(r // f, c // f) for r, c in cells
+                                                                   if r < n and c < n}))
+        selected = self.studio.selected_row
+        self.stage_view.side.set_highlight(selected // f if 0 <= selected < n else -1)
+        self.token_strip.set_highlight(selected if selected < n else -1)
 
     # ---- presentation ----------------------------------------------------------------------
     def _toggle_panels(self) -> None:
         """Hide the side panels to give the stage the whole width (F9), or bring them back."""
-        on = self.panels_action.isChecked()
-        if not on:
-            # Every dock, including those added from outside (the lesson player's narration):
-            # any one left showing would keep the side area, and the stage its narrow width.
-            self._hidden_docks = [d for d in self.findChildren(QDockWidget) if d.isVisible()]
+        if not self.panels_action.isChecked():
+            # Every side dock, the features' too: any one left showing would keep the side
+            # area, and the stage its narrow width.
+            self._hidden_docks = [d for d in self.side_docks if d.isVisible()]
             # The tab in front (e.g. the lesson's narration) comes back in front.
             self._front_docks = [d for d in self._hidden_docks if not d.visibleRegion().isEmpty()]
             for dock in self._hidden_docks:
                 dock.hide()
             return
-        for dock in getattr(self, "_hidden_docks", None) or (self.controls_dock, self.editor_dock, self.token_dock):
+        for dock in self._hidden_docks or (self.controls_dock, self.editor_dock, self.token_dock):
             dock.show()
-        for dock in getattr(self, "_front_docks", None) or (self.controls_dock,):
+        for dock in self._front_docks or (self.controls_dock,):
             dock.raise_()
         self._hidden_docks = []
         self._front_docks = []
 
     def _set_busy(self, busy: bool) -> None:
         self.busy.setVisible(busy)
-        n = len(self.state.tokens()) if busy else 0
+        n = len(self.studio.tokens()) if busy else 0
         self.busy_label.setText(f"computing {n:,} tokens…" if busy else "")
         self.busy_label.setVisible(busy)
 
-    def set_theme(self, name: str) -> None:
-        """'dark' or 'light' (high contrast, for projectors)."""
-        self.theme = name
-        self.controls.show_theme(name)
-        self.setStyleSheet(_theme.stylesheet(name, math.sqrt(self.font_scale)))
-        self.stage_view.set_theme(name)
-        self.stage_strip.set_theme(name)
-        self.token_strip.set_theme(name)
-
-    def set_font_scale(self, f: float) -> None:
-        """Grow every text in the window (presentation zoom): the matrices' numbers and labels
-        by ``f``, the window's chrome (sentence, titles, buttons, tabs, token chips) by √f.
+    def _apply_display(self) -> None:
+        """Theme and zoom from the model: the matrices' numbers and labels grow by the zoom,
+        the window's chrome (sentence, titles, buttons, tabs, token chips) by its square root.
 
         The numbers are what the back of the hall must read; if the chrome grew as much it
         would take the height the heatmap needs (at 2× on 1280×720 it left the matrix one row
         tall and pushed the window past the screen).
         """
-        self.font_scale = max(0.5, min(float(f), 4.0))
-        chrome = math.sqrt(self.font_scale)
-        self.setStyleSheet(_theme.stylesheet(self.theme, chrome))
-        self.stage_view.set_font_scale(self.font_scale)
+        theme, zoom = self.studio.theme, self.studio.zoom
+        chrome = math.sqrt(zoom)
+        self.setStyleSheet(_theme.stylesheet(theme, chrome))
+        self.stage_view.set_theme(theme)
+        self.stage_strip.set_theme(theme)
+        self.token_strip.set_theme(theme)
+        self.stage_view.set_font_scale(zoom)
         self.token_strip.set_font_scale(chrome)
-        self.token_panel.set_font_scale(self.font_scale)
+        self.token_panel.set_font_scale(zoom)
+        self.controls.sync()
+        self._show_stage()
 
     def showEvent(self, ev) -> None:
         super().showEvent(ev)
         if not self.sentence.field.hasFocus():
             self._central.setFocus()
-

@@ -1,7 +1,7 @@
 """The matrix editor panel: pick X, W_Q, W_K, W_V, W_O or Q/K/V of the head on view, edit it.
 
 Q, K and V are X·W_Q, X·W_K, X·W_V (read only) until "give directly" detaches one: from
-then on its numbers are the user's, and a banner says so plainly. Edits go to the state;
+then on its numbers are the user's, and a banner says so plainly. Edits go to the studio model;
 a refused value leaves the cell as it was and says why here and in the status bar.
 """
 
@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
 
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.explain import token_labels
-from attnstudio.qt.display_cache import DisplayCache
+from attnstudio.core.matrices import DIRECT_MATRICES, direct_banner
 from attnstudio.qt.matrix_table import MatrixTable
-from attnstudio.qt.state import StudioState
+from attnstudio.qt.qt_studio import QtStudio
+from attnstudio.studio.display_cache import DisplayCache
 
 # (key, label) in the order of the pipeline.
 MATRICES = (
@@ -40,20 +41,14 @@ MATRICES = (
 _HELP = "Double-click or type to edit · Ctrl+drag ↕ or wheel on the selected cell to scrub (Shift: ×10)"
 
 
-def direct_banner(name: str) -> str:
-    """The sentence that says a matrix is detached from X·W."""
-    n = name.upper()
-    return f"{n} is given directly — not X·W_{n}"
-
-
 class MatrixEditor(QWidget):
     """Matrix chooser, table, direct-mode switch, banner, message line and the seed buttons."""
 
     message = Signal(str)  # for the status bar
 
-    def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
+    def __init__(self, studio_qt: QtStudio, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.state = state
+        self.studio = studio_qt.model
         self._display: DisplayCache | None = None
         self.chooser = QComboBox(self)
         for key, label in MATRICES:
@@ -103,7 +98,7 @@ class MatrixEditor(QWidget):
         self.table.edit_requested.connect(self._on_edit)
         self.table.scrubbed.connect(self._on_edit)
         self.randomize_btn.clicked.connect(self._on_randomize)
-        self.reset_btn.clicked.connect(self.state.reset)
+        self.reset_btn.clicked.connect(self.studio.reset)
         self.identity_btn.clicked.connect(self._on_identity)
 
     # ---- what is shown -------------------------------------------------------------------
@@ -120,17 +115,17 @@ class MatrixEditor(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        st, key = self.state, self.key
+        st, key = self.studio, self.key
         li, hi = st.layer, st.head
         s = st.settings
-        banners = [direct_banner(n) for n in ("q", "k", "v") if st.is_direct(li, hi, n)]
+        banners = [direct_banner(n) for n in DIRECT_MATRICES if st.is_direct(li, hi, n)]
         self.banner.setText("\n".join(banners))
         self.banner.setVisible(bool(banners))
-        self.direct.setVisible(key in ("q", "k", "v"))
+        self.direct.setVisible(key in DIRECT_MATRICES)
         self.direct.blockSignals(True)
-        self.direct.setChecked(key in ("q", "k", "v") and st.is_direct(li, hi, key))
+        self.direct.setChecked(key in DIRECT_MATRICES and st.is_direct(li, hi, key))
         self.direct.blockSignals(False)
-        self.identity_btn.setEnabled(key not in ("q", "k", "v") or st.is_direct(li, hi, key))
+        self.identity_btn.setEnabled(key not in DIRECT_MATRICES or st.is_direct(li, hi, key))
         dk_cols = [str(j + 1) for j in range(s.d_k)]
         dm_cols = [str(j + 1) for j in range(s.d_model)]
         if key.startswith("w_"):
@@ -166,11 +161,11 @@ class MatrixEditor(QWidget):
             self.message.emit(text)
 
     def _on_edit(self, row: int, col: int, value) -> None:
-        st, key = self.state, self.key
+        st, key = self.studio, self.key
         try:
             if key == "x":
                 st.set_embedding_cell(row, col, value)
-            elif key in ("q", "k", "v"):
+            elif key in DIRECT_MATRICES:
                 st.set_direct_cell(st.layer, st.head, key, row, col, value, current=self.table.matrix())
             else:
                 st.set_weight_cell(st.layer, st.head, key, row, col, value)
@@ -182,7 +177,7 @@ class MatrixEditor(QWidget):
             self.refresh()  # the state holds these: show the accepted value at once
 
     def _on_direct_toggled(self, on: bool) -> None:
-        st, key = self.state, self.key
+        st, key = self.studio, self.key
         try:
             if on:
                 st.set_direct(st.layer, st.head, key, self.table.matrix())
@@ -195,12 +190,12 @@ class MatrixEditor(QWidget):
         self.refresh()
 
     def _on_randomize(self) -> None:
-        seed = self.state.randomize()
+        seed = self.studio.randomize()
         self.message.emit(f"Randomized: seed {seed}")
 
     def _on_identity(self) -> None:
         try:
-            self.state.identity(self.key)
+            self.studio.identity(self.key)
         except AttnStudioError as exc:
             self._show_error(str(exc))
         self.refresh()

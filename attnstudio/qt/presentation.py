@@ -1,20 +1,20 @@
 """Presentation mode: full screen, zoom, clicker keys, a blank screen and stage jumps.
 
-Every key is a window-level QAction (listed in the "Present" menu, so nothing is hidden):
+A feature of the window (``MainWindow.install`` puts its menu and actions in place). Every
+key is a window-level QAction listed in the "Present" menu, so nothing is hidden:
 
 | keys | does |
 | --- | --- |
 | F5, F11 | full screen on / off; Esc leaves it |
 | PgDn, →, Space / PgUp, ← | next / previous lesson step when a lesson is open, else stage |
+| Home / End | first / last stage |
 | B | blank the screen (black); B or any step key brings it back without stepping |
-| N | hide / show the narration panel (with a player) |
 | 1 … 9 | jump to stage 1 … 9 |
-| Ctrl+= / Ctrl++ / Ctrl+- / Ctrl+0 | larger / smaller / normal text (``window.set_font_scale``) |
+| Ctrl+= / Ctrl++ / Ctrl+- / Ctrl+0 | larger / smaller / normal text (the studio model's zoom) |
 
-The window binds →/← and PgDn/PgUp to stage stepping itself. Two actions with one shortcut
-are ambiguous in Qt (neither fires), so ``install_presentation`` takes those keys off the
-window's actions and its own step actions fall back to the window's stage stepping when no
-lesson is open: the keys behave as before until a lesson opens.
+Stepping and zoom are changes of the studio model (``step_forward``, ``apply(zoom=…)``);
+the window and the lesson player follow the model. The narration's N key belongs to the
+lesson player, which owns that panel.
 """
 
 from __future__ import annotations
@@ -23,64 +23,27 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QMainWindow, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QDockWidget, QMenu, QWidget
 
+from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.trace import STAGE_KEYS, STAGES
+from attnstudio.studio.snapshot import MAX_ZOOM, MIN_ZOOM
 
 if TYPE_CHECKING:
-    from attnstudio.qt.lesson_player import LessonPlayer
-    from attnstudio.qt.main_window import MainWindow
+    from collections.abc import Callable
+
+    from attnstudio.qt.feature import Host
 
 NEXT_KEYS = ("PgDown", "Right", "Space")
 PREV_KEYS = ("PgUp", "Left")
 FULLSCREEN_KEYS = ("F5", "F11")
 BLANK_KEY = "B"
-NARRATION_KEY = "N"
 STAGE_DIGITS = tuple(str(i + 1) for i in range(min(9, len(STAGE_KEYS))))
-ZOOM_STEP = 1.15  # the window's own zoom step: Ctrl+= three times ≈ 1.5×, five times ≈ 2×
+ZOOM_STEP = 1.15  # Ctrl+= three times ≈ 1.5×, five times ≈ 2×
 # Plain keys a table needs for typing numbers; in a focused table they type, not present.
 CLICKER_KEYS = frozenset({Qt.Key.Key_PageDown, Qt.Key.Key_PageUp})
 TYPING_KEYS = frozenset({Qt.Key.Key_Space, Qt.Key.Key_B, Qt.Key.Key_N,
                          *(getattr(Qt.Key, f"Key_{d}") for d in range(10))})
-
-
-def add_window_menu(window: QMainWindow, menu: QMenu) -> None:
-    """Put ``menu`` in the window's menu bar when it has one; else as a button in the status
-    bar (a menu bar would cost a line of height that a 1280×720 projector cannot spare)."""
-    if window.menuWidget() is not None:
-        window.menuBar().addMenu(menu)
-        return
-    button = QToolButton(window)
-    button.setObjectName("menuButton")
-    button.setText(menu.title().replace("&", ""))
-    button.setStyleSheet("QToolButton#menuButton { padding-right: 18px; }")  # room for Qt's own ▾
-    button.setMenu(menu)
-    button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the clicker's keys stay with the window
-    placed = [b for b in window.statusBar().findChildren(QToolButton, "menuButton") if b is not button]
-    # Permanent widgets, so status messages never hide them; first, in the order added.
-    window.statusBar().insertPermanentWidget(len(placed), button)
-
-
-def _portable(seq: QKeySequence) -> str:
-    return seq.toString(QKeySequence.SequenceFormat.PortableText)
-
-
-def release_keys(window: QWidget, keys: set[str], keep: set[QAction]) -> dict[QAction, list[QKeySequence]]:
-    """Take ``keys`` off every window action not in ``keep``; returns what each had before."""
-    taken: dict[QAction, list[QKeySequence]] = {}
-    for action in {*window.findChildren(QAction), *window.actions()} - keep:
-        old = action.shortcuts()
-        new = [s for s in old if _portable(s) not in keys]
-        if len(new) != len(old):
-            taken[action] = old
-            action.setShortcuts(new)
-    return taken
-
-
-def bound_keys(window: QWidget) -> set[str]:
-    """Every shortcut some action of the window answers to."""
-    return {_portable(s) for a in {*window.findChildren(QAction), *window.actions()} for s in a.shortcuts()}
 
 
 class _BlankOverlay(QWidget):
@@ -98,104 +61,87 @@ class _BlankOverlay(QWidget):
 class Presentation(QObject):
     """The presentation actions of one window (see the module docstring for the keys)."""
 
-    def __init__(self, window: MainWindow, player: LessonPlayer | None = None) -> None:
+    def __init__(self, host: Host) -> None:
+        window = host.window_widget()
         super().__init__(window)
+        self._host = host
         self._window = window
-        self._player = player
+        self.studio = host.studio
         self.overlay = _BlankOverlay(window)
         self._normal_state = Qt.WindowState.WindowNoState
         self._hid_menu = False
+        self._actions: list[QAction] = []
 
         self.menu = QMenu("&Present", window)
-        add_window_menu(window, self.menu)
         self.fullscreen_action = self._action("Full screen", FULLSCREEN_KEYS, self.toggle_fullscreen)
         self.fullscreen_action.setCheckable(True)
         self.leave_action = self._action("Leave full screen", ("Esc",), self.leave_fullscreen)
         self.leave_action.setEnabled(False)  # Esc stays the sentence field's "done" otherwise
         self.blank_action = self._action("Blank screen", (BLANK_KEY,), self.toggle_blank)
         self.blank_action.setCheckable(True)
-        # The narration is for the room to read along; a lecturer who speaks it may hide it.
-        self.narration_action = None
-        if player is not None:
-            self.narration_action = self._action("Narration panel", (NARRATION_KEY,), self.toggle_narration)
-            self.narration_action.setCheckable(True)
-            self.narration_action.setChecked(True)
         self.menu.addSeparator()
         self.next_action = self._action("Next step (or stage)", NEXT_KEYS, self.next)
         self.prev_action = self._action("Previous step (or stage)", PREV_KEYS, self.prev)
+        self.first_action = self._action("First stage", ("Home",), lambda: self.go_to(STAGE_KEYS[0]))
+        self.last_action = self._action("Last stage", ("End",), lambda: self.go_to(STAGE_KEYS[-1]))
         stages = self.menu.addMenu("Go to stage")
-        self.stage_actions = []
-        for i, digit in enumerate(STAGE_DIGITS):
-            a = self._action(f"{digit} · {STAGES[i][1]}", (digit,), lambda _=False, k=STAGE_KEYS[i]: self.go_to(k),
-                             menu=stages)
-            self.stage_actions.append(a)
+        self.stage_actions = [
+            self._action(f"{digit} · {STAGES[i][1]}", (digit,), lambda _=False, k=STAGE_KEYS[i]: self.go_to(k),
+                         menu=stages)
+            for i, digit in enumerate(STAGE_DIGITS)
+        ]
         self.menu.addSeparator()
-        mine = {self.fullscreen_action, self.leave_action, self.blank_action, self.next_action, self.prev_action,
-                *self.stage_actions, self.narration_action} - {None}
-        claimed = {*FULLSCREEN_KEYS, BLANK_KEY, *NEXT_KEYS, *PREV_KEYS, *STAGE_DIGITS}
-        if self.narration_action is not None:
-            claimed.add(NARRATION_KEY)
-        self.taken = release_keys(window, claimed, mine)
-        # Zoom: the window has Ctrl+= and Ctrl+- already; add only what is missing.
-        self.zoom_actions: list[QAction] = []
-        have = bound_keys(window)
-        for text, key, slot in (("Larger text", "Ctrl+=", self.zoom_in), ("Larger text", "Ctrl++", self.zoom_in),
-                                ("Smaller text", "Ctrl+-", self.zoom_out)):
-            if key not in have:
-                self.zoom_actions.append(self._action(text, (key,), slot))
+        zoom_in = QKeySequence(QKeySequence.StandardKey.ZoomIn).toString(QKeySequence.SequenceFormat.PortableText)
+        self.zoom_in_action = self._action("Larger text", tuple(dict.fromkeys(("Ctrl+=", "Ctrl++", zoom_in))),
+                                           self.zoom_in)
+        self.zoom_out_action = self._action("Smaller text", ("Ctrl+-",), self.zoom_out)
         self.zoom_reset_action = self._action("Normal text size", ("Ctrl+0",), lambda: self.set_zoom(1.0))
-        for existing in (getattr(window, "zoom_in_action", None), getattr(window, "zoom_out_action", None)):
-            if isinstance(existing, QAction):
-                self.menu.addAction(existing)  # listed here, so the keys are discoverable
 
         window.installEventFilter(self)
         app = QApplication.instance()
         if app is not None:
             app.focusChanged.connect(self._on_focus_changed)
 
+    # ---- what the window installs ------------------------------------------------------------
+    def menus(self) -> list[QMenu]:
+        return [self.menu]
+
+    def actions(self) -> list[QAction]:
+        return list(self._actions)
+
+    def docks(self) -> list[QDockWidget]:
+        return []
+
+    def drops(self) -> dict[str, Callable[[str], object]]:
+        return {}
+
     def _action(self, text: str, keys: tuple[str, ...], slot: Any, menu: QMenu | None = None) -> QAction:
         a = QAction(text, self._window)
-        a.setShortcuts([QKeySequence(k) for k in keys])
-        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        a.setShortcuts([QKeySequence(k) for k in keys if k])
         a.triggered.connect(slot)
-        self._window.addAction(a)
         (menu or self.menu).addAction(a)
+        self._actions.append(a)
         return a
 
     # ---- stepping ----------------------------------------------------------------------
-    def _lesson_open(self) -> bool:
-        return self._player is not None and self._player.lesson is not None
-
     def next(self) -> None:
-        if self.unblank():
-            return
-        if self._lesson_open():
-            self._player.next_step()
-        else:
-            self._window.next_stage()
+        if not self.unblank():
+            self._guarded(self.studio.step_forward)
 
     def prev(self) -> None:
-        if self.unblank():
-            return
-        if self._lesson_open():
-            self._player.prev_step()
-        else:
-            self._window.prev_stage()
+        if not self.unblank():
+            self._guarded(self.studio.step_back)
 
     def go_to(self, stage: str) -> None:
-        if self.unblank():
-            return
-        self._window.go_to_stage(stage)
+        if not self.unblank():
+            self._host.go_to_stage(stage)
 
-    def toggle_narration(self) -> None:
-        dock = self._player.dock if self._player is not None else None
-        if dock is None:
-            return
-        if not self._player.narration_in_front():
-            self._player.show_narration()  # hidden, or behind the Settings / Matrices tab
-        else:
-            dock.hide()
-        self.narration_action.setChecked(not dock.isHidden())
+    def _guarded(self, step: Callable[[], None]) -> None:
+        """A lesson step the model refuses is a message, never an exception in a key press."""
+        try:
+            step()
+        except AttnStudioError as exc:
+            self._host.show_message(str(exc), 30_000)
 
     # ---- blank --------------------------------------------------------------------------
     @property
@@ -252,13 +198,13 @@ class Presentation(QObject):
 
     # ---- zoom ---------------------------------------------------------------------------
     def set_zoom(self, factor: float) -> None:
-        self._window.set_font_scale(factor)
+        self.studio.apply(zoom=max(MIN_ZOOM, min(float(factor), MAX_ZOOM)))
 
     def zoom_in(self) -> None:
-        self.set_zoom(self._window.font_scale * ZOOM_STEP)
+        self.set_zoom(self.studio.zoom * ZOOM_STEP)
 
     def zoom_out(self) -> None:
-        self.set_zoom(self._window.font_scale / ZOOM_STEP)
+        self.set_zoom(self.studio.zoom / ZOOM_STEP)
 
     # ---- events -------------------------------------------------------------------------
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
@@ -284,13 +230,3 @@ class Presentation(QObject):
         if isinstance(new, QAbstractItemView) and new.window() is self._window:
             new.removeEventFilter(self)  # installed once, however often it gains focus
             new.installEventFilter(self)
-
-
-def install_presentation(window: MainWindow, player: LessonPlayer | None = None) -> Presentation:
-    """Attach the presentation actions to ``window`` once; stored as ``window.presentation``."""
-    existing = getattr(window, "presentation", None)
-    if isinstance(existing, Presentation):
-        return existing
-    pres = Presentation(window, player)
-    window.presentation = pres
-    return pres

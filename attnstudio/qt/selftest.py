@@ -2,8 +2,8 @@
 
 It opens the main window, steps every built-in lesson through every step (checking that
 the window shows the numbers the core computes for that step), renders every stage, and
-exports one PNG. CI runs it on the packaged executable (DESIGN §6, §8), where it proves
-the bundle holds every module, Qt plugin and data file the app needs.
+exports one PNG. CI runs it on the packaged executable, where it proves the bundle holds
+every module, Qt plugin and data file the app needs.
 
 Anything wrong makes it print what and exit 1: an exception (raised here, or raised in a
 slot or paint method, which Qt reports through ``sys.excepthook``; in a thread; in a
@@ -18,7 +18,6 @@ from process start to the window's first paint (the cold-start figure of the bun
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import os
 import re
@@ -27,7 +26,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,6 @@ ALLOWED_QT_MESSAGES: tuple[tuple[str, str], ...] = (
      "same: a shared container's runtime folder; Qt falls back to a private one"),
 )
 
-EXIT_AFTER_PAINT = "ATTNSTUDIO_EXIT_AFTER_PAINT"
 SETTLE_TIMEOUT_S = 60.0  # the largest built-in lesson computes in well under a second
 
 
@@ -133,56 +131,14 @@ def _choose_platform() -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def process_age_s() -> tuple[float, str]:
-    """Seconds since this process started (Linux: from /proc), or since Python started."""
-    try:
-        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        start_ticks = int(fields[19])  # field 22 of stat(5), counted after the ")"
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return uptime - start_ticks / os.sysconf("SC_CLK_TCK"), "process start"
-    except (OSError, ValueError, IndexError, AttributeError):
-        return time.perf_counter() - _IMPORTED_AT, "self-test import"
-
-
-_IMPORTED_AT = time.perf_counter()
-
-
-def exit_after_first_paint(window: Any, stream: Any = None) -> bool:
-    """If ATTNSTUDIO_EXIT_AFTER_PAINT=1: after ``window``'s first paint, print the time since
-    process start and quit the event loop with 0. Returns whether it is armed.
-
-    ``run_app`` calls it right after ``window.show()``, so ``attnstudio`` itself can be timed.
-    """
-    if os.environ.get(EXIT_AFTER_PAINT) != "1":
-        return False
-    from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtWidgets import QApplication
-
-    out = stream or sys.stdout
-
-    class _FirstPaint(QObject):
-        def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
-            if ev.type() == QEvent.Type.Paint:
-                obj.removeEventFilter(self)
-                QTimer.singleShot(0, self._done)  # after the whole paint pass and its flush
-            return False
-
-        def _done(self) -> None:
-            age, since = process_age_s()
-            print(f"first paint: {age:.2f} s after {since}", file=out, flush=True)
-            QApplication.exit(0)
-
-    window._first_paint_probe = _FirstPaint(window)  # kept alive with the window
-    window.installEventFilter(window._first_paint_probe)
-    return True
-
-
 def run_self_test() -> int:
     """Run every check; print one summary line and return 0, or print the problems and return 1."""
     started = time.perf_counter()
     _choose_platform()
     watch = _Watch()
     summary, slowest = "", ""
+    from attnstudio.qt.app import EXIT_AFTER_PAINT  # after the platform is chosen: it imports Qt
+
     first_paint_only = os.environ.get(EXIT_AFTER_PAINT) == "1"
     with watch.installed():
         try:
@@ -203,23 +159,21 @@ def run_self_test() -> int:
 
 def _application() -> Any:
     from PySide6.QtCore import QStandardPaths
-    from PySide6.QtWidgets import QApplication
 
     # Never read or write the user's real settings from a test.
     QStandardPaths.setTestModeEnabled(True)
-    from attnstudio.qt import app as app_module
+    from attnstudio.qt.app import application
 
-    make = getattr(app_module, "_application", None)  # the app's own set-up: name, icon
-    return make(["attnstudio", "--self-test"]) if make else (QApplication.instance() or QApplication(["attnstudio"]))
+    return application(["attnstudio", "--self-test"])
 
 
 def _time_first_paint() -> None:
     from PySide6.QtCore import QTimer
 
     app = _application()
-    from attnstudio.qt.app import create_window
+    from attnstudio.qt.app import create_window, exit_after_first_paint
 
-    window = create_window()
+    window = create_window(interactive=False)
     exit_after_first_paint(window)
     give_up = QTimer(window)  # never hang CI if no paint comes; stopped before it can hit a later loop
     give_up.setSingleShot(True)
@@ -250,7 +204,7 @@ def _exercise() -> tuple[str, str]:
     lessons = builtin_lessons()
     if not lessons:
         raise SelfTestError("no built-in lessons were found (are the assets bundled?)")
-    window = create_window()
+    window = create_window(interactive=False)  # a lesson that fails must fail the test, not open a dialog
     try:
         window.show()
         _settle(app, window)
@@ -269,10 +223,10 @@ def _exercise() -> tuple[str, str]:
         for key in STAGE_KEYS:
             window.go_to_stage(key)
             _settle(app, window, f"stage {key!r}")
-            if window.state.stage != key:
-                raise SelfTestError(f"go_to_stage({key!r}) left the window on {window.state.stage!r}")
+            if window.studio.stage != key:
+                raise SelfTestError(f"go_to_stage({key!r}) left the window on {window.studio.stage!r}")
             _check_painted(window, f"stage {key!r}")
-        _check_export(lessons[0].id, window)
+        _check_export(lessons[0].id)
         backend = window.trace.backend.label if window.trace is not None else "?"
     finally:
         window.close()
@@ -286,9 +240,8 @@ def _show_step(window: Any, lesson: Any, k: int) -> None:
     """Put step k (1-based) on the window through its lesson player, as a lecturer would."""
     player = window.lesson_player
     if k == 1:
-        player.interactive = False  # a lesson that fails to load must fail the test, not open a dialog
         if not player.open_lesson(lesson):
-            raise SelfTestError(f"lesson {lesson.id!r} did not open: {getattr(player, 'last_error', '')}")
+            raise SelfTestError(f"lesson {lesson.id!r} did not open: {player.last_error}")
     else:
         player.next_step()
     if player.step_index != k - 1:
@@ -297,15 +250,12 @@ def _show_step(window: Any, lesson: Any, k: int) -> None:
 
 def _settle(app: Any, window: Any, where: str = "start-up") -> None:
     """Deliver pending edits and wait until no computation runs (small inputs are instant)."""
-    for owner in (getattr(window, "sentence", None), window.state):
-        flush: Callable[[], None] | None = getattr(owner, "flush", None)
-        if flush is not None:
-            flush()
+    window.sentence.flush()
+    window.studio_qt.flush()
     deadline = time.perf_counter() + SETTLE_TIMEOUT_S
-    compute = getattr(window, "compute", None)
     while True:
         app.processEvents()
-        if not getattr(compute, "busy", False):
+        if not window.compute.busy:
             break
         if time.perf_counter() > deadline:
             raise SelfTestError(f"{where}: still computing after {SETTLE_TIMEOUT_S:.0f} s")
@@ -351,33 +301,24 @@ def _check_icon() -> None:
         raise SelfTestError("the app icon (SVG) cannot be drawn: is the qsvgicon plugin bundled?")
 
 
-def _check_export(lesson_id: str, window: Any) -> None:
-    """One PNG written and read back: export_lesson where it exists, else a window grab."""
+def _check_export(lesson_id: str) -> None:
+    """One lesson exported as PNG slides, and the first read back at its size."""
     from PySide6.QtGui import QImage
 
+    from attnstudio.qt.export import export_lesson
+
     with tempfile.TemporaryDirectory(prefix="attnstudio-selftest-") as tmp:
-        # Until attnstudio.qt.export exists, a grab stands in; once it exists, an import
-        # error (a module missing from the bundle) must fail the test, not hide behind this.
-        export_lesson = None
-        if importlib.util.find_spec("attnstudio.qt.export") is not None:
-            from attnstudio.qt.export import export_lesson
-        if export_lesson is not None:
-            # The export's own "wrote N slides" line is for the command line; the self-test
-            # prints one summary line only.
-            with contextlib.redirect_stdout(io.StringIO()):
-                code = export_lesson(lesson_id, tmp, "png", (1280, 720))
-            if code != 0:
-                raise SelfTestError(f"export_lesson({lesson_id!r}) returned {code}")
-            expected_size = (1280, 720)
-        else:
-            if not window.grab().save(str(Path(tmp) / "window.png"), "PNG"):
-                raise SelfTestError("could not save the window as PNG")
-            expected_size = None
+        # The export's own "wrote N slides" line is for the command line; the self-test
+        # prints one summary line only.
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = export_lesson(lesson_id, tmp, "png", (1280, 720))
+        if code != 0:
+            raise SelfTestError(f"export_lesson({lesson_id!r}) returned {code}")
         files = sorted(Path(tmp).rglob("*.png"))
         if not files:
             raise SelfTestError(f"the export wrote no PNG into {tmp}")
         image = QImage(str(files[0]))
         if image.isNull():
             raise SelfTestError(f"the exported {files[0].name} cannot be read back")
-        if expected_size and (image.width(), image.height()) != expected_size:
+        if (image.width(), image.height()) != (1280, 720):
             raise SelfTestError(f"the exported {files[0].name} is {image.width()}×{image.height()}, not 1280×720")

@@ -8,8 +8,9 @@ are in pixels times a scale factor, so presentation zoom is one call (``styleshe
 from __future__ import annotations
 
 from attnstudio.qt import colormaps
+from attnstudio.studio.snapshot import THEMES
 
-THEMES = ("dark", "light")
+__all__ = ["BASE_FONT_PX", "THEMES", "colors", "stylesheet"]
 BASE_FONT_PX = 15
 
 # Accent and warning colours per theme: banner = "this matrix is detached", error = refused input.

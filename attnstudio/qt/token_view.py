@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 from attnstudio.core.explain import TokenView
 from attnstudio.core.numbers import format_operand, format_result, format_vector
 
+PICK_A_ROW = ("Click a row of the scores or weights, or a token, to see that token's arithmetic: "
+              "its query, every dot product, the weights and the weighted sum of the values.")
 COLUMNS = ("key", "k_j", "q·k_j", "scaled", "exp", "weight a_j", "v_j", "a_j·v_j")
 VECTOR_COLS = (1, 6, 7)
 WEIGHT_COL = COLUMNS.index("weight a_j")
@@ -57,7 +59,7 @@ class _TokenViewModel(QAbstractTableModel):
         self._view: TokenView | None = None
         self._muted = QColor(128, 128, 128)
 
-    def set_view(self, view: TokenView) -> None:
+    def set_view(self, view: TokenView | None) -> None:
         self.beginResetModel()
         self._view = view
         self.endResetModel()
@@ -148,6 +150,7 @@ class TokenViewPanel(QWidget):
         layout.addWidget(self._table, 1)
         layout.addWidget(self._output)
         self._view: TokenView | None = None
+        self.clear()
         self.set_font_scale(1.0)
 
     def set_view(self, view: TokenView) -> None:
@@ -158,6 +161,21 @@ class TokenViewPanel(QWidget):
         self._rule.setText(_rule_text(view))
         self._model.set_view(view)
         self._output.setText(f"z_{view.query} = Σ_j a_j·v_j = {format_vector(view.output)}")
+
+    def clear(self) -> None:
+        """No row is selected: say how to pick one (the last token's numbers must not linger
+        beside a matrix that no longer outlines it)."""
+        self._view = None
+        self._title.setText("one token's view")
+        self._query.setText(PICK_A_ROW)
+        self._rule.setText("")
+        self._model.set_view(None)
+        self._output.setText("")
+
+    @property
+    def view(self) -> TokenView | None:
+        """The TokenView shown, None when no row is selected."""
+        return self._view
 
     def set_font_scale(self, factor: float) -> None:
         """Grow every text by ``factor`` (presentation zoom)."""

@@ -24,7 +24,7 @@ def make_window(qtbot, size=(1280, 720)) -> MainWindow:
 def settle(qtbot, w: MainWindow, timeout: int = 5000) -> Trace:
     """Flush pending edits and wait until the window shows a result for the state's inputs."""
     w.sentence.flush()
-    w.state.flush()
+    w.studio_qt.flush()
     qtbot.waitUntil(lambda: not w.compute.busy, timeout=timeout)
     qtbot.wait(1)
     assert w.trace is not None

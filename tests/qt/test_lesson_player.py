@@ -14,7 +14,7 @@ from scipy.special import softmax
 from studio_helpers import settle
 
 from attnstudio.core.lessons import builtin_lesson_ids, builtin_lessons, compute_step, load_lesson
-from attnstudio.qt.lesson_player import TOKEN_BY_TOKEN, install_lesson_player
+from attnstudio.core.trace import TOKEN_BY_TOKEN
 
 
 def shown_highlights(window):
@@ -32,7 +32,7 @@ def check_step(window, qtbot, step, where):
     np.testing.assert_allclose(got_w, want_w, rtol=1e-6, atol=1e-9, err_msg=where)
     np.testing.assert_allclose(trace.backend.asnumpy(trace.layers[-1].output),
                                want.backend.asnumpy(want.layers[-1].output), rtol=1e-6, atol=1e-9, err_msg=where)
-    assert (window.state.stage, window.state.layer, window.state.head) == (s.stage, s.layer, s.head), where
+    assert (window.studio.stage, window.studio.layer, window.studio.head) == (s.stage, s.layer, s.head), where
     rows, cells = shown_highlights(window)
     f = window.stage_view.factor
     assert set(rows) == {r // f for r in s.highlight_rows}, where
@@ -40,9 +40,11 @@ def check_step(window, qtbot, step, where):
     assert set(cells) == want_cells, where
 
 
-def test_install_is_idempotent_and_stored_on_the_window(window):
+def test_the_window_builds_its_player_and_installs_its_menu_dock_and_actions(window):
     player = window.lesson_player
-    assert install_lesson_player(window) is player
+    assert player in window.features and window.presentation in window.features
+    assert player.dock in window.side_docks
+    assert player.open_action in window.actions() and player.narration_action in window.actions()
     assert player.lesson is None and player.step_index == -1
 
 
@@ -109,8 +111,8 @@ def test_the_user_may_edit_and_the_next_step_applies_its_own_state(window, qtbot
     lesson = load_lesson("temperature")
     player.open_lesson("temperature")
     settle(qtbot, window)
-    window.state.set_sentence("my own words here")
-    window.state.set_setting(temperature=3.0)
+    window.studio.set_sentence("my own words here")
+    window.studio.set_setting(temperature=3.0)
     window.go_to_stage("scores")
     trace = settle(qtbot, window)
     assert trace.tokens == ("my", "own", "words", "here")
@@ -127,10 +129,10 @@ def test_a_malformed_lesson_is_refused_with_one_message_and_nothing_changes(wind
     player = window.lesson_player
     player.open_lesson("causal")
     player.next_step()
-    window.state.set_setting(temperature=2.5)  # the user's own edit, on top of the step
+    window.studio.set_setting(temperature=2.5)  # the user's own edit, on top of the step
     before = settle(qtbot, window)
-    sentence, settings = window.state.sentence, window.state.settings
-    weights = [np.array(w) for w in (window.state.matrix("w_q"), window.state.matrix("w_o"))]
+    sentence, settings = window.studio.sentence, window.studio.settings
+    weights = [np.array(w) for w in (window.studio.matrix("w_q"), window.studio.matrix("w_o"))]
 
     assert player.open_lesson(bad) is False
     message = player.last_error
@@ -140,9 +142,9 @@ def test_a_malformed_lesson_is_refused_with_one_message_and_nothing_changes(wind
     assert message in player.error_box.text()
     assert window.statusBar().currentMessage() == message
     after = settle(qtbot, window)
-    assert window.state.sentence == sentence and window.state.settings == settings
-    np.testing.assert_array_equal(window.state.matrix("w_q"), weights[0])
-    np.testing.assert_array_equal(window.state.matrix("w_o"), weights[1])
+    assert window.studio.sentence == sentence and window.studio.settings == settings
+    np.testing.assert_array_equal(window.studio.matrix("w_q"), weights[0])
+    np.testing.assert_array_equal(window.studio.matrix("w_o"), weights[1])
     np.testing.assert_array_equal(after.backend.asnumpy(after.head().weights),
                                   before.backend.asnumpy(before.head().weights))
     assert player.lesson.id == "causal" and player.step_index == 1  # the lesson on view goes on

@@ -9,7 +9,6 @@ from studio_helpers import make_window, settle
 
 from attnstudio.core.lessons import load_lesson
 from attnstudio.core.trace import STAGE_KEYS
-from attnstudio.qt.lesson_player import install_lesson_player
 
 NEXT = (Qt.Key.Key_PageDown, Qt.Key.Key_Space, Qt.Key.Key_Right)
 PREV = (Qt.Key.Key_PageUp, Qt.Key.Key_Left)
@@ -29,7 +28,7 @@ def test_clicker_keys_step_the_lesson(window, qtbot, forward, backward):
     for k in range(1, len(lesson.steps)):
         key(qtbot, window, forward)
         assert player.step_index == k
-        assert window.state.stage == lesson.steps[k].state.stage
+        assert window.studio.stage == lesson.steps[k].state.stage
     key(qtbot, window, forward)
     assert player.step_index == len(lesson.steps) - 1
     for k in reversed(range(len(lesson.steps) - 1)):
@@ -40,13 +39,13 @@ def test_clicker_keys_step_the_lesson(window, qtbot, forward, backward):
 
 
 def test_without_a_lesson_the_keys_step_the_stages(window, qtbot):
-    assert window.state.stage == STAGE_KEYS[0]
+    assert window.studio.stage == STAGE_KEYS[0]
     for i, k in enumerate(NEXT, 1):
         key(qtbot, window, k)
-        assert window.state.stage == STAGE_KEYS[i]
+        assert window.studio.stage == STAGE_KEYS[i]
     for i, k in enumerate(PREV, 1):
         key(qtbot, window, k)
-        assert window.state.stage == STAGE_KEYS[len(NEXT) - i]
+        assert window.studio.stage == STAGE_KEYS[len(NEXT) - i]
 
 
 def test_a_step_key_is_not_ambiguous(window):
@@ -81,7 +80,7 @@ def test_number_keys_jump_to_stages(window, qtbot):
     for digit, stage in ((Qt.Key.Key_7, "weights"), (Qt.Key.Key_3, "projections"), (Qt.Key.Key_9, "heads"),
                          (Qt.Key.Key_1, "tokens")):
         key(qtbot, window, digit)
-        assert window.state.stage == stage
+        assert window.studio.stage == stage
 
 
 def test_typing_in_the_sentence_field_keeps_space_and_digits(window, qtbot):
@@ -91,21 +90,21 @@ def test_typing_in_the_sentence_field_keeps_space_and_digits(window, qtbot):
     for char in " 2b":  # to the window, as a keyboard types: shortcuts are asked first
         qtbot.keyClick(window.windowHandle(), char)
     assert window.sentence.field.text() == "a 2b"
-    assert window.state.stage == "tokens" and not window.presentation.blanked
+    assert window.studio.stage == "tokens" and not window.presentation.blanked
 
 
 def test_zoom_keys(window, qtbot):
     label = window.lesson_player.panel.narration
     base_px = label.font().pixelSize()
     key(qtbot, window, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
-    assert window.font_scale == pytest.approx(1.15)
+    assert window.studio.zoom == pytest.approx(1.15)
     assert label.font().pixelSize() > base_px  # the narration grows with the rest
     key(qtbot, window, Qt.Key.Key_Plus, Qt.KeyboardModifier.ControlModifier)
-    assert window.font_scale == pytest.approx(1.15**2)
+    assert window.studio.zoom == pytest.approx(1.15**2)
     key(qtbot, window, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
-    assert window.font_scale == pytest.approx(1.15)
+    assert window.studio.zoom == pytest.approx(1.15)
     key(qtbot, window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
-    assert window.font_scale == 1.0 and label.font().pixelSize() == base_px
+    assert window.studio.zoom == 1.0 and label.font().pixelSize() == base_px
 
 
 def test_f11_and_f5_toggle_full_screen_and_escape_leaves(window, qtbot):
@@ -117,7 +116,7 @@ def test_f11_and_f5_toggle_full_screen_and_escape_leaves(window, qtbot):
     if window.menuWidget() is not None:
         assert window.menuWidget().isHidden()  # the whole screen for the stage; the keys still work
     key(qtbot, window, Qt.Key.Key_PageDown)
-    assert window.state.stage == STAGE_KEYS[1]
+    assert window.studio.stage == STAGE_KEYS[1]
     key(qtbot, window, Qt.Key.Key_F11)
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2000)
     assert window.menuWidget() is None or not window.menuWidget().isHidden()
@@ -131,9 +130,9 @@ def test_f11_and_f5_toggle_full_screen_and_escape_leaves(window, qtbot):
 @pytest.mark.parametrize("scale", [1.5, 2.0])
 def test_zoomed_narration_and_buttons_stay_inside_the_window(qtbot, scale):
     window = make_window(qtbot, (1280, 720))
-    player = install_lesson_player(window)
+    player = window.lesson_player
     player.open_lesson("trophy-suitcase")
-    window.set_font_scale(scale)
+    window.studio.apply(zoom=scale)
     settle(qtbot, window)
     qtbot.wait(20)
     panel = player.panel
@@ -164,13 +163,13 @@ def test_a_focused_matrix_table_types_digits_instead_of_jumping(window, qtbot):
     table.setCurrentIndex(table.model().index(0, 0))
     qtbot.waitUntil(lambda: QApplication.focusWidget() is table, timeout=2000)
     qtbot.keyClick(window.windowHandle(), "7")
-    assert window.state.stage == "tokens"
+    assert window.studio.stage == "tokens"
     assert table.state() == QAbstractItemView.State.EditingState
     qtbot.keyClick(window.windowHandle(), Qt.Key.Key_Escape)
     # PgDn, the clicker's key, still steps from a table.
     table.setFocus()
     key(qtbot, window, Qt.Key.Key_PageDown)
-    assert window.state.stage == STAGE_KEYS[1]
+    assert window.studio.stage == STAGE_KEYS[1]
 
 
 def test_with_a_menu_bar_the_menus_go_there_and_full_screen_hides_it(qtbot):
@@ -178,17 +177,16 @@ def test_with_a_menu_bar_the_menus_go_there_and_full_screen_hides_it(qtbot):
 
     from attnstudio.qt.main_window import MainWindow
 
-    w = MainWindow()  # not create_window: that may attach the player before the menu bar exists
+    w = MainWindow(menu_bar=True)
     qtbot.addWidget(w)
-    w.menuBar().addMenu("&File")
-    player = install_lesson_player(w)
+    player = w.lesson_player
     w.resize(1280, 720)
     w.show()
     qtbot.waitExposed(w)
     # Keys reach a window's shortcuts once it has a focus widget (it gets one a moment after show).
     qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=2000)
     titles = [a.text() for a in w.menuBar().actions()]
-    assert titles == ["&File", "&Lessons", "&Present"]
+    assert titles == ["&Lessons", "&Present"]
     assert player.menu.menuAction() in w.menuBar().actions()
     key(qtbot, w, Qt.Key.Key_F11)
     qtbot.waitUntil(w.isFullScreen, timeout=2000)
@@ -203,7 +201,7 @@ def test_n_hides_and_shows_the_narration(window, qtbot):
     window.lesson_player.open_lesson("it-cat")
     assert dock.isVisible()
     key(qtbot, window, Qt.Key.Key_N)
-    assert dock.isHidden() and not window.presentation.narration_action.isChecked()
+    assert dock.isHidden() and not window.lesson_player.narration_action.isChecked()
     key(qtbot, window, Qt.Key.Key_N)
     assert dock.isVisible() and front_tab(window) == "Lesson"
     window.controls_dock.raise_()  # the narration behind the Settings tab: N brings it to the front
@@ -225,7 +223,7 @@ def front_tab(window):
 def test_zoom_keeps_the_window_on_a_1280x720_screen(window, qtbot, zoom):
     """Presentation zoom must not grow the window past the projector (it grew to 1280×1023 at
     2× on the tokens stage, and to 735 px tall on it-cat's direct-Q/K/V steps)."""
-    window.set_font_scale(zoom)
+    window.studio.apply(zoom=zoom)
     player = window.lesson_player
     for lesson_id in ("it-cat", "qkv-walkthrough"):
         assert player.open_lesson(lesson_id)

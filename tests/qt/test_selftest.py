@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from attnstudio.core.lessons import builtin_lessons
 from attnstudio.core.trace import STAGE_KEYS
 from attnstudio.qt import selftest
+from attnstudio.qt.app import EXIT_AFTER_PAINT
 from attnstudio.qt.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +126,7 @@ def test_a_window_that_shows_other_numbers_fails_it(qtbot, one_short_lesson, mon
     """The check compares the window's trace with the step's own computation."""
     import attnstudio.qt.selftest as st
 
-    monkeypatch.setattr(st, "_show_step", lambda window, lesson, k: window.state.apply(sentence="a different one"))
+    monkeypatch.setattr(st, "_show_step", lambda window, lesson, k: window.studio.apply(sentence="a different one"))
     assert selftest.run_self_test() == 1
     assert "the window shows tokens" in capsys.readouterr().err
 
@@ -139,10 +140,10 @@ def test_the_hooks_are_restored_afterwards(qtbot, one_short_lesson):
 
 
 def test_first_paint_mode_prints_the_time_and_exits_0(qtbot, monkeypatch, capsys):
-    monkeypatch.setenv(selftest.EXIT_AFTER_PAINT, "1")
+    monkeypatch.setenv(EXIT_AFTER_PAINT, "1")
     assert selftest.run_self_test() == 0
     out = capsys.readouterr().out
-    assert re.fullmatch(r"first paint: \d+\.\d\d s after (process start|self-test import)\n", out), out
+    assert re.fullmatch(r"first paint: \d+\.\d\d s after (process start|app import)\n", out), out
 
 
 def test_first_paint_mode_still_fails_on_a_qt_warning(qtbot, monkeypatch, capsys):
@@ -150,11 +151,11 @@ def test_first_paint_mode_still_fails_on_a_qt_warning(qtbot, monkeypatch, capsys
 
     original = app_module.create_window
 
-    def warns():
+    def warns(**kwargs):
         qWarning("QWidget::setLayout: Attempting to set QLayout on a widget that already has a layout")
-        return original()
+        return original(**kwargs)
 
     monkeypatch.setattr(app_module, "create_window", warns)
-    monkeypatch.setenv(selftest.EXIT_AFTER_PAINT, "1")
+    monkeypatch.setenv(EXIT_AFTER_PAINT, "1")
     assert selftest.run_self_test() == 1
     assert "Qt warning: QWidget::setLayout" in capsys.readouterr().err

@@ -25,7 +25,7 @@ def test_temperature_slider_is_log_scaled_and_live(window, qtbot):
         c.set_temperature(t)  # what dragging the slider to t does
         assert c.temperature_label.text() == f"{t:g}"
         settle(qtbot, window)
-        assert window.state.settings.temperature == t
+        assert window.studio.settings.temperature == t
         np.testing.assert_allclose(window.heatmap.values(), softmax(scaled / t, axis=1), atol=1e-12)
         h = window.stage_view.side._entropy.mean()
         assert sharp_entropy is None or h > sharp_entropy  # hotter = more diffuse
@@ -58,7 +58,7 @@ def test_scaling_mask_normalizer_and_positions_reach_the_stages(window, qtbot):
 
 
 def test_changing_sizes_reseeds_and_says_so(window, qtbot):
-    window.state.set_weight_cell(0, 0, "w_q", 0, 0, 0.5)
+    window.studio.set_weight_cell(0, 0, "w_q", 0, 0, 0.5)
     settle(qtbot, window)
     c = window.controls
     c.d_model.setValue(8)
@@ -67,7 +67,7 @@ def test_changing_sizes_reseeds_and_says_so(window, qtbot):
     msg = window.statusBar().currentMessage()
     assert "d_model 4 → 8" in msg and "re-seeded" in msg and "cannot carry over" in msg
     seeded = Weights.seeded(Settings(d_model=8)).layers[0].heads[0].w_q
-    np.testing.assert_array_equal(window.state.matrix("w_q"), seeded)
+    np.testing.assert_array_equal(window.studio.matrix("w_q"), seeded)
     # Heads are offered only where they divide d_model.
     assert [c.heads.itemData(i) for i in range(c.heads.count())] == [1, 2, 4, 8]
     c.heads.setCurrentIndex(c.heads.findData(2))
@@ -76,16 +76,16 @@ def test_changing_sizes_reseeds_and_says_so(window, qtbot):
     c.d_model.setValue(4)
     c.heads.setCurrentIndex(c.heads.findData(1))
     settle(qtbot, window)
-    assert window.state.matrix("w_q")[0, 0] == 0.5  # back to the old sizes: the old edit is back
+    assert window.studio.matrix("w_q")[0, 0] == 0.5  # back to the old sizes: the old edit is back
     assert "back" in window.statusBar().currentMessage()
 
 
 def test_head_and_layer_selectors_and_head_overview(window, qtbot):
-    window.state.set_setting(d_model=8, heads=4, layers=2)
+    window.studio.set_setting(d_model=8, heads=4, layers=2)
     tr = settle(qtbot, window)
     window.controls.layer.setCurrentIndex(1)
     window.controls.head.setCurrentIndex(3)
-    assert (window.state.layer, window.state.head) == (1, 3)
+    assert (window.studio.layer, window.studio.head) == (1, 3)
     window.go_to_stage("weights")
     np.testing.assert_allclose(window.heatmap.values(), tr.head(1, 3).weights, atol=1e-12)
     window.go_to_stage("heads")
@@ -95,7 +95,7 @@ def test_head_and_layer_selectors_and_head_overview(window, qtbot):
         np.testing.assert_allclose(thumb.heatmap.values(), tr.head(1, h).weights, atol=1e-12)
     assert [t.property("current") for t in ov.thumbs] == [False, False, False, True]
     ov.head_clicked.emit(0)
-    assert window.state.head == 0
+    assert window.studio.head == 0
     np.testing.assert_allclose(window.heatmap.values(), tr.layers[1].output, atol=1e-12)
 
 
@@ -119,7 +119,7 @@ def test_backend_indicator_names_numpy_when_cupy_is_absent(window, qtbot, monkey
 
 def test_theme_switch_and_font_scale(window, qtbot):
     window.controls.theme.setCurrentIndex(1)
-    assert window.theme == "light"
+    assert window.studio.theme == "light"
     assert "#ffffff" in window.styleSheet()
     def hover_line_px():
         (line,) = [lab for lab in window.heatmap.findChildren(QLabel) if lab.text() == window.heatmap.hover_text()]
@@ -127,8 +127,8 @@ def test_theme_switch_and_font_scale(window, qtbot):
 
     px = hover_line_px()
     numbers = window.heatmap._left._font.pixelSize()
-    window.set_font_scale(1.5)
-    assert window.font_scale == 1.5
+    window.studio.apply(zoom=1.5)
+    assert window.studio.zoom == 1.5
     # the matrices' labels and numbers grow by the zoom; the window's chrome by √zoom, so that
     # at 2× on 1280×720 the matrix keeps its height
     assert window.heatmap._left._font.pixelSize() == round(1.5 * numbers)

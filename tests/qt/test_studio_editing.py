@@ -31,7 +31,7 @@ def test_typing_a_w_q_cell_recomputes_scores_and_weights(window, qtbot):
     window.editor.select("w_q")
     type_into_cell(qtbot, window.editor.table, 2, 1, "0.9")
     tr = settle(qtbot, window)
-    assert window.state.matrix("w_q")[2, 1] == 0.9
+    assert window.studio.matrix("w_q")[2, 1] == 0.9
     assert window.editor.table.matrix()[2, 1] == 0.9
     wq = Weights.seeded(Settings()).layers[0].heads[0].w_q.copy()
     wq[2, 1] = 0.9
@@ -96,22 +96,22 @@ def test_q_given_directly_says_so_and_drives_the_scores(window, qtbot):
 def test_bad_cell_input_is_refused_visibly_and_changes_nothing(window, qtbot, text):
     ed = window.editor
     ed.select("w_k")
-    old = window.state.matrix("w_k").copy()
-    generation = window.state.generation
+    old = window.studio.matrix("w_k").copy()
+    generation = window.studio.generation
     shown = window.heatmap.values()
     type_into_cell(qtbot, ed.table, 1, 3, text)
     assert ed.error.isVisible()
     msg = ed.error.text()
     assert "W_K (layer 1, head 1) row 2, column 4" in msg and f"kept {old[1, 3]:.4g}" in msg
     assert msg in window.statusBar().currentMessage()
-    np.testing.assert_array_equal(window.state.matrix("w_k"), old)
-    assert window.state.generation == generation
+    np.testing.assert_array_equal(window.studio.matrix("w_k"), old)
+    assert window.studio.generation == generation
     assert ed.table.matrix()[1, 3] == old[1, 3]
     np.testing.assert_array_equal(window.heatmap.values(), shown)
     # The next good value clears the message.
     type_into_cell(qtbot, ed.table, 1, 3, "0.5")
     assert not ed.error.isVisible()
-    assert window.state.matrix("w_k")[1, 3] == 0.5
+    assert window.studio.matrix("w_k")[1, 3] == 0.5
 
 
 def test_scrubbing_by_drag_and_wheel_coalesces_to_one_recompute_per_frame(window, qtbot):
@@ -120,7 +120,7 @@ def test_scrubbing_by_drag_and_wheel_coalesces_to_one_recompute_per_frame(window
     table = ed.table
     results = []
     window.compute.result.connect(results.append)
-    start = window.state.matrix("w_q")[0, 0]
+    start = window.studio.matrix("w_q")[0, 0]
     vp = table.viewport()
     center = table.visualRect(table.model().index(0, 0)).center()
     qtbot.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, center)
@@ -128,7 +128,7 @@ def test_scrubbing_by_drag_and_wheel_coalesces_to_one_recompute_per_frame(window
         qtbot.mouseMove(vp, center - QPoint(0, dy))
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, center - QPoint(0, 20))
     settle(qtbot, window)
-    assert window.state.matrix("w_q")[0, 0] == pytest.approx(start + 0.20)
+    assert window.studio.matrix("w_q")[0, 0] == pytest.approx(start + 0.20)
     assert 1 <= len(results) < 20  # coalesced, not one recompute per event
     window.go_to_stage("scores")
     wq = Weights.seeded(Settings()).layers[0].heads[0].w_q.copy()
@@ -137,7 +137,7 @@ def test_scrubbing_by_drag_and_wheel_coalesces_to_one_recompute_per_frame(window
                                _with(wq)).head().scores, atol=1e-12)
     # The wheel over the selected cell: 0.01 a notch, 0.1 with Shift.
     table.setCurrentIndex(table.model().index(0, 0))
-    before = window.state.matrix("w_q")[0, 0]
+    before = window.studio.matrix("w_q")[0, 0]
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QWheelEvent
     from PySide6.QtWidgets import QApplication
@@ -149,9 +149,9 @@ def test_scrubbing_by_drag_and_wheel_coalesces_to_one_recompute_per_frame(window
         QApplication.sendEvent(vp, ev)
 
     wheel(3)
-    assert window.state.matrix("w_q")[0, 0] == pytest.approx(before + 0.03)
+    assert window.studio.matrix("w_q")[0, 0] == pytest.approx(before + 0.03)
     wheel(-1, Qt.KeyboardModifier.ShiftModifier)
-    assert window.state.matrix("w_q")[0, 0] == pytest.approx(before + 0.03 - 0.1)
+    assert window.studio.matrix("w_q")[0, 0] == pytest.approx(before + 0.03 - 0.1)
 
 
 def _with(wq):
@@ -163,18 +163,18 @@ def _with(wq):
 def test_buttons_randomize_reset_identity(window, qtbot):
     ed = window.editor
     ed.select("w_v")
-    seed0 = window.state.settings.seed
+    seed0 = window.studio.settings.seed
     qtbot.mouseClick(ed.randomize_btn, Qt.MouseButton.LeftButton)
     settle(qtbot, window)
-    seed1 = window.state.settings.seed
+    seed1 = window.studio.settings.seed
     assert seed1 != seed0
     seeded = Weights.seeded(Settings(seed=seed1)).layers[0].heads[0].w_v
-    np.testing.assert_array_equal(window.state.matrix("w_v"), seeded)
+    np.testing.assert_array_equal(window.studio.matrix("w_v"), seeded)
     assert window.controls.seed.value() == seed1
     qtbot.mouseClick(ed.identity_btn, Qt.MouseButton.LeftButton)
-    np.testing.assert_array_equal(window.state.matrix("w_v"), np.eye(4))
+    np.testing.assert_array_equal(window.studio.matrix("w_v"), np.eye(4))
     tr = settle(qtbot, window)
     window.go_to_stage("projections")
     np.testing.assert_allclose(window.stage_view.v_view.values(), np.asarray(tr.x), atol=1e-12)  # V = X·I
     qtbot.mouseClick(ed.reset_btn, Qt.MouseButton.LeftButton)
-    np.testing.assert_array_equal(window.state.matrix("w_v"), seeded)
+    np.testing.assert_array_equal(window.studio.matrix("w_v"), seeded)

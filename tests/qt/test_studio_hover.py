@@ -4,7 +4,8 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from studio_helpers import viewport, viewport_pos
 
-from attnstudio.core.explain import explain_cell, fmt
+from attnstudio.core.explain import explain_cell
+from attnstudio.core.numbers import format_result as fmt
 
 
 def hover(qtbot, view, row, col):
@@ -45,7 +46,7 @@ def test_clicking_a_weights_row_opens_that_tokens_view(window, qtbot):
     qtbot.wait(20)
     assert not window.token_dock.isVisible() or window.token_dock.visibleRegion().isEmpty()
     qtbot.mouseClick(viewport(window.heatmap), Qt.MouseButton.LeftButton, pos=viewport_pos(window.heatmap, 7, 4))
-    qtbot.waitUntil(lambda: window.selected_row == 7, timeout=1000)
+    qtbot.waitUntil(lambda: window.studio.selected_row == 7, timeout=1000)
     assert window.token_dock.isVisible() and not window.token_dock.visibleRegion().isEmpty()
     panel = window.token_panel
     w = np.asarray(window.trace.head().weights)[7]
@@ -60,7 +61,7 @@ def test_rows_of_other_stages_do_not_open_the_token_view(window, qtbot):
     qtbot.wait(20)
     qtbot.mouseClick(viewport(window.heatmap), Qt.MouseButton.LeftButton, pos=viewport_pos(window.heatmap, 3, 1))
     qtbot.wait(20)
-    assert window.selected_row == -1
+    assert window.studio.selected_row == -1
 
 
 def test_weights_side_shows_row_sums_and_entropy(window, qtbot):

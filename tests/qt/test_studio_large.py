@@ -49,11 +49,11 @@ def test_2000_tokens_keep_the_event_loop_running_and_arrive_reduced(window, qtbo
 def test_a_newer_small_sentence_wins_over_a_large_one_still_computing(window, qtbot):
     results = []
     window.compute.result.connect(results.append)
-    window.state.set_sentence(" ".join(f"w{i}" for i in range(1500)))
-    window.state.flush()
+    window.studio.set_sentence(" ".join(f"w{i}" for i in range(1500)))
+    window.studio_qt.flush()
     assert window.compute.busy
-    window.state.set_sentence("short again")
-    window.state.flush()
+    window.studio.set_sentence("short again")
+    window.studio_qt.flush()
     assert window.trace.tokens == ("short", "again")  # small inputs are computed at once
     qtbot.waitUntil(lambda: not window.compute.busy, timeout=60_000)
     assert window.trace.tokens == ("short", "again")  # the stale large result was dropped

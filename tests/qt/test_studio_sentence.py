@@ -7,8 +7,8 @@ from studio_helpers import expected_stage, make_window, settle
 
 from attnstudio.core import Settings, compute, tokenize
 from attnstudio.core.trace import STAGE_KEYS
-from attnstudio.qt.state import DEFAULT_SENTENCE
 from attnstudio.qt.token_strip import TokenStrip
+from attnstudio.studio.snapshot import DEFAULT_SENTENCE
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def test_default_sentence_is_shown_and_computed(window, qtbot):
 
 def test_typing_updates_tokens_and_every_heatmap(window, qtbot):
     settle(qtbot, window)
-    window.state.set_setting(heads=2, d_model=8, mask="causal")
+    window.studio.set_setting(heads=2, d_model=8, mask="causal")
     settle(qtbot, window)
     field = window.sentence.field
     field.clear()
@@ -35,7 +35,7 @@ def test_typing_updates_tokens_and_every_heatmap(window, qtbot):
     assert window.token_strip.tokens() == tokens
     ref = compute(list(tokens), Settings(d_model=8, heads=2, mask="causal"))
     for head in (0, 1):
-        window.state.set_view(head=head)
+        window.studio.set_view(head=head)
         for stage in STAGE_KEYS:
             window.go_to_stage(stage)
             np.testing.assert_allclose(window.heatmap.values(), expected_stage(ref, stage, 0, head), atol=1e-12)
@@ -68,8 +68,8 @@ def test_typing_is_debounced_into_one_recompute(window, qtbot):
 
 def test_empty_sentence_shows_a_message_and_keeps_edits(window, qtbot):
     settle(qtbot, window)
-    window.state.set_weight_cell(0, 0, "w_q", 1, 2, 0.75)
-    window.state.set_embedding_cell(0, 0, 0.5)
+    window.studio.set_weight_cell(0, 0, "w_q", 1, 2, 0.75)
+    window.studio.set_embedding_cell(0, 0, 0.5)
     edited = settle(qtbot, window)
     field = window.sentence.field
     field.clear()
@@ -77,13 +77,13 @@ def test_empty_sentence_shows_a_message_and_keeps_edits(window, qtbot):
     assert window.stage_view.empty.isVisible()
     assert "empty" in window.stage_view.empty.text() and "kept" in window.stage_view.empty.text()
     assert window.trace is edited  # the last good trace stays
-    assert window.state.matrix("w_q")[1, 2] == 0.75
+    assert window.studio.matrix("w_q")[1, 2] == 0.75
     qtbot.keyClicks(field, DEFAULT_SENTENCE)
     qtbot.waitUntil(lambda: window.stage_view.stack.currentIndex() == 0, timeout=3000)
     tr = window.trace
     assert tr is not edited
     assert float(np.asarray(tr.embeddings)[0, 0]) == 0.5  # the X edit came back with its token
-    assert window.state.matrix("w_q")[1, 2] == 0.75
+    assert window.studio.matrix("w_q")[1, 2] == 0.75
     window.go_to_stage("scores")
     np.testing.assert_allclose(window.heatmap.values(), edited.head().scores, atol=1e-12)
 
@@ -106,11 +106,11 @@ def test_enter_hands_the_keyboard_back_to_the_stepper(window, qtbot):
     field.setFocus()
     qtbot.keyClicks(field, " now")
     qtbot.keyClick(field, Qt.Key.Key_Return)
-    assert window.state.sentence == DEFAULT_SENTENCE + " now"
+    assert window.studio.sentence == DEFAULT_SENTENCE + " now"
     assert not field.hasFocus()
     window.go_to_stage("tokens")
     qtbot.keyClick(window.windowHandle(), Qt.Key.Key_Right)
-    assert window.current_stage == "embeddings"
+    assert window.studio.stage == "embeddings"
 
 
 def test_while_empty_the_thumbnails_hide_old_numbers(window, qtbot):
@@ -133,6 +133,6 @@ def test_keys_typed_while_a_change_is_on_its_way_are_not_lost(window, qtbot):
     field.setText("a b")
     window.sentence.flush()  # "a b" goes to the state; its changed signal is still queued
     qtbot.keyClicks(field, " c")  # typed before the state's signal comes back
-    window.state.flush()  # the echo of "a b" must not overwrite " c"
+    window.studio_qt.flush()  # the echo of "a b" must not overwrite " c"
     assert field.text() == "a b c"
     qtbot.waitUntil(lambda: window.trace.tokens == ("a", "b", "c"), timeout=3000)

@@ -8,12 +8,12 @@ from attnstudio.core.trace import STAGE_KEYS, STAGES
 
 def shown(window):
     """The stage the window shows: its large title, the list and the outlined thumbnail agree."""
-    i = STAGE_KEYS.index(window.current_stage)
+    i = STAGE_KEYS.index(window.studio.stage)
     assert window.stage_view.title.text() == f"{i + 1} · {STAGES[i][1]}"
-    assert window.stage_strip.stage_list.currentData() == window.current_stage
+    assert window.stage_strip.stage_list.currentData() == window.studio.stage
     current = [k for k, t in window.stage_strip.thumbs.items() if t.property("current")]
-    assert current == [window.current_stage]
-    return window.current_stage
+    assert current == [window.studio.stage]
+    return window.studio.stage
 
 
 def test_buttons_visit_every_stage_in_order(window, qtbot):

@@ -13,17 +13,14 @@ from typing import Any
 import numpy as np
 
 from attnstudio.core.display import reduce_for_display
-from attnstudio.core.trace import HEAD_STAGES, Trace
+from attnstudio.core.trace import HEAD_STAGES, LAYER_MATRICES, TRACE_MATRICES, Trace
 
 # Matrices up to this side are shown cell by cell; larger ones are block-averaged.
 MAX_SIDE = 256
-# Per-layer matrices: concat(Z_1..Z_h), concat·W_O and the layer input X_ℓ.
-LAYER_MATRICES = ("concat", "heads", "input")
 
 
 class DisplayCache:
-    """(layer, head, name) → (host matrix, factor). ``name`` is a head stage (q … output),
-    a layer matrix (concat, heads = concat·W_O, input) or embeddings / positions / x."""
+    """(layer, head, name) → (host matrix, factor); ``name`` is one of core.trace.MATRIX_NAMES."""
 
     def __init__(self, trace: Trace, max_side: int = MAX_SIDE) -> None:
         self.trace = trace
@@ -35,22 +32,12 @@ class DisplayCache:
 
     def source(self, layer: int, head: int, name: str) -> Any:
         """The matrix on the trace's device (no copy)."""
-        t = self.trace
-        if name in ("embeddings", "positions", "x"):
-            return getattr(t, name)
-        lt = t.layers[layer]
-        if name == "concat":
-            return lt.concat
-        if name == "heads":
-            return lt.output
-        if name == "input":
-            return lt.input
-        return lt.heads[head].stage(name)
+        return self.trace.matrix(name, layer, head)
 
     def get(self, layer: int, head: int, name: str) -> tuple[np.ndarray, int]:
         """The host matrix to draw and its row factor (rows per displayed row)."""
         per_head = name in HEAD_STAGES
-        key = (layer if name not in ("embeddings", "positions", "x") else 0, head if per_head else 0, name)
+        key = (layer if name not in TRACE_MATRICES else 0, head if per_head else 0, name)
         hit = self._cache.get(key)
         if hit is None:
             src = self.source(layer, head, name)

@@ -1,0 +1,49 @@
+"""What a window feature (the lesson player, presentation mode) and its window promise each other.
+
+A feature declares what it adds (``Feature``: menus, window-wide actions, side docks, the
+file types it opens when dropped) and the window installs them; the feature works through
+the ``Host`` it is given, never through the window's private widgets or attributes. Both
+are Protocols, so a feature depends on this module, not on the window's class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
+
+from attnstudio.qt.qt_studio import QtStudio
+from attnstudio.studio.model import StudioModel
+
+
+class Feature(Protocol):
+    """What a feature hands the window to install (``MainWindow.install``)."""
+
+    def menus(self) -> Sequence[QMenu]: ...
+
+    def actions(self) -> Sequence[QAction]: ...
+
+    def docks(self) -> Sequence[QDockWidget]: ...
+
+    def drops(self) -> dict[str, Callable[[str], object]]: ...
+
+
+class Host(Protocol):
+    """The window as a feature sees it: the studio model and a few services."""
+
+    studio: StudioModel
+    studio_qt: QtStudio
+
+    def window_widget(self) -> QWidget:
+        """The top-level widget (parent of dialogs, target of full screen and the blank sheet)."""
+        ...
+
+    def show_message(self, text: str, ms: int = ...) -> None: ...
+
+    def show_dock(self, dock: QDockWidget, width: int = ...) -> None: ...
+
+    def dock_in_front(self, dock: QDockWidget) -> bool: ...
+
+    def go_to_stage(self, key: str) -> None: ...

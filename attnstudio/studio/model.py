@@ -1,0 +1,520 @@
+"""StudioModel: the one owner of what the studio computes, shows and points at (no Qt).
+
+Its state is one immutable ``Snapshot``. Every change goes through ``apply`` (or a mutator
+built on it), which checks everything it was given before changing anything: on a bad
+value it raises a StudioError / SettingsError / MatrixError naming what is wrong, and the
+model and its listeners see nothing. A successful change replaces the snapshot and
+announces, once, the kinds that changed (``events``: inputs, view, selection, display,
+lesson); ``with model.batch():`` groups several changes into one announcement.
+
+Rules that keep views honest:
+- the selected row and the highlights name token positions: they are cleared whenever the
+  tokens change, unless the same change sets them (a lesson step), and when a lesson opens,
+  steps or closes;
+- a change of d_model, heads, layers or seed re-seeds the matrices and keeps the user's
+  edits of the old size, which come back on switching back (``stash``, at most 8 sizes);
+- the view (layer, head) always lies inside the settings.
+
+The path of one edit, and where a new stage or option goes: docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from attnstudio.core.embeddings import embed
+from attnstudio.core.errors import AttnStudioError, MatrixError, SettingsError
+from attnstudio.core.lesson_schema import Lesson, LessonStep
+from attnstudio.core.matrices import check_matrix, direct_label
+from attnstudio.core.settings import Settings
+from attnstudio.core.tokenize import tokenize
+from attnstudio.core.trace import QUERY_ROW_STAGES, STAGE_KEYS, TOKEN_BY_TOKEN
+from attnstudio.core.weights import Weights
+from attnstudio.studio import edits
+from attnstudio.studio.events import Events
+from attnstudio.studio.inputs import DirectKey, Inputs, RowOverride, adapt_direct, adapt_embeddings
+from attnstudio.studio.snapshot import (
+    MAX_ZOOM,
+    MIN_ZOOM,
+    THEMES,
+    WEIGHT_SCALES,
+    Snapshot,
+    Stashed,
+    frozen_array,
+    frozen_weights,
+    same,
+)
+
+# Settings whose change gives the matrices new shapes or new seeded values.
+SHAPE_KEYS = ("d_model", "heads", "layers", "seed")
+STASH_SIZES = 8
+CHANGES = ("sentence", "settings", "weights", "embeddings", "direct", "stage", "layer", "head",
+           "selected_row", "highlight_rows", "highlight_cells", "theme", "zoom", "weights_scale")
+_INPUT_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct")
+_VIEW_FIELDS = ("stage", "layer", "head")
+_SELECTION_FIELDS = ("selected_row", "highlight_rows", "highlight_cells")
+_DISPLAY_FIELDS = ("theme", "zoom", "weights_scale")
+_LESSON_FIELDS = ("lesson", "step")
+
+
+class StudioError(AttnStudioError):
+    """A change the studio refuses (unknown stage, a row outside the sentence, …)."""
+
+
+def tokens_of(sentence: str) -> tuple[str, ...]:
+    """The sentence's tokens, or () when it has none (or cannot be tokenized)."""
+    try:
+        return tuple(tokenize(sentence))
+    except AttnStudioError:
+        return ()
+
+
+class StudioModel:
+    """See the module docstring. Read the state through the properties or ``snapshot()``."""
+
+    def __init__(self, sentence: str | None = None, settings: Settings | None = None) -> None:
+        base = Snapshot()
+        if settings is not None:
+            s = settings.validated()
+            base = replace(base, settings=s, weights=frozen_weights(Weights.seeded(s)))
+        if sentence is not None:
+            base = replace(base, sentence=str(sentence))
+        self._s = base
+        self._generation = 0
+        self.events = Events()
+
+    # ---- reading ---------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """Everything, frozen (cheap: the state already is a Snapshot)."""
+        return self._s
+
+    sentence = property(lambda self: self._s.sentence)
+    settings = property(lambda self: self._s.settings)
+    weights = property(lambda self: self._s.weights)
+    stage = property(lambda self: self._s.stage)
+    layer = property(lambda self: self._s.layer)
+    head = property(lambda self: self._s.head)
+    selected_row = property(lambda self: self._s.selected_row)
+    highlight_rows = property(lambda self: self._s.highlight_rows)
+    highlight_cells = property(lambda self: self._s.highlight_cells)
+    theme = property(lambda self: self._s.theme)
+    zoom = property(lambda self: self._s.zoom)
+    weights_scale = property(lambda self: self._s.weights_scale)
+    lesson = property(lambda self: self._s.lesson)
+    step_index = property(lambda self: self._s.step)
+
+    @property
+    def generation(self) -> int:
+        """Counts changes of the inputs: orders computations so a stale result can be dropped."""
+        return self._generation
+
+    @property
+    def step(self) -> LessonStep | None:
+        s = self._s
+        return s.lesson.steps[s.step] if s.lesson is not None and s.step >= 0 else None
+
+    def tokens(self) -> tuple[str, ...]:
+        """The current tokens, or () for an empty sentence."""
+        return tokens_of(self._s.sentence)
+
+    def has_embeddings_override(self) -> bool:
+        return self._s.embeddings is not None
+
+    def direct_keys(self) -> frozenset[DirectKey]:
+        return frozenset(k for k, _ in self._s.direct)
+
+    def is_direct(self, layer: int, head: int, name: str) -> bool:
+        return (layer, head, name) in self.direct_keys()
+
+    def inputs(self) -> Inputs:
+        """The frozen inputs of one computation; overrides moved to the current tokens."""
+        s = self._s
+        try:
+            tokens = tuple(tokenize(s.sentence))
+        except AttnStudioError as exc:
+            return Inputs(s.sentence, (), s.settings, s.weights, error=str(exc), generation=self._generation)
+        emb = adapt_embeddings(s.embeddings, tokens, s.settings) if s.embeddings else None
+        direct = {key: adapt_direct(ov, tokens) for key, ov in s.direct}
+        return Inputs(s.sentence, tokens, s.settings, s.weights, emb, direct, generation=self._generation)
+
+    def matrix(self, name: str, layer: int | None = None, head: int | None = None) -> np.ndarray:
+        """A weight matrix (read-only): name in w_q, w_k, w_v (per head) or w_o (per layer)."""
+        layer = self._s.layer if layer is None else layer
+        head = self._s.head if head is None else head
+        lw = self._s.weights.layers[layer]
+        return lw.w_o if name == "w_o" else getattr(lw.heads[head], name)
+
+    def embeddings_matrix(self) -> np.ndarray | None:
+        """X as the user sees it for the current tokens (override or seeded), None when empty."""
+        tokens = self.tokens()
+        if not tokens:
+            return None
+        s = self._s
+        if s.embeddings is not None:
+            return adapt_embeddings(s.embeddings, tokens, s.settings)
+        return embed(list(tokens), s.settings.d_model, s.settings.seed)
+
+    def view_highlights(self, stage: str | None = None) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+        """(rows, cells) to outline on ``stage`` (the one on view by default), in token positions:
+        the lesson step's rows everywhere, its cells on the token × token stages, and the
+        selected query row where rows are query tokens."""
+        s = self._s
+        stage = s.stage if stage is None else stage
+        rows = set(s.highlight_rows)
+        if s.selected_row >= 0 and stage in QUERY_ROW_STAGES:
+            rows.add(s.selected_row)
+        cells = s.highlight_cells if stage in TOKEN_BY_TOKEN else ()
+        return tuple(sorted(rows)), tuple(cells)
+
+    # ---- changing everything at once -------------------------------------------------------
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group changes into one announcement (one recompute)."""
+        with self.events.batch():
+            yield
+
+    def apply(self, **changes: Any) -> None:
+        """Change any of CHANGES at once, all or nothing (see the module docstring).
+
+        ``settings`` is a Settings or a dict of changes; ``weights`` None means the seeded
+        matrices; ``embeddings`` None drops the X override; ``direct`` replaces every direct
+        matrix ({(layer, head, 'q'|'k'|'v'): N × d_k}, {} for none).
+        """
+        unknown = sorted(set(changes) - set(CHANGES))
+        if unknown:
+            raise StudioError(f"cannot change {', '.join(unknown)}: one of {', '.join(CHANGES)}")
+        new, notes = self._plan(changes)
+        self._commit(new, notes)
+
+    def restore(self, snap: Snapshot) -> None:
+        """Make ``snap`` the state, exactly (checked first: a snapshot that does not fit
+        together raises and changes nothing)."""
+        if not isinstance(snap, Snapshot):
+            raise StudioError(f"restore needs a Snapshot, not {type(snap).__name__}")
+        _check_snapshot(snap)
+        self._commit(snap, [])
+
+    # ---- inputs ------------------------------------------------------------------------------
+    def set_sentence(self, text: str) -> None:
+        """Any text is accepted; an empty one shows a message and keeps every edit."""
+        self.apply(sentence=text)
+
+    def set_setting(self, **changes: Any) -> None:
+        """Change settings; raise SettingsError (and change nothing) when they are invalid."""
+        self.apply(settings=changes)
+
+    def set_weight_cell(self, layer: int, head: int, name: str, row: int, col: int, value: str | float) -> float:
+        """Set W_Q/W_K/W_V of (layer, head) or W_O of layer (name 'w_o', head ignored); returns the value."""
+        new, v = edits.weight_cell(self._s.weights, layer, head, name, row, col, value)
+        self._set_matrices(weights=frozen_weights(new))
+        return v
+
+    def set_weight(self, layer: int, head: int, name: str, matrix: Any) -> None:
+        """Replace a whole weight matrix (checked for shape and finite values)."""
+        self._set_matrices(weights=frozen_weights(edits.weight(self._s.weights, layer, head, name, matrix)))
+
+    def set_embedding_cell(self, row: int, col: int, value: str | float) -> float:
+        """Edit X (the token embeddings, before positional encoding) for the current tokens."""
+        base = self.embeddings_matrix()
+        if base is None:
+            raise MatrixError("there are no tokens: type a sentence before editing X")
+        new, v = edits.cell(base, "X (embeddings)", row, col, value)
+        self._set_matrices(embeddings=RowOverride(frozen_array(new), self.tokens()))
+        return v
+
+    def set_embeddings(self, matrix: Any | None) -> None:
+        """Replace X for the current tokens (None: back to the seeded toy vectors)."""
+        self.apply(embeddings=matrix)
+
+    def set_direct(self, layer: int, head: int, name: str, matrix: Any) -> None:
+        """Give Q, K or V of (layer, head) directly, detached from X·W (N × d_k)."""
+        direct = self._s.direct_dict()
+        direct[(layer, head, name)] = RowOverride(
+            frozen_array(edits.direct_matrix(self._s.settings, self.tokens(), layer, head, name, matrix)),
+            self.tokens())
+        self._set_matrices(direct=tuple(direct.items()))
+
+    def set_direct_cell(self, layer: int, head: int, name: str, row: int, col: int, value: str | float,
+                        current: np.ndarray | None = None) -> float:
+        """Edit one cell of a direct Q/K/V. ``current`` is the matrix on screen; it is the base
+        when the stored one has rows that still follow X·W (after the sentence changed)."""
+        key = (layer, head, name)
+        stored = self._s.direct_dict().get(key)
+        base = adapt_direct(stored, self.tokens()) if stored is not None else None
+        if base is None or np.isnan(base).any():
+            if current is None:
+                raise MatrixError(f"{name.upper()} has rows that follow X·W: give the matrix on screen")
+            base = np.asarray(current, dtype=np.float64)
+        new, v = edits.cell(base, direct_label(name, layer, head), row, col, value)
+        self.set_direct(layer, head, name, new)
+        return v
+
+    def clear_direct(self, layer: int | None = None, head: int | None = None, name: str | None = None) -> None:
+        """Back to Q/K/V = X·W for the matching keys (all of them with no arguments)."""
+        keep = tuple((k, v) for k, v in self._s.direct
+                     if not ((layer is None or k[0] == layer) and (head is None or k[1] == head)
+                             and (name is None or k[2] == name)))
+        if len(keep) != len(self._s.direct):
+            self._set_matrices(direct=keep)
+
+    def randomize(self) -> int:
+        """A new seed: fresh seeded weights and embeddings; returns the seed."""
+        rng = np.random.default_rng()
+        seed = self._s.settings.seed
+        while seed == self._s.settings.seed:
+            seed = int(rng.integers(1, 10_000))
+        self.set_setting(seed=seed)
+        return seed
+
+    def reset(self) -> None:
+        """The seeded values for the current seed: every edit and direct matrix dropped."""
+        s = self._s
+        stash = tuple((k, v) for k, v in s.stash if k != _shape_key(s.settings))
+        new = replace(s, weights=frozen_weights(Weights.seeded(s.settings)), embeddings=None, direct=(),
+                      edited=False, stash=stash)
+        self._commit(new, [f"Reset: seeded values for seed {s.settings.seed}"])
+
+    def identity(self, name: str, layer: int | None = None, head: int | None = None) -> None:
+        """Ones on the diagonal (the whole identity where square), zeros elsewhere."""
+        layer = self._s.layer if layer is None else layer
+        head = self._s.head if head is None else head
+        n, s = len(self.tokens()), self._s.settings
+        if name == "x":
+            self.set_embeddings(np.eye(n, s.d_model))
+        elif name in ("q", "k", "v"):
+            self.set_direct(layer, head, name, np.eye(n, s.d_k))
+        else:
+            self.set_weight(layer, head, name, np.eye(*self.matrix(name, layer, head).shape))
+
+    # ---- what is on view ---------------------------------------------------------------------
+    def set_stage(self, key: str) -> None:
+        self.apply(stage=key)
+
+    def next_stage(self) -> None:
+        i = STAGE_KEYS.index(self._s.stage)
+        self.apply(stage=STAGE_KEYS[min(i + 1, len(STAGE_KEYS) - 1)])
+
+    def prev_stage(self) -> None:
+        i = STAGE_KEYS.index(self._s.stage)
+        self.apply(stage=STAGE_KEYS[max(i - 1, 0)])
+
+    def set_view(self, layer: int | None = None, head: int | None = None) -> None:
+        """Show (layer, head), each clamped into the settings; None keeps it."""
+        s = self._s
+        self.apply(layer=s.layer if layer is None else max(0, min(int(layer), s.settings.layers - 1)),
+                   head=s.head if head is None else max(0, min(int(head), s.settings.heads - 1)))
+
+    def select_row(self, row: int) -> None:
+        """Open one query row's arithmetic (-1 closes it)."""
+        self.apply(selected_row=row)
+
+    # ---- lessons ---------------------------------------------------------------------------
+    def open_lesson(self, lesson: Lesson) -> None:
+        """Open ``lesson`` on its first step; raise StudioError (changing nothing) when that
+        step cannot be shown."""
+        self._go(lesson, 0)
+
+    def go_to_step(self, index: int) -> None:
+        """Apply step ``index`` (0-based, clamped to the lesson); nothing without a lesson."""
+        lesson = self._s.lesson
+        if lesson is not None:
+            self._go(lesson, max(0, min(int(index), len(lesson.steps) - 1)))
+
+    def next_step(self) -> None:
+        s = self._s
+        if s.lesson is not None and s.step < len(s.lesson.steps) - 1:
+            self.go_to_step(s.step + 1)
+
+    def prev_step(self) -> None:
+        s = self._s
+        if s.lesson is not None and s.step > 0:
+            self.go_to_step(s.step - 1)
+
+    def close_lesson(self) -> None:
+        """Stop the lesson: what is on screen stays; the outlines and selection go."""
+        if self._s.lesson is not None:
+            self._commit(replace(self._s, lesson=None, step=-1, selected_row=-1, highlight_rows=(),
+                                 highlight_cells=()), [])
+
+    def step_forward(self) -> None:
+        """The clicker's "next": the lesson's next step when one is open, else the next stage."""
+        if self._s.lesson is not None:
+            self.next_step()
+        else:
+            self.next_stage()
+
+    def step_back(self) -> None:
+        if self._s.lesson is not None:
+            self.prev_step()
+        else:
+            self.prev_stage()
+
+    def _go(self, lesson: Lesson, index: int) -> None:
+        step = lesson.steps[index]
+        st = step.state
+        try:
+            # The machine's backend stays the user's choice: a lesson does not set it.
+            settings = st.settings.with_(backend=self._s.settings.backend).validated()
+            new, _notes = self._plan({
+                "sentence": st.sentence, "settings": settings, "weights": st.weights,
+                "embeddings": st.embeddings, "direct": st.direct, "stage": st.stage, "layer": st.layer,
+                "head": st.head, "selected_row": -1, "highlight_rows": st.highlight_rows,
+                "highlight_cells": st.highlight_cells,
+            })
+        except AttnStudioError as exc:
+            raise StudioError(f"{lesson.source}, step {index + 1}: cannot be shown: {exc}") from None
+        # The step says what the screen shows: the notes about re-seeding are not news.
+        self._commit(replace(new, lesson=lesson, step=index), [])
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _set_matrices(self, **trusted: Any) -> None:
+        """Replace already-checked matrices (weights, embeddings, direct) and mark them edited."""
+        s = self._s
+        self._commit(replace(s, **trusted, edited=True), [])
+
+    def _plan(self, changes: dict[str, Any]) -> tuple[Snapshot, list[str]]:
+        """The snapshot ``changes`` lead to, and its notes; raises without side effects."""
+        s = self._s
+        settings = s.settings
+        if "settings" in changes:
+            value = changes["settings"]
+            if not isinstance(value, Settings):
+                try:
+                    value = s.settings.with_(**dict(value))
+                except TypeError as exc:
+                    raise SettingsError(f"unknown setting: {exc}") from None
+            settings = value.validated()
+        sentence = str(changes.get("sentence", s.sentence))
+        tokens = tokens_of(sentence)
+        n = len(tokens)
+        quiet = "weights" in changes
+        weights, emb, direct, stash, edited, notes = _resized(s, settings, quiet)
+        if "weights" in changes:
+            w = changes["weights"]
+            weights = frozen_weights(Weights.seeded(settings) if w is None else w.checked(settings))
+            edited = edited or w is not None
+        if "embeddings" in changes:
+            m = changes["embeddings"]
+            emb = None if m is None else RowOverride(
+                frozen_array(check_matrix("X (embeddings)", m, (n, settings.d_model))), tokens)
+            edited = edited or emb is not None
+        if "direct" in changes:
+            direct = tuple((tuple(k), RowOverride(frozen_array(  # type: ignore[misc]
+                edits.direct_matrix(settings, tokens, *k, m)), tokens)) for k, m in dict(changes["direct"]).items())
+            edited = edited or bool(direct)
+        stage = changes.get("stage", s.stage)
+        if stage not in STAGE_KEYS:
+            raise StudioError(f"unknown stage {stage!r}: one of {', '.join(STAGE_KEYS)}")
+        layer = _index_in("layer", changes["layer"], settings.layers) if "layer" in changes else \
+            min(s.layer, settings.layers - 1)
+        head = _index_in("head", changes["head"], settings.heads) if "head" in changes else \
+            min(s.head, settings.heads - 1)
+        same_tokens = tokens == tokens_of(s.sentence)
+        selected = s.selected_row if same_tokens else -1
+        if "selected_row" in changes:
+            selected = -1 if changes["selected_row"] in (None, -1) else _index_in("row", changes["selected_row"], n)
+        rows = s.highlight_rows if same_tokens else ()
+        if "highlight_rows" in changes:
+            rows = tuple(_index_in("highlighted row", r, n) for r in changes["highlight_rows"])
+        cells = s.highlight_cells if same_tokens else ()
+        if "highlight_cells" in changes:
+            cells = tuple((_index_in("highlighted cell row", r, n), _index_in("highlighted cell column", c, n))
+                          for r, c in changes["highlight_cells"])
+        theme = _one_of("theme", changes.get("theme", s.theme), THEMES)
+        scale = _one_of("weights colour scale", changes.get("weights_scale", s.weights_scale), WEIGHT_SCALES)
+        zoom = changes.get("zoom", s.zoom)
+        if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not MIN_ZOOM <= zoom <= MAX_ZOOM:
+            raise StudioError(f"zoom must be a number from {MIN_ZOOM:g} to {MAX_ZOOM:g}, not {zoom!r}")
+        new = replace(s, sentence=sentence, settings=settings, weights=weights, embeddings=emb, direct=direct,
+                      stash=stash, edited=edited, stage=stage, layer=layer, head=head, selected_row=selected,
+                      highlight_rows=rows, highlight_cells=cells, theme=theme, zoom=float(zoom), weights_scale=scale)
+        return new, notes
+
+    def _commit(self, new: Snapshot, notes: list[str]) -> None:
+        old, self._s = self._s, new
+        kinds = [kind for kind, names in (("inputs", _INPUT_FIELDS), ("view", _VIEW_FIELDS),
+                                           ("selection", _SELECTION_FIELDS), ("display", _DISPLAY_FIELDS),
+                                           ("lesson", _LESSON_FIELDS))
+                 if any(not same(getattr(old, f), getattr(new, f)) for f in names)]
+        if "inputs" in kinds:
+            self._generation += 1
+        with self.events.batch():
+            self.events.changed(*kinds)
+            for text in notes:
+                self.events.note(text)
+
+
+def _resized(s: Snapshot, new: Settings, quiet: bool) -> tuple[Weights, RowOverride | None,
+                                                              tuple, tuple, bool, list[str]]:
+    """The matrices after a settings change: re-seeded for a new size or seed, with the
+    edits of the old size stashed and those of the new size brought back."""
+    old = s.settings
+    keep = (s.weights, s.embeddings, s.direct, s.stash, s.edited, [])
+    if not any(getattr(new, k) != getattr(old, k) for k in SHAPE_KEYS):
+        return keep
+    stash = dict(s.stash)
+    if s.edited:
+        stash[_shape_key(old)] = (s.weights, s.embeddings, s.direct)
+        while len(stash) > STASH_SIZES:  # a bounded memory of earlier sizes
+            stash.pop(next(iter(stash)))
+    back: Stashed | None = stash.pop(_shape_key(new), None)
+    if back is not None:
+        weights, emb, direct = back
+        edited = True
+        msg = "your earlier edits for these sizes are back"
+    else:
+        weights = frozen_weights(Weights.seeded(new))
+        emb = None if (new.d_model != old.d_model or new.seed != old.seed) else s.embeddings
+        direct = () if (new.d_k != old.d_k or new.heads != old.heads or new.layers < old.layers) else s.direct
+        edited = emb is not None or bool(direct)
+        msg = "weights re-seeded"
+        if s.edited:
+            msg += " (edits to matrices of the old shape cannot carry over: they come back if you switch back)"
+    what = ", ".join(f"{k} {getattr(old, k)} → {getattr(new, k)}" for k in SHAPE_KEYS
+                     if getattr(new, k) != getattr(old, k))
+    return weights, emb, direct, tuple(stash.items()), edited, ([] if quiet else [f"{what}: {msg}"])
+
+
+def _shape_key(s: Settings) -> tuple[int, int, int, int]:
+    return (s.d_model, s.heads, s.layers, s.seed)
+
+
+def _index_in(what: str, value: Any, count: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < count:
+        raise StudioError(f"{what} {value!r} does not exist: there are {count} (counted from 0)")
+    return int(value)
+
+
+def _one_of(what: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise StudioError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
+    return str(value)
+
+
+def _check_snapshot(snap: Snapshot) -> None:
+    """Raise StudioError when the parts of ``snap`` do not fit together."""
+    s = snap.settings.validated()
+    if not snap.weights.fits(s):
+        raise StudioError("the snapshot's weights do not fit its settings")
+    n = len(tokens_of(snap.sentence))
+    if snap.stage not in STAGE_KEYS:
+        raise StudioError(f"unknown stage {snap.stage!r}")
+    _index_in("layer", snap.layer, s.layers)
+    _index_in("head", snap.head, s.heads)
+    if snap.selected_row != -1:
+        _index_in("row", snap.selected_row, n)
+    for r in snap.highlight_rows:
+        _index_in("highlighted row", r, n)
+    _one_of("theme", snap.theme, THEMES)
+    _one_of("weights colour scale", snap.weights_scale, WEIGHT_SCALES)
+    if not (isinstance(snap.zoom, float) and math.isfinite(snap.zoom) and MIN_ZOOM <= snap.zoom <= MAX_ZOOM):
+        raise StudioError(f"zoom {snap.zoom!r} is outside {MIN_ZOOM:g} … {MAX_ZOOM:g}")
+    steps = len(snap.lesson.steps) if snap.lesson is not None else 0
+    if not (0 <= snap.step < steps or (snap.lesson is None and snap.step == -1)):
+        raise StudioError(f"step {snap.step} does not exist: the lesson has {steps} step(s)")

@@ -1,0 +1,110 @@
+"""What is on screen and what the user changed, frozen: the studio's ``Snapshot``.
+
+A snapshot is the value that undo, workspaces and compare store. It holds no Qt and no
+live objects, only values: the arrays in it are read-only, so a snapshot taken now still
+says the same thing after any number of later edits (the model replaces arrays, never
+writes into them). ``same`` compares two snapshots exactly (arrays bit for bit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from attnstudio.core.lesson_schema import Lesson
+from attnstudio.core.settings import Settings
+from attnstudio.core.weights import Weights
+from attnstudio.studio.inputs import DirectKey, RowOverride
+
+ShapeKey = tuple[int, int, int, int]  # (d_model, heads, layers, seed)
+# Edits kept for a matrix size the user left: (weights, X override, direct Q/K/V).
+Stashed = tuple[Weights, RowOverride | None, tuple[tuple[DirectKey, RowOverride], ...]]
+
+THEMES = ("dark", "light")
+WEIGHT_SCALES = ("unit", "max")  # weights coloured over 0..1, or over 0..(the matrix's largest weight)
+MIN_ZOOM, MAX_ZOOM = 0.5, 4.0
+DEFAULT_SENTENCE = "The cat sat on the mat because it was tired"
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """The studio's whole state. Fields, by who cares:
+
+    - the computation: ``sentence``, ``settings``, ``weights``, ``embeddings`` (X given by
+      the user, rows tied to their tokens), ``direct`` (Q/K/V given directly), ``stash``
+      (edits kept per matrix size), ``edited`` (some matrix differs from the seeded one);
+    - what is on view: ``stage``, ``layer``, ``head``;
+    - what is pointed at: ``selected_row`` (the query row whose arithmetic is open, -1 for
+      none), ``highlight_rows`` and ``highlight_cells`` (a lesson step's outlines), all in
+      token positions;
+    - display options: ``theme``, ``zoom`` (text size factor), ``weights_scale``;
+    - the lesson: ``lesson`` (None when none is open) and ``step`` (0-based, -1 with none).
+    """
+
+    sentence: str = DEFAULT_SENTENCE
+    settings: Settings = dataclasses.field(default_factory=Settings)
+    weights: Weights = dataclasses.field(default_factory=lambda: frozen_weights(Weights.seeded(Settings())))
+    embeddings: RowOverride | None = None
+    direct: tuple[tuple[DirectKey, RowOverride], ...] = ()
+    stash: tuple[tuple[ShapeKey, Stashed], ...] = ()
+    edited: bool = False
+    stage: str = "tokens"
+    layer: int = 0
+    head: int = 0
+    selected_row: int = -1
+    highlight_rows: tuple[int, ...] = ()
+    highlight_cells: tuple[tuple[int, int], ...] = ()
+    theme: str = "dark"
+    zoom: float = 1.0
+    weights_scale: str = "unit"
+    lesson: Lesson | None = None
+    step: int = -1
+
+    def direct_dict(self) -> dict[DirectKey, RowOverride]:
+        return dict(self.direct)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Snapshot) and same(self, other)
+
+    __hash__ = None  # type: ignore[assignment]  (holds arrays: compared by value, never hashed)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Exact equality through dataclasses, tuples, lists and dicts; arrays bit for bit
+    (same shape, dtype and values, NaN equal to NaN in the same place)."""
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f")))
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and all(
+            same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return bool(a == b) and type(a) is type(b)
+
+
+def frozen_array(a: np.ndarray) -> np.ndarray:
+    """``a`` itself when it is already read-only, else a read-only copy."""
+    if not a.flags.writeable:
+        return a
+    out = np.array(a, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+def frozen_weights(w: Weights) -> Weights:
+    """The same matrices, every one read-only (shared where it already was)."""
+    from attnstudio.core.weights import HeadWeights, LayerWeights
+
+    return Weights([
+        LayerWeights([HeadWeights(frozen_array(h.w_q), frozen_array(h.w_k), frozen_array(h.w_v)) for h in lw.heads],
+                     frozen_array(lw.w_o))
+        for lw in w.layers
+    ])
