@@ -225,3 +225,32 @@ def test_f9_twice_brings_the_narration_back_in_front(window, qtbot):
     qtbot.keyClick(handle, Qt.Key.Key_F9)
     qtbot.waitUntil(lambda: not player.dock.visibleRegion().isEmpty(), timeout=2000)
     assert window.controls_dock.visibleRegion().isEmpty()
+
+
+def test_a_row_clicked_before_a_lesson_is_not_outlined_beside_the_steps_own(window, qtbot):
+    """Click row 7 ("it") in free mode, open trophy-suitcase at step 3: only the step's outlines
+    show, and one token's view no longer shows the free-mode row."""
+    window.go_to_stage("weights")
+    settle(qtbot, window)
+    window.show_token_view(7)
+    assert window.studio.selected_row == 7 and 7 in shown_highlights(window)[0]
+    assert window.token_panel.view is not None
+    player = window.lesson_player
+    lesson = load_lesson("trophy-suitcase")
+    assert player.open_lesson(lesson)
+    player.go_to_step(2)
+    settle(qtbot, window)
+    step = lesson.steps[2].state
+    rows, cells = shown_highlights(window)
+    assert window.studio.selected_row == -1
+    assert set(rows) == set(step.highlight_rows) and set(cells) == set(step.highlight_cells)
+    assert window.token_panel.view is None
+    # A row clicked during the lesson joins the step's outlines; the next step clears it.
+    free = next(r for r in range(len(step.tokens)) if r not in step.highlight_rows)
+    window.go_to_stage("weights")
+    window.show_token_view(free)
+    assert set(shown_highlights(window)[0]) == {*step.highlight_rows, free}
+    player.next_step()
+    settle(qtbot, window)
+    assert window.studio.selected_row == -1
+    assert set(shown_highlights(window)[0]) == set(lesson.steps[3].state.highlight_rows)
