@@ -160,8 +160,9 @@ class HeatmapView(QWidget):
     ) -> None:
         """Show ``values`` (rows = queries, columns = keys); see the module docstring.
 
-        ``limits`` overrides the colour range of a signed matrix, so that matrices shown side
-        by side (Q, K, V) share one honest scale; None computes ±max|finite| of ``values``.
+        ``limits`` overrides the colour range: one honest scale for matrices shown side by side
+        (Q, K, V), or weights stretched to their largest value; None gives ±max|finite| of
+        ``values`` (signed) or 0 … 1 (unit).
         """
         v = np.array(values, dtype=np.float64, copy=True)
         if v.ndim == 1:
@@ -177,7 +178,7 @@ class HeatmapView(QWidget):
         if scale != self._scale and self._bar is not None:
             self._bar.setColorMap(colormaps.colormap_for(scale))
         self._scale = scale
-        self._limits = _limits(v, scale) if limits is None or scale == "unit" else (float(limits[0]), float(limits[1]))
+        self._limits = _limits(v, scale) if limits is None else (float(limits[0]), float(limits[1]))
         rgba = colormaps.to_rgba(v, scale, self._limits)
         if v.size == 0:
             rgba = np.zeros((1, 1, 4), dtype=np.uint8)  # one transparent pixel

@@ -312,7 +312,7 @@ class MainWindow(QMainWindow):
         if res is None or res.trace is None:
             return
         layer, head = self.view_index()
-        self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys())
+        self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys(), st.weights_scale)
         self.stage_strip.set_current(st.stage)
         self._apply_highlights()
 

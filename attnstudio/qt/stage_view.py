@@ -20,11 +20,11 @@ from attnstudio.core.numbers import format_operand
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGE_MATRIX, STAGES, TOKEN_BY_TOKEN
 from attnstudio.qt import colormaps
-from attnstudio.qt.compute_worker import Result
 from attnstudio.qt.head_overview import HeadOverview
 from attnstudio.qt.heatmap import HOVER_FONT_PX, HeatmapView
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.weights_side import WeightsSide
+from attnstudio.studio.result import Result
 
 TITLES = dict(STAGES)
 EMPTY_MESSAGE = ("The sentence is empty — type at least one word above.\n\n"
@@ -58,6 +58,14 @@ def formula(stage: str, s: Settings, layer: int = 0) -> str:
     if stage == "heads":
         return f"concat(Z₁ … Z_{s.heads})·W_O  →  N × d_model = N × {s.d_model}"
     return ""
+
+
+def weight_limits(m: np.ndarray) -> tuple[float, float]:
+    """0 … the largest finite weight shown (0 … 1 when there is none above 0): toy weights of
+    0.03–0.3 then span the whole colour map instead of one dark shade."""
+    finite = m[np.isfinite(m)]
+    top = float(finite.max()) if finite.size else 0.0
+    return (0.0, top) if top > 0 else (0.0, 1.0)
 
 
 def hint(stage: str) -> str:
@@ -170,8 +178,10 @@ class StageView(QWidget):
         self.warning.hide()
         self.stack.setCurrentIndex(1)
 
-    def show_stage(self, res: Result, stage: str, layer: int, head: int, direct: frozenset) -> None:
-        """Draw ``stage`` of (layer, head) from ``res`` (a result with a trace)."""
+    def show_stage(self, res: Result, stage: str, layer: int, head: int, direct: frozenset,
+                   weights_scale: str = "unit") -> None:
+        """Draw ``stage`` of (layer, head) from ``res`` (a result with a trace). The weights are
+        coloured over 0 … 1 (``weights_scale`` "unit") or 0 … their largest value ("max")."""
         d, tr = res.display, res.trace
         assert d is not None and tr is not None
         s = tr.settings
@@ -194,7 +204,9 @@ class StageView(QWidget):
         name, scale = STAGE_MATRIX[stage]
         self._names[self.heatmap] = name
         labels = token_labels(tr.tokens)
-        self._show(self.heatmap, d.get(layer, head, name), labels, scale, name, s)
+        shown = d.get(layer, head, name)
+        limits = weight_limits(shown[0]) if scale == "unit" and weights_scale == "max" else None
+        self._show(self.heatmap, shown, labels, scale, name, s, limits=limits)
         self.factor = d.get(layer, head, name)[1]
         projections = stage == "projections"
         self.k_view.setVisible(projections)
