@@ -179,9 +179,7 @@ def _slide_window(size: tuple[int, int]) -> MainWindow:
                    window.stage_strip):
         if widget is not None:
             widget.hide()
-    from PySide6.QtWidgets import QDockWidget
-
-    for dock in window.findChildren(QDockWidget):
+    for dock in window.side_docks:
         dock.hide()
     window.stage_view.set_hover_lines(False)  # "hover a cell…" means nothing on a slide
     rect = _layout(size)["stage"]

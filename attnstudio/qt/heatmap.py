@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -333,9 +333,18 @@ class HeatmapView(QWidget):
         rect = self._vb.boundingRect()
         return self._cells.font_px(rect.width() / cols, rect.height() / rows) > 0
 
+    def plot_viewport(self) -> QWidget:
+        """The widget the matrix is painted on (for tests and latency probes that click,
+        hover or watch its paints)."""
+        return self._glw.viewport()
+
     def cell_scene_center(self, row: int, col: int) -> QPointF:
         """Scene position of a cell's centre (tests and lessons point at cells with it)."""
         return self._vb.mapViewToScene(QPointF(col + 0.5, row + 0.5))
+
+    def cell_viewport_pos(self, row: int, col: int) -> QPoint:
+        """A cell's centre in ``plot_viewport()`` coordinates (where a mouse would point)."""
+        return self._glw.mapFromScene(self.cell_scene_center(row, col))
 
     def row_centers_in(self, widget: QWidget) -> tuple[float, float] | None:
         """Where the rows are, in ``widget``'s coordinates: (y of row 0's centre, pixels from one

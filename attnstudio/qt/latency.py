@@ -7,7 +7,8 @@ weights stage on view, and the clock stops when the large heatmap's viewport has
 the new result; edits are spaced out so the per-frame coalescing never merges two. Cold
 start: ``python -m attnstudio`` in a subprocess with ATTNSTUDIO_EXIT_AFTER_PAINT=1, which
 prints the time from process start to the first paint of the window. Both run offscreen.
-Not a test: timings depend on the machine; a benchmark can call these functions.
+Timings depend on the machine, so no test asserts them (tests/qt/test_latency.py only runs
+the measurement); a benchmark can call these functions.
 """
 
 from __future__ import annotations
@@ -45,17 +46,16 @@ def _sentence(n: int) -> str:
 
 def measure_edit_latency(sizes=(8, 64, 512, 2048), edits: int = 20, size=(1280, 720)) -> list[EditLatency]:
     """Median edit-to-repaint latency of a W_Q cell edit at each N (NumPy backend)."""
-    import pyqtgraph as pg
     from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QApplication
 
-    from attnstudio.qt.app import _application, create_window
+    from attnstudio.qt.app import application, create_window
 
-    app = _application(["attnstudio-latency"])
-    window = create_window()
+    app = application(["attnstudio-latency"])
+    window = create_window(interactive=False)
     window.resize(*size)
     window.show()
-    viewport = window.heatmap.findChild(pg.GraphicsLayoutWidget).viewport()
+    viewport = window.heatmap.plot_viewport()
 
     class PaintClock(QObject):
         armed = False
@@ -82,21 +82,21 @@ def measure_edit_latency(sizes=(8, 64, 512, 2048), edits: int = 20, size=(1280, 
 
     out = []
     for n in sizes:
-        window.state.set_sentence(_sentence(n))
+        window.studio.set_sentence(_sentence(n))
         window.go_to_stage("weights")
-        window.state.flush()
+        window.studio_qt.flush()
         pump_until(lambda n=n: window.trace is not None and window.trace.n == n and not window.compute.busy)
         for _ in range(20):
             app.processEvents()
         times, computes = [], []
-        base = float(window.state.matrix("w_q")[0, 0])
+        base = float(window.studio.matrix("w_q")[0, 0])
         for i in range(edits):
             time.sleep(0.03)  # past the frame window: each edit is measured alone
             app.processEvents()
             arrived.clear()
             clock.painted_at = 0.0
             t0 = time.perf_counter()
-            window.state.set_weight_cell(0, 0, "w_q", 0, 0, base + 0.01 * (i + 1))
+            window.studio.set_weight_cell(0, 0, "w_q", 0, 0, base + 0.01 * (i + 1))
             pump_until(lambda: bool(arrived) and clock.painted_at > 0)
             times.append((clock.painted_at - t0) * 1000.0)
             computes.append(arrived[-1].elapsed_ms)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from attnstudio.core.explain import explain_cell, token_view
+from attnstudio.core.numbers import format_result
 from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
 from attnstudio.qt.compute_worker import ComputeController
@@ -356,7 +357,7 @@ class MainWindow(QMainWindow):
         if f > 1:
             r0, r1 = row * f, min((row + 1) * f, res.trace.n) - 1
             return (f"reduced for display: this cell is the mean of rows {r0}–{r1}"
-                    f" = {m[row, col]:.3g}; numbers are shown for N ≤ {res.display.max_side}")
+                    f" = {format_result(m[row, col])}; numbers are shown for N ≤ {res.display.max_side}")
         try:
             return explain_cell(res.trace, layer, head, name, row, col, weights=res.inputs.weights)
         except Exception as exc:  # a hover must never take the window down

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist" / "attnstudio"
-# CuPy in the build environment took a 20-line app from 219 to 467 MB (DESIGN §8); this
+# CuPy in the build environment took a 20-line app from 219 to 467 MB (measured); this
 # bundle is ~155 MB. A bound well below 467 catches that kind of leak, not small drift.
 MAX_MB = 200
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPoint
 
 from attnstudio.core.trace import Trace
@@ -44,12 +43,11 @@ def expected_stage(tr: Trace, stage: str, layer: int = 0, head: int = 0) -> np.n
 
 
 def viewport_pos(view: HeatmapView, row: int, col: int) -> QPoint:
-    glw = view.findChild(pg.GraphicsLayoutWidget)
-    return glw.mapFromScene(view.cell_scene_center(row, col))
+    return view.cell_viewport_pos(row, col)
 
 
 def viewport(view: HeatmapView):
-    return view.findChild(pg.GraphicsLayoutWidget).viewport()
+    return view.plot_viewport()
 
 
 def type_into_cell(qtbot, table, row: int, col: int, text: str) -> None:

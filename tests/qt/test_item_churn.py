@@ -1,4 +1,4 @@
-"""Regression guard for DESIGN §9: PySide6 6.12.0 aborts the interpreter when Python subclasses
+"""Regression guard: PySide6 6.12.0 aborts the interpreter when Python subclasses
 of QGraphicsObject are re-parented a few thousand times (what pyqtgraph does whenever items
 are added to and removed from a plot).
 
@@ -67,5 +67,5 @@ def test_reparenting_graphics_objects_does_not_abort(script, marker, qtbot):
     result = run_child(script)
     assert result.returncode == 0 and marker in result.stdout, (
         f"the child interpreter died (exit {result.returncode}): this PySide6 build crashes when "
-        f"graphics items are re-parented (DESIGN §9)\n{result.stderr[-3000:]}"
+        f"graphics items are re-parented (a refcount error in the binding)\n{result.stderr[-3000:]}"
     )
