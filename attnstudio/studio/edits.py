@@ -27,7 +27,7 @@ def weight_name(name: str, layer: int, head: int) -> str:
 def cell_value(text_or_value: str | float, where: str, old: float) -> float:
     """``parse_cell`` with the cell named in the message and the value that stays."""
     try:
-        return parse_cell(text_or_value)  # type: ignore[arg-type]  (it takes numbers too)
+        return parse_cell(text_or_value)  # type: ignore[arg-type]  # it takes numbers too
     except MatrixError as exc:
         raise MatrixError(f"{where}: {exc} — kept {old:.4g}") from None
 

@@ -49,9 +49,10 @@ class Events:
 
     def disconnect(self, callback: Callable[..., None]) -> None:
         """Remove ``callback`` wherever it is connected."""
-        for group in (*self._callbacks.values(), self._any, self._notes):
+        groups: list[list[Callable[..., None]]] = [*self._callbacks.values(), self._any, self._notes]
+        for group in groups:
             while callback in group:
-                group.remove(callback)  # type: ignore[arg-type]
+                group.remove(callback)
 
     # ---- announcing ----------------------------------------------------------------------
     @contextlib.contextmanager

@@ -405,8 +405,9 @@ class StudioModel:
                 frozen_array(check_matrix("X (embeddings)", m, (n, settings.d_model))), tokens)
             edited = edited or emb is not None
         if "direct" in changes:
-            direct = tuple((tuple(k), RowOverride(frozen_array(  # type: ignore[misc]
-                edits.direct_matrix(settings, tokens, *k, m)), tokens)) for k, m in dict(changes["direct"]).items())
+            direct = tuple(((layer, head, name), RowOverride(frozen_array(
+                edits.direct_matrix(settings, tokens, layer, head, name, m)), tokens))
+                for (layer, head, name), m in dict(changes["direct"]).items())
             edited = edited or bool(direct)
         stage = changes.get("stage", s.stage)
         if stage not in STAGE_KEYS:
@@ -455,9 +456,8 @@ def _resized(s: Snapshot, new: Settings, quiet: bool) -> tuple[Weights, RowOverr
     """The matrices after a settings change: re-seeded for a new size or seed, with the
     edits of the old size stashed and those of the new size brought back."""
     old = s.settings
-    keep = (s.weights, s.embeddings, s.direct, s.stash, s.edited, [])
     if not any(getattr(new, k) != getattr(old, k) for k in SHAPE_KEYS):
-        return keep
+        return s.weights, s.embeddings, s.direct, s.stash, s.edited, []
     stash = dict(s.stash)
     if s.edited:
         stash[_shape_key(old)] = (s.weights, s.embeddings, s.direct)

@@ -69,7 +69,7 @@ class Snapshot:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Snapshot) and same(self, other)
 
-    __hash__ = None  # type: ignore[assignment]  (holds arrays: compared by value, never hashed)
+    __hash__ = None  # type: ignore[assignment]  # holds arrays: compared by value, never hashed
 
 
 def same(a: Any, b: Any) -> bool:
