@@ -21,7 +21,6 @@ The path of one edit, and where a new stage or option goes: docs/architecture.md
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -36,24 +35,19 @@ from attnstudio.core.settings import Settings
 from attnstudio.core.tokenize import tokenize
 from attnstudio.core.trace import QUERY_ROW_STAGES, STAGE_KEYS, TOKEN_BY_TOKEN
 from attnstudio.core.weights import Weights
-from attnstudio.studio import edits
+from attnstudio.studio import edits, rules
 from attnstudio.studio.events import Events
 from attnstudio.studio.inputs import DirectKey, Inputs, RowOverride, adapt_direct, adapt_embeddings
+from attnstudio.studio.rules import StudioError, index_in, one_of, tokens_of
 from attnstudio.studio.snapshot import (
-    MAX_ZOOM,
-    MIN_ZOOM,
     THEMES,
     WEIGHT_SCALES,
     Snapshot,
-    Stashed,
     frozen_array,
     frozen_weights,
     same,
 )
 
-# Settings whose change gives the matrices new shapes or new seeded values.
-SHAPE_KEYS = ("d_model", "heads", "layers", "seed")
-STASH_SIZES = 8
 CHANGES = ("sentence", "settings", "weights", "embeddings", "direct", "stage", "layer", "head",
            "selected_row", "highlight_rows", "highlight_cells", "theme", "zoom", "weights_scale")
 _INPUT_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct")
@@ -61,18 +55,6 @@ _VIEW_FIELDS = ("stage", "layer", "head")
 _SELECTION_FIELDS = ("selected_row", "highlight_rows", "highlight_cells")
 _DISPLAY_FIELDS = ("theme", "zoom", "weights_scale")
 _LESSON_FIELDS = ("lesson", "step")
-
-
-class StudioError(AttnStudioError):
-    """A change the studio refuses (unknown stage, a row outside the sentence, …)."""
-
-
-def tokens_of(sentence: str) -> tuple[str, ...]:
-    """The sentence's tokens, or () when it has none (or cannot be tokenized)."""
-    try:
-        return tuple(tokenize(sentence))
-    except AttnStudioError:
-        return ()
 
 
 class StudioModel:
@@ -197,7 +179,7 @@ class StudioModel:
         together raises and changes nothing)."""
         if not isinstance(snap, Snapshot):
             raise StudioError(f"restore needs a Snapshot, not {type(snap).__name__}")
-        _check_snapshot(snap)
+        rules.check_snapshot(snap)
         self._commit(snap, [])
 
     # ---- inputs ------------------------------------------------------------------------------
@@ -275,7 +257,7 @@ class StudioModel:
     def reset(self) -> None:
         """The seeded values for the current seed: every edit and direct matrix dropped."""
         s = self._s
-        stash = tuple((k, v) for k, v in s.stash if k != _shape_key(s.settings))
+        stash = tuple((k, v) for k, v in s.stash if k != rules.shape_key(s.settings))
         new = replace(s, weights=frozen_weights(Weights.seeded(s.settings)), embeddings=None, direct=(),
                       edited=False, stash=stash)
         self._commit(new, [f"Reset: seeded values for seed {s.settings.seed}"])
@@ -394,7 +376,7 @@ class StudioModel:
         tokens = tokens_of(sentence)
         n = len(tokens)
         quiet = "weights" in changes
-        weights, emb, direct, stash, edited, notes = _resized(s, settings, quiet)
+        weights, emb, direct, stash, edited, notes = rules.resized(s, settings, quiet)
         if "weights" in changes:
             w = changes["weights"]
             weights = frozen_weights(Weights.seeded(settings) if w is None else w.checked(settings))
@@ -407,34 +389,32 @@ class StudioModel:
         if "direct" in changes:
             direct = tuple(((layer, head, name), RowOverride(frozen_array(
                 edits.direct_matrix(settings, tokens, layer, head, name, m)), tokens))
-                for (layer, head, name), m in dict(changes["direct"]).items())
+                for (layer, head, name), m in ((rules.direct_key(k), m) for k, m in dict(changes["direct"]).items()))
             edited = edited or bool(direct)
         stage = changes.get("stage", s.stage)
         if stage not in STAGE_KEYS:
             raise StudioError(f"unknown stage {stage!r}: one of {', '.join(STAGE_KEYS)}")
-        layer = _index_in("layer", changes["layer"], settings.layers) if "layer" in changes else \
+        layer = index_in("layer", changes["layer"], settings.layers) if "layer" in changes else \
             min(s.layer, settings.layers - 1)
-        head = _index_in("head", changes["head"], settings.heads) if "head" in changes else \
+        head = index_in("head", changes["head"], settings.heads) if "head" in changes else \
             min(s.head, settings.heads - 1)
         same_tokens = tokens == tokens_of(s.sentence)
         selected = s.selected_row if same_tokens else -1
         if "selected_row" in changes:
-            selected = -1 if changes["selected_row"] in (None, -1) else _index_in("row", changes["selected_row"], n)
+            selected = -1 if changes["selected_row"] in (None, -1) else index_in("row", changes["selected_row"], n)
         rows = s.highlight_rows if same_tokens else ()
         if "highlight_rows" in changes:
-            rows = tuple(_index_in("highlighted row", r, n) for r in changes["highlight_rows"])
+            rows = tuple(index_in("highlighted row", r, n) for r in changes["highlight_rows"])
         cells = s.highlight_cells if same_tokens else ()
         if "highlight_cells" in changes:
-            cells = tuple((_index_in("highlighted cell row", r, n), _index_in("highlighted cell column", c, n))
+            cells = tuple((index_in("highlighted cell row", r, n), index_in("highlighted cell column", c, n))
                           for r, c in changes["highlight_cells"])
-        theme = _one_of("theme", changes.get("theme", s.theme), THEMES)
-        scale = _one_of("weights colour scale", changes.get("weights_scale", s.weights_scale), WEIGHT_SCALES)
-        zoom = changes.get("zoom", s.zoom)
-        if isinstance(zoom, bool) or not isinstance(zoom, (int, float)) or not MIN_ZOOM <= zoom <= MAX_ZOOM:
-            raise StudioError(f"zoom must be a number from {MIN_ZOOM:g} to {MAX_ZOOM:g}, not {zoom!r}")
+        theme = one_of("theme", changes.get("theme", s.theme), THEMES)
+        scale = one_of("weights colour scale", changes.get("weights_scale", s.weights_scale), WEIGHT_SCALES)
+        zoom = rules.zoom(changes.get("zoom", s.zoom))
         new = replace(s, sentence=sentence, settings=settings, weights=weights, embeddings=emb, direct=direct,
                       stash=stash, edited=edited, stage=stage, layer=layer, head=head, selected_row=selected,
-                      highlight_rows=rows, highlight_cells=cells, theme=theme, zoom=float(zoom), weights_scale=scale)
+                      highlight_rows=rows, highlight_cells=cells, theme=theme, zoom=zoom, weights_scale=scale)
         return new, notes
 
     def _commit(self, new: Snapshot, notes: list[str]) -> None:
@@ -449,72 +429,3 @@ class StudioModel:
             self.events.changed(*kinds)
             for text in notes:
                 self.events.note(text)
-
-
-def _resized(s: Snapshot, new: Settings, quiet: bool) -> tuple[Weights, RowOverride | None,
-                                                              tuple, tuple, bool, list[str]]:
-    """The matrices after a settings change: re-seeded for a new size or seed, with the
-    edits of the old size stashed and those of the new size brought back."""
-    old = s.settings
-    if not any(getattr(new, k) != getattr(old, k) for k in SHAPE_KEYS):
-        return s.weights, s.embeddings, s.direct, s.stash, s.edited, []
-    stash = dict(s.stash)
-    if s.edited:
-        stash[_shape_key(old)] = (s.weights, s.embeddings, s.direct)
-        while len(stash) > STASH_SIZES:  # a bounded memory of earlier sizes
-            stash.pop(next(iter(stash)))
-    back: Stashed | None = stash.pop(_shape_key(new), None)
-    if back is not None:
-        weights, emb, direct = back
-        edited = True
-        msg = "your earlier edits for these sizes are back"
-    else:
-        weights = frozen_weights(Weights.seeded(new))
-        emb = None if (new.d_model != old.d_model or new.seed != old.seed) else s.embeddings
-        direct = () if (new.d_k != old.d_k or new.heads != old.heads or new.layers < old.layers) else s.direct
-        edited = emb is not None or bool(direct)
-        msg = "weights re-seeded"
-        if s.edited:
-            msg += " (edits to matrices of the old shape cannot carry over: they come back if you switch back)"
-    what = ", ".join(f"{k} {getattr(old, k)} → {getattr(new, k)}" for k in SHAPE_KEYS
-                     if getattr(new, k) != getattr(old, k))
-    return weights, emb, direct, tuple(stash.items()), edited, ([] if quiet else [f"{what}: {msg}"])
-
-
-def _shape_key(s: Settings) -> tuple[int, int, int, int]:
-    return (s.d_model, s.heads, s.layers, s.seed)
-
-
-def _index_in(what: str, value: Any, count: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < count:
-        raise StudioError(f"{what} {value!r} does not exist: there are {count} (counted from 0)")
-    return int(value)
-
-
-def _one_of(what: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise StudioError(f"{what} must be one of {', '.join(allowed)}, not {value!r}")
-    return str(value)
-
-
-def _check_snapshot(snap: Snapshot) -> None:
-    """Raise StudioError when the parts of ``snap`` do not fit together."""
-    s = snap.settings.validated()
-    if not snap.weights.fits(s):
-        raise StudioError("the snapshot's weights do not fit its settings")
-    n = len(tokens_of(snap.sentence))
-    if snap.stage not in STAGE_KEYS:
-        raise StudioError(f"unknown stage {snap.stage!r}")
-    _index_in("layer", snap.layer, s.layers)
-    _index_in("head", snap.head, s.heads)
-    if snap.selected_row != -1:
-        _index_in("row", snap.selected_row, n)
-    for r in snap.highlight_rows:
-        _index_in("highlighted row", r, n)
-    _one_of("theme", snap.theme, THEMES)
-    _one_of("weights colour scale", snap.weights_scale, WEIGHT_SCALES)
-    if not (isinstance(snap.zoom, float) and math.isfinite(snap.zoom) and MIN_ZOOM <= snap.zoom <= MAX_ZOOM):
-        raise StudioError(f"zoom {snap.zoom!r} is outside {MIN_ZOOM:g} … {MAX_ZOOM:g}")
-    steps = len(snap.lesson.steps) if snap.lesson is not None else 0
-    if not (0 <= snap.step < steps or (snap.lesson is None and snap.step == -1)):
-        raise StudioError(f"step {snap.step} does not exist: the lesson has {steps} step(s)")

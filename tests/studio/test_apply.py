@@ -31,6 +31,8 @@ BAD_CHANGES = [
     ({"settings": {"temperature": 0}}, SettingsError),
     ({"direct": {(0, 0, "q"): np.zeros((3, 4))}}, MatrixError),
     ({"direct": {(0, 3, "q"): np.zeros((10, 4))}}, MatrixError),
+    ({"direct": {(0, 0): np.zeros((5, 4))}}, StudioError),
+    ({"direct": {(0, 0, "w"): np.zeros((5, 4))}}, MatrixError),
     ({"embeddings": np.full((10, 4), np.nan)}, MatrixError),
     ({"weights": Weights.seeded(StudioModel().settings.with_(d_model=8, heads=2))}, MatrixError),
     ({"stage": "softmax"}, StudioError),
