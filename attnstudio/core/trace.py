@@ -40,6 +40,11 @@ STAGES = (
     ("heads", "Heads → concat·W_O"),
 )
 STAGE_KEYS = tuple(key for key, _ in STAGES)
+# The same stages as a thumbnail's caption, a few characters wide.
+STAGE_SHORT_TITLES = {
+    "tokens": "Tokens", "embeddings": "X", "projections": "Q K V", "scores": "Q·Kᵀ", "scaled": "÷ √d_k",
+    "masked": "Mask", "weights": "Weights", "output": "A·V", "heads": "·W_O",
+}
 
 # The matrix each stage shows in the large heatmap, and its colour scale: "signed" (a
 # diverging map around 0) or "unit" (0 … 1, for weights). The tokens stage previews X.

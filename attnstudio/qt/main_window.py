@@ -446,8 +446,7 @@ class MainWindow(QMainWindow):
         self.stage_view.set_font_scale(zoom)
         self.token_strip.set_font_scale(chrome)
         self.token_panel.set_font_scale(zoom)
-        self.controls.sync()
-        self._show_stage()
+        self._show_stage()  # the weights' colour scale may have changed
 
     def showEvent(self, ev) -> None:
         super().showEvent(ev)

@@ -19,14 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from attnstudio.core.trace import STAGES
+from attnstudio.core.trace import STAGE_SHORT_TITLES, STAGES
 from attnstudio.qt.heatmap import HeatmapView
 
 # Thumbnail captions: short enough for nine in a row at 1280 px.
-SHORT_TITLES = {
-    "tokens": "Tokens", "embeddings": "X", "projections": "Q K V", "scores": "Q·Kᵀ", "scaled": "÷ √d_k",
-    "masked": "Mask", "weights": "Weights", "output": "A·V", "heads": "·W_O",
-}
 
 
 class _ClickCatcher(QWidget):
@@ -124,7 +120,7 @@ class StageStrip(QWidget):
         row = QHBoxLayout()
         row.setSpacing(4)
         for i, (key, title) in enumerate(STAGES):
-            t = Thumb(f"{i + 1} {SHORT_TITLES[key]}", self, text_only=key == "tokens")
+            t = Thumb(f"{i + 1} {STAGE_SHORT_TITLES[key]}", self, text_only=key == "tokens")
             t.setToolTip(f"{i + 1}. {title}")
             t.clicked.connect(lambda k=key: self.stage_clicked.emit(k))
             self.thumbs[key] = t

@@ -60,3 +60,10 @@ def test_unknown_names_and_missing_positions() -> None:
     assert tr.matrix("positions") is None
     with pytest.raises(ValueError, match="unknown matrix 'embedding'"):
         tr.matrix("embedding")
+
+
+def test_every_stage_has_a_short_title_and_a_matrix_to_show():
+    from attnstudio.core.trace import STAGE_KEYS, STAGE_MATRIX, STAGE_SHORT_TITLES
+
+    assert set(STAGE_SHORT_TITLES) == set(STAGE_KEYS) == set(STAGE_MATRIX)
+    assert all(0 < len(t) <= 8 for t in STAGE_SHORT_TITLES.values())  # a thumbnail's width
