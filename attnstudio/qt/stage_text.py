@@ -1,0 +1,62 @@
+"""The words and limits a stage is shown with: its formula line (with this run's settings
+filled in), the hint under a matrix while no cell is hovered, and the weights' colour limits.
+Text only, computed from settings and shown values: no widgets here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from attnstudio.core.numbers import format_operand
+from attnstudio.core.settings import Settings
+from attnstudio.core.trace import TOKEN_BY_TOKEN
+
+
+def formula(stage: str, s: Settings, layer: int = 0) -> str:
+    """The formula line under a stage's title, with this run's settings filled in."""
+    x = "X" if layer == 0 else f"X{_sub(layer + 1)} (layer {layer + 1} input)"
+    if stage == "tokens":
+        return "sentence → tokens, each at a position 0 … N−1, each looked up as a vector"
+    if stage == "embeddings":
+        if layer > 0:
+            return f"{x} = X + MHA(X) of the layer before" if s.residual else f"{x} = MHA(X) of the layer before"
+        return "X = E + P: token vectors plus sinusoidal positions" if s.positional else \
+            "X = E: one toy vector per token (positions off)"
+    if stage == "projections":
+        return f"Q = {x}·W_Q    K = {x}·W_K    V = {x}·W_V    (each N × d_k = N × {s.d_k})"
+    if stage == "scores":
+        return "S = Q·Kᵀ: score[i, j] = q_i · k_j"
+    if stage == "scaled":
+        return f"S / √d_k = S / √{s.d_k} = S / {format_operand(math.sqrt(s.d_k))}" if s.scale else \
+            "scaling is off: S unchanged (switch it on to see why it exists)"
+    if stage == "masked":
+        return "causal mask: −∞ above the diagonal (no peeking at later tokens)" if s.mask == "causal" else \
+            "no mask: every token sees every token"
+    if stage == "weights":
+        return f"A = {s.normalizer}(S′ / T), T = {format_operand(s.temperature)}, row by row: each row sums to 1"
+    if stage == "output":
+        return "Z = A·V: each row is a weighted mix of the value rows"
+    if stage == "heads":
+        return f"concat(Z₁ … Z_{s.heads})·W_O  →  N × d_model = N × {s.d_model}"
+    return ""
+
+
+def weight_limits(m: np.ndarray) -> tuple[float, float]:
+    """0 … the largest finite weight shown (0 … 1 when there is none above 0): toy weights of
+    0.03–0.3 then span the whole colour map instead of one dark shade."""
+    finite = m[np.isfinite(m)]
+    top = float(finite.max()) if finite.size else 0.0
+    return (0.0, top) if top > 0 else (0.0, 1.0)
+
+
+def hint(stage: str) -> str:
+    """What the hover line says while no cell is hovered (so nothing is hover-only)."""
+    if stage in TOKEN_BY_TOKEN:
+        return "Hover a cell to see its arithmetic · click a row for that token's view"
+    return "Hover a cell to see its arithmetic"
+
+
+def _sub(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
