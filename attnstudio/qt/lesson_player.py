@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWid
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lesson_schema import LessonStep
 from attnstudio.core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
+from attnstudio.core.trace import STAGE_KEYS, STAGES
 from attnstudio.qt.feature import Host
 from attnstudio.qt.narration_panel import NarrationPanel
 from attnstudio.qt.scrolling import scrolling
@@ -70,6 +71,7 @@ class LessonPlayer(QObject):
         self.menu.insertAction(self.close_action, self.narration_action)
 
         host.studio_qt.lesson_changed.connect(self._on_lesson_changed)
+        host.studio_qt.view_changed.connect(self._show_off_script)
         host.studio_qt.display_changed.connect(self._follow_style)
         self._follow_style()
 
@@ -174,9 +176,23 @@ class LessonPlayer(QObject):
         else:
             self.panel.show_step(lesson.title, index, len(lesson.steps), step.title, step.narration, step.formula)
         self.close_action.setEnabled(lesson is not None)
+        self._show_off_script()
         if opened_or_closed:
             self.lessonChanged.emit()
         self.stepChanged.emit(index)
+
+    def _show_off_script(self) -> None:
+        """In a lesson, a stage (or head) the step does not show gets a visible note."""
+        step = self.studio.step
+        if step is None or not self.studio.off_script:
+            self.panel.set_off_script("")
+            return
+        want = step.state
+        where = f"stage {STAGE_KEYS.index(want.stage) + 1} · {dict(STAGES)[want.stage]}"
+        if self.studio.settings.layers > 1 or self.studio.settings.heads > 1:
+            where += f", layer {want.layer + 1}, head {want.head + 1}"
+        self.panel.set_off_script(f"Off the lesson: this step shows {where}. "
+                                  "PgDn / PgUp go on with the lesson.")
 
     # ---- menu, style, errors -----------------------------------------------------------------
     def _make_menu(self) -> None:

@@ -46,6 +46,8 @@ QLabel#lessonFormula {{ font-size: {px('formula')}px; font-family: {MONOSPACE}; 
                         background: {c['panel']}; border: 1px solid {c['border']}; border-radius: 4px;
                         padding: 6px 8px; }}
 QPushButton#stepButton {{ font-size: {px('button')}px; padding: 6px 12px; }}
+QLabel#offScript {{ font-size: {px('progress')}px; background: {c['banner']}; color: {c['banner_text']};
+                    border-radius: 4px; padding: 6px 8px; }}
 """
 
 
@@ -63,6 +65,9 @@ class NarrationPanel(QWidget):
         self.narration = self._label("narration")
         self.narration.setTextFormat(Qt.TextFormat.RichText)
         self.narration.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Says so when the screen shows another stage than the step's (the presenter jumped).
+        self.off_script = self._label("offScript")
+        self.off_script.hide()
         self.formula = self._label("lessonFormula")
         self.formula.setTextFormat(Qt.TextFormat.PlainText)
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -84,6 +89,7 @@ class NarrationPanel(QWidget):
         body_l.setSpacing(8)
         body_l.addWidget(self.lesson_label)
         body_l.addWidget(self.progress)
+        body_l.addWidget(self.off_script)
         body_l.addWidget(self.title)
         body_l.addWidget(self.narration)
         body_l.addWidget(self.formula)
@@ -108,6 +114,11 @@ class NarrationPanel(QWidget):
         layout.addLayout(buttons)
         self.set_style("dark", 1.0)
         self.show_no_lesson()
+
+    def set_off_script(self, text: str) -> None:
+        """A visible note that the screen has left the step ('' hides it)."""
+        self.off_script.setText(text)
+        self.off_script.setVisible(bool(text))
 
     def _label(self, name: str) -> QLabel:
         label = QLabel(self)

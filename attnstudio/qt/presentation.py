@@ -7,9 +7,9 @@ key is a window-level QAction listed in the "Present" menu, so nothing is hidden
 | --- | --- |
 | F5, F11 | full screen on / off; Esc leaves it |
 | PgDn, →, Space / PgUp, ← | next / previous lesson step when a lesson is open, else stage |
-| Home / End | first / last stage |
+| Home / End | first / last lesson step when a lesson is open, else stage |
 | B | blank the screen (black); B or any step key brings it back without stepping |
-| 1 … 9 | jump to stage 1 … 9 |
+| 1 … 9 | jump to stage 1 … 9 (inside a lesson the narration says the screen left the step) |
 | Ctrl+= / Ctrl++ / Ctrl+- / Ctrl+0 | larger / smaller / normal text (the studio model's zoom) |
 
 Stepping and zoom are changes of the studio model (``step_forward``, ``apply(zoom=…)``);
@@ -82,8 +82,8 @@ class Presentation(QObject):
         self.menu.addSeparator()
         self.next_action = self._action("Next step (or stage)", NEXT_KEYS, self.next)
         self.prev_action = self._action("Previous step (or stage)", PREV_KEYS, self.prev)
-        self.first_action = self._action("First stage", ("Home",), lambda: self.go_to(STAGE_KEYS[0]))
-        self.last_action = self._action("Last stage", ("End",), lambda: self.go_to(STAGE_KEYS[-1]))
+        self.first_action = self._action("First step (or stage)", ("Home",), self.first)
+        self.last_action = self._action("Last step (or stage)", ("End",), self.last)
         stages = self.menu.addMenu("Go to stage")
         self.stage_actions = [
             self._action(f"{digit} · {STAGES[i][1]}", (digit,), lambda _=False, k=STAGE_KEYS[i]: self.go_to(k),
@@ -131,6 +131,17 @@ class Presentation(QObject):
     def prev(self) -> None:
         if not self.unblank():
             self._guarded(self.studio.step_back)
+
+    def first(self) -> None:
+        """Home: the lesson's first step when one is open, else the first stage."""
+        if not self.unblank():
+            self._guarded(self.studio.first_step if self.studio.lesson is not None
+                          else lambda: self._host.go_to_stage(STAGE_KEYS[0]))
+
+    def last(self) -> None:
+        if not self.unblank():
+            self._guarded(self.studio.last_step if self.studio.lesson is not None
+                          else lambda: self._host.go_to_stage(STAGE_KEYS[-1]))
 
     def go_to(self, stage: str) -> None:
         if not self.unblank():

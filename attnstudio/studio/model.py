@@ -54,7 +54,7 @@ _INPUT_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct")
 _VIEW_FIELDS = ("stage", "layer", "head")
 _SELECTION_FIELDS = ("selected_row", "highlight_rows", "highlight_cells")
 _DISPLAY_FIELDS = ("theme", "zoom", "weights_scale")
-_LESSON_FIELDS = ("lesson", "step")
+_LESSON_FIELDS = ("lesson", "step", "before_lesson")
 
 
 class StudioModel:
@@ -319,10 +319,33 @@ class StudioModel:
             self.go_to_step(s.step - 1)
 
     def close_lesson(self) -> None:
-        """Stop the lesson: what is on screen stays; the outlines and selection go."""
-        if self._s.lesson is not None:
-            self._commit(replace(self._s, lesson=None, step=-1, selected_row=-1, highlight_rows=(),
-                                 highlight_cells=()), [])
+        """Stop the lesson and bring back the user's own work as it was when the lesson opened
+        (the display options stay as they are now: they are the presenter's, not the lesson's;
+        no row is selected, as after any lesson change)."""
+        s = self._s
+        if s.lesson is None:
+            return
+        back = replace(s.before_lesson or s, lesson=None, step=-1, before_lesson=None, selected_row=-1,
+                       highlight_rows=(), highlight_cells=(), theme=s.theme, zoom=s.zoom,
+                       weights_scale=s.weights_scale)
+        self._commit(back, ["Lesson closed: your own sentence, settings and matrices are back"])
+
+    @property
+    def off_script(self) -> bool:
+        """Whether a lesson is open but the screen shows another stage, layer or head than its
+        step (the presenter jumped): the narration should say so."""
+        step = self.step
+        s = self._s
+        return step is not None and (s.stage, s.layer, s.head) != (step.state.stage, step.state.layer,
+                                                                     step.state.head)
+
+    def first_step(self) -> None:
+        self.go_to_step(0)
+
+    def last_step(self) -> None:
+        lesson = self._s.lesson
+        if lesson is not None:
+            self.go_to_step(len(lesson.steps) - 1)
 
     def step_forward(self) -> None:
         """The clicker's "next": the lesson's next step when one is open, else the next stage."""
@@ -352,7 +375,9 @@ class StudioModel:
         except AttnStudioError as exc:
             raise StudioError(f"{lesson.source}, step {index + 1}: cannot be shown: {exc}") from None
         # The step says what the screen shows: the notes about re-seeding are not news.
-        self._commit(replace(new, lesson=lesson, step=index), [])
+        s = self._s
+        before = s.before_lesson if s.lesson is not None else s
+        self._commit(replace(new, lesson=lesson, step=index, before_lesson=before), [])
 
     # ---- internals ---------------------------------------------------------------------------
     def _set_matrices(self, **trusted: Any) -> None:

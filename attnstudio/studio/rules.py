@@ -113,6 +113,10 @@ def check_snapshot(snap: Snapshot) -> None:
     one_of("weights colour scale", snap.weights_scale, WEIGHT_SCALES)
     if not isinstance(snap.zoom, float) or zoom(snap.zoom) != snap.zoom:
         raise StudioError(f"zoom must be a float, not {snap.zoom!r}")
+    if snap.before_lesson is not None:
+        if snap.lesson is None or snap.before_lesson.lesson is not None:
+            raise StudioError("the state kept for after the lesson belongs to an open lesson, and has none itself")
+        check_snapshot(snap.before_lesson)
     steps = len(snap.lesson.steps) if snap.lesson is not None else 0
     if not (0 <= snap.step < steps or (snap.lesson is None and snap.step == -1)):
         raise StudioError(f"step {snap.step} does not exist: the lesson has {steps} step(s)")

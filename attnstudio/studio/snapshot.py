@@ -41,7 +41,9 @@ class Snapshot:
       none), ``highlight_rows`` and ``highlight_cells`` (a lesson step's outlines), all in
       token positions;
     - display options: ``theme``, ``zoom`` (text size factor), ``weights_scale``;
-    - the lesson: ``lesson`` (None when none is open) and ``step`` (0-based, -1 with none).
+    - the lesson: ``lesson`` (None when none is open), ``step`` (0-based, -1 with none) and
+      ``before_lesson``, the user's own state when the lesson opened (what closing it brings
+      back; None with no lesson).
     """
 
     sentence: str = DEFAULT_SENTENCE
@@ -62,6 +64,7 @@ class Snapshot:
     weights_scale: str = "unit"
     lesson: Lesson | None = None
     step: int = -1
+    before_lesson: Snapshot | None = None
 
     def direct_dict(self) -> dict[DirectKey, RowOverride]:
         return dict(self.direct)

@@ -2,6 +2,7 @@
 screen, digits jump to stages, Ctrl+=/-/0 zoom every text, F5/F11 toggle full screen.
 Keys go to the window handle, as a clicker's would (window-level QAction shortcuts)."""
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -239,3 +240,38 @@ def test_zoom_keeps_the_window_on_a_1280x720_screen(window, qtbot, zoom):
     window.go_to_stage("weights")
     settle(qtbot, window)
     qtbot.waitUntil(window.heatmap.cell_text_visible, timeout=2000)  # the numbers still fit
+
+
+def test_inside_a_lesson_home_and_end_step_it_and_a_digit_leaves_it_visibly(window, qtbot):
+    player = window.lesson_player
+    lesson = load_lesson("causal")
+    player.open_lesson("causal")
+    key(qtbot, window, Qt.Key.Key_End)
+    assert player.step_index == len(lesson.steps) - 1
+    key(qtbot, window, Qt.Key.Key_Home)
+    assert player.step_index == 0 and not player.panel.off_script.isVisibleTo(player.panel)
+    step_stage = lesson.steps[0].state.stage
+    other = next(i for i, k in enumerate(STAGE_KEYS) if k != step_stage)
+    key(qtbot, window, getattr(Qt.Key, f"Key_{other + 1}"))
+    assert window.studio.stage == STAGE_KEYS[other] and player.step_index == 0
+    note = player.panel.off_script
+    assert note.isVisibleTo(player.panel) and "Off the lesson" in note.text() and "PgDn" in note.text()
+    key(qtbot, window, Qt.Key.Key_PageDown)
+    assert player.step_index == 1 and not note.isVisibleTo(player.panel)
+
+
+def test_closing_a_lesson_gives_the_window_back_the_users_work(window, qtbot):
+    window.sentence.field.setText("my own sentence for today")
+    window.go_to_stage("scores")
+    settle(qtbot, window)
+    window.studio.set_weight_cell(0, 0, "w_k", 0, 0, "0.5")
+    trace_before = settle(qtbot, window)
+    window.lesson_player.open_lesson("trophy-suitcase")
+    settle(qtbot, window)
+    assert window.sentence.text() != "my own sentence for today"
+    window.lesson_player.close_lesson()
+    trace = settle(qtbot, window)
+    assert window.sentence.text() == "my own sentence for today" and window.studio.stage == "scores"
+    assert tuple(trace.tokens) == tuple(trace_before.tokens)
+    np.testing.assert_array_equal(trace.head().scores, trace_before.head().scores)
+    assert "your own" in window.statusBar().currentMessage()

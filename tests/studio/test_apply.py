@@ -1,6 +1,8 @@
 """apply(): everything checked before anything changes; one announcement per change or batch;
 the selection and highlights never outlive the tokens or the lesson they were made for."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -117,7 +119,6 @@ def test_a_lesson_opening_stepping_and_closing_clears_the_selection(model):
     model.select_row(2)
     model.close_lesson()
     assert (model.lesson, model.step_index, model.selected_row, model.highlight_rows) == (None, -1, -1, ())
-    assert model.sentence == first.sentence  # closing keeps what is on screen
     assert rec.calls["lesson"] == 3  # open, step, close
 
 
@@ -153,3 +154,33 @@ def test_stepping_goes_through_the_lesson_when_one_is_open_else_the_stages(model
     for _ in range(len(lesson.steps) + 2):
         model.step_forward()
     assert model.step_index == len(lesson.steps) - 1
+
+
+def test_closing_a_lesson_brings_back_the_users_own_work():
+    model = StudioModel()
+    model.set_weight_cell(0, 0, "w_q", 1, 1, 0.75)
+    model.apply(sentence="my own words for the class", stage="scores", settings={"temperature": 2.0})
+    mine = model.snapshot()
+    model.open_lesson(load_lesson("trophy-suitcase"))
+    model.next_step()
+    model.open_lesson(load_lesson("causal"))  # one lesson after another: still back to mine
+    model.set_setting(temperature=0.5)  # an edit inside the lesson belongs to the lesson
+    model.apply(theme="light", zoom=1.5)  # the presenter's display choice stays
+    model.close_lesson()
+    back = model.snapshot()
+    assert back == dataclasses.replace(mine, theme="light", zoom=1.5)
+    assert model.matrix("w_q")[1, 1] == 0.75 and model.sentence == "my own words for the class"
+
+
+def test_the_model_says_when_the_screen_has_left_the_lessons_step():
+    model = StudioModel()
+    lesson = load_lesson("causal")
+    model.open_lesson(lesson)
+    assert not model.off_script
+    other = next(k for k in ("tokens", "heads") if k != lesson.steps[0].state.stage)
+    model.set_stage(other)
+    assert model.off_script
+    model.last_step()
+    assert model.step_index == len(lesson.steps) - 1 and not model.off_script
+    model.first_step()
+    assert model.step_index == 0
