@@ -1,10 +1,14 @@
 """Colour maps, special-cell colours and themes of the heatmaps.
 
-Both maps are colour-blind safe: the diverging map runs blue → white → orange (the
-blue/orange pair stays distinct under protanopia, deuteranopia and tritanopia, and the
-ramp is monotonic in lightness on each side); the sequential map is viridis. Neither map
-contains a neutral grey or a magenta, so masked (−∞) and non-finite cells, drawn in those,
-can never be mistaken for a value.
+Every map is colour-blind safe: the diverging map (signed stages, both themes) runs blue →
+white → orange (the blue/orange pair stays distinct under protanopia, deuteranopia and
+tritanopia, and the ramp is monotonic in lightness on each side); the sequential map of the
+weights is monotonic in lightness and runs from near the theme's background (nothing) to a
+strong colour (everything): viridis on the dark theme, yellow → green on the light
+(projector) theme, whose white ground turns viridis's dark end into the loudest colour on
+screen. No map contains a neutral grey or a magenta, so masked (−∞) and non-finite cells,
+drawn in those, can never be mistaken for a value. The numbers printed on the cells are
+black or white, whichever contrasts more (``dark_text_on``): at least 4.5:1 on any colour.
 """
 
 from __future__ import annotations
@@ -20,6 +24,13 @@ _DIVERGING_STOPS = (
     "#fee0b6", "#fdb863", "#e08214", "#b35806", "#7f3b08",
 )
 
+# ColorBrewer YlGn: pale yellow (near the white of the projector theme) → dark green. Green
+# is neither half of the diverging map (blue is negative there, orange positive) nor the
+# light theme's red outlines, and it is far from the masked grey and the warning magenta.
+_LIGHT_SEQUENTIAL_STOPS = (
+    "#ffffe5", "#f7fcb9", "#d9f0a3", "#addd8e", "#78c679", "#41ab5d", "#238443", "#006837", "#004529",
+)
+
 LUT_SIZE = 256
 
 
@@ -30,6 +41,8 @@ def _hex(c: str) -> tuple[int, int, int]:
 DIVERGING = pg.ColorMap(np.linspace(0.0, 1.0, len(_DIVERGING_STOPS)), [_hex(c) for c in _DIVERGING_STOPS],
                         name="attnstudio-blue-white-orange")
 SEQUENTIAL = pg.colormap.get("viridis")
+SEQUENTIAL_LIGHT = pg.ColorMap(np.linspace(0.0, 1.0, len(_LIGHT_SEQUENTIAL_STOPS)),
+                               [_hex(c) for c in _LIGHT_SEQUENTIAL_STOPS], name="attnstudio-yellow-green")
 
 # Masked (−∞) cells: neutral grey with darker hatching. Non-finite (NaN, +∞): magenta with
 # dark cross-hatching, a warning no value colour can produce.
@@ -39,36 +52,74 @@ WARN_FILL = (214, 0, 214)
 WARN_HATCH = (40, 0, 40)
 
 
-def colormap_for(scale: str) -> pg.ColorMap:
-    """The map of a scale: 'signed' → diverging, 'unit' → sequential."""
-    return DIVERGING if scale == "signed" else SEQUENTIAL
+def colormap_for(scale: str, theme: str = "dark") -> pg.ColorMap:
+    """The map of a scale on a theme: 'signed' → diverging (both themes), 'unit' (the weights)
+    → viridis on 'dark', yellow → green on 'light'."""
+    if scale == "signed":
+        return DIVERGING
+    return SEQUENTIAL_LIGHT if theme == "light" else SEQUENTIAL
 
 
-def lut(scale: str) -> np.ndarray:
-    """LUT_SIZE × 4 uint8 RGBA table of the scale's colour map."""
-    table = colormap_for(scale).getLookupTable(0.0, 1.0, LUT_SIZE, alpha=True)
+def lut(scale: str, theme: str = "dark") -> np.ndarray:
+    """LUT_SIZE × 4 uint8 RGBA table of the scale's colour map on ``theme``."""
+    table = colormap_for(scale, theme).getLookupTable(0.0, 1.0, LUT_SIZE, alpha=True)
     return np.ascontiguousarray(table, dtype=np.uint8)
 
 
-_LUTS: dict[str, np.ndarray] = {}
+_LUTS: dict[tuple[str, str], np.ndarray] = {}
 
 
-def to_rgba(values: np.ndarray, scale: str, limits: tuple[float, float]) -> np.ndarray:
-    """rows × cols × 4 uint8 image of ``values`` under ``limits``; special cells get their fill.
+class ScaleLimits(tuple[float, float]):
+    """Colour limits ``(lo, hi)`` that also say how the colour bar should describe them.
 
-    Values outside the limits clip to the ends (the limits come from the data, so only
-    'unit' can clip, and weights lie in 0..1).
+    A plain ``(lo, hi)`` works wherever this does; the extras are:
+
+    - ``rows``: None, or one (lo, hi) per row (rows × 2): each row is coloured over its own
+      range, and ``(lo, hi)`` is then what the bar runs over (0 … 1: a fraction of the row's range);
+    - ``ends``: what the bar writes at its two ends instead of the numbers (e.g. "0", "max");
+    - ``captions``: the bar's label, longest first; the longest that fits is shown.
     """
-    table = _LUTS.get(scale)
+
+    rows: np.ndarray | None
+    ends: tuple[str, str] | None
+    captions: tuple[str, ...]
+
+    def __new__(cls, lo: float, hi: float, *, rows: np.ndarray | None = None,
+                ends: tuple[str, str] | None = None, captions: tuple[str, ...] = ()) -> ScaleLimits:
+        self = super().__new__(cls, (float(lo), float(hi)))
+        if rows is not None:
+            rows = np.array(rows, dtype=np.float64).reshape(-1, 2)
+            rows.setflags(write=False)
+        self.rows, self.ends, self.captions = rows, ends, tuple(captions)
+        return self
+
+
+def to_rgba(values: np.ndarray, scale: str, limits: tuple[float, float], theme: str = "dark") -> np.ndarray:
+    """rows × cols × 4 uint8 image of ``values`` under ``limits`` on ``theme``; special cells
+    get their fill.
+
+    ``limits`` is (lo, hi), or a ScaleLimits with one (lo, hi) per row (``rows``). Values
+    outside the limits clip to the ends (the limits come from the data, so only 'unit' can
+    clip, and weights lie in 0..1).
+    """
+    table = _LUTS.get((scale, theme))
     if table is None:
-        table = _LUTS[scale] = lut(scale)
-    lo, hi = limits
+        table = _LUTS[(scale, theme)] = lut(scale, theme)
+    rows = getattr(limits, "rows", None)
+    lo: float | np.ndarray
+    hi: float | np.ndarray
+    if rows is not None and rows.shape[0] == np.shape(values)[0]:
+        lo, hi = rows[:, :1], rows[:, 1:]  # one range per row, broadcast along the columns
+    else:
+        lo, hi = float(limits[0]), float(limits[1])
     finite = np.isfinite(values)
     t = np.where(finite, values, lo).astype(np.float64)
     # Divide by the larger limit first so that limits near ±1.8e308 cannot overflow hi − lo.
-    big = max(abs(lo), abs(hi)) or 1.0
+    big = np.maximum(np.abs(lo), np.abs(hi))
+    big = np.where(big > 0, big, 1.0)
     t, lo_s, hi_s = t / big, lo / big, hi / big
-    t = (t - lo_s) / (hi_s - lo_s) if hi > lo else np.full_like(t, 0.5)
+    span = np.where(hi_s > lo_s, hi_s - lo_s, 1.0)
+    t = np.where(hi_s > lo_s, (t - lo_s) / span, 0.5)
     idx = np.clip(np.rint(t * (LUT_SIZE - 1)), 0, LUT_SIZE - 1).astype(np.intp)
     rgba = table[idx]
     rgba[np.isneginf(values)] = (*MASKED_FILL, 255)
@@ -76,13 +127,24 @@ def to_rgba(values: np.ndarray, scale: str, limits: tuple[float, float]) -> np.n
     return rgba
 
 
-def dark_text_on(rgba: np.ndarray) -> np.ndarray:
-    """True where black text reads better than white on the cell colour (WCAG luminance)."""
+def luminance(rgba: np.ndarray) -> np.ndarray:
+    """WCAG relative luminance of each colour (0 black … 1 white)."""
     c = rgba[..., :3].astype(np.float64) / 255.0
     lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    lum = lin @ np.array([0.2126, 0.7152, 0.0722])
+    return lin @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def dark_text_on(rgba: np.ndarray) -> np.ndarray:
+    """True where black text reads better than white on the cell colour (WCAG luminance)."""
     # Contrast with black (L + 0.05)/0.05 beats contrast with white 1.05/(L + 0.05) above L ≈ 0.179.
-    return lum > 0.179
+    return luminance(rgba) > 0.179
+
+
+def text_contrast(rgba: np.ndarray) -> np.ndarray:
+    """WCAG contrast ratio of the number printed on each colour (black or white, as
+    ``dark_text_on`` picks): at least 4.58:1 whatever the colour (both meet there, at L ≈ 0.179)."""
+    lum = luminance(rgba)
+    return np.where(dark_text_on(rgba), (lum + 0.05) / 0.05, 1.05 / (lum + 0.05))
 
 
 @dataclass(frozen=True)

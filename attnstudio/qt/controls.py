@@ -83,9 +83,12 @@ class Controls(QWidget):
         self.theme = QComboBox(self)
         self.theme.addItems(["dark", "light (projector)"])
         self.weights_scale = QComboBox(self)
-        self.weights_scale.addItems(["0 … 1", "0 … largest weight"])
-        self.weights_scale.setToolTip("Colour the weights over 0 … 1 (comparable between matrices), or stretch\n"
-                                      "the colours to the matrix's largest weight so that small weights differ")
+        # In the order of WEIGHT_SCALES ("unit", "max", "row").
+        self.weights_scale.addItems(["0 … 1", "0 … largest weight", "per row: 0 … row max"])
+        self.weights_scale.setToolTip("Colour the weights over 0 … 1 (comparable between matrices), stretch\n"
+                                      "the colours to the matrix's largest weight so that small weights differ,\n"
+                                      "or stretch each row to its own largest weight (every row's pattern shows,\n"
+                                      "but a flat row looks as strong as a sharp one)")
 
         t_row = QHBoxLayout()
         t_row.addWidget(self.temperature, 1)

@@ -16,6 +16,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from attnstudio.qt.stage_strip import Thumb
+from attnstudio.qt.stage_text import weight_limits
+from attnstudio.studio.snapshot import DEFAULT_WEIGHTS_SCALE
 
 MAX_HEADS_SHOWN = 16
 
@@ -39,13 +41,19 @@ class HeadOverview(QWidget):
         self._theme = "dark"
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
 
-    def set_heads(self, matrices: Sequence[np.ndarray], current: int) -> None:
-        """``matrices``: the host weights of each head (already reduced for display)."""
+    def set_heads(self, matrices: Sequence[np.ndarray], current: int,
+                  weights_scale: str = DEFAULT_WEIGHTS_SCALE) -> None:
+        """``matrices``: the host weights of each head (already reduced for display), coloured
+        by ``weights_scale`` (stage_text.weight_limits). The heads are compared, so "max" is
+        one scale for all of them: 0 … the largest weight of any head shown."""
         shown = list(matrices)[:MAX_HEADS_SHOWN]
         if len(shown) != len(self.thumbs):
             self._rebuild(len(shown))
+        shared = None
+        if weights_scale == "max" and shown:
+            shared = weight_limits(np.concatenate([np.ravel(m) for m in shown]), "max")
         for i, (t, m) in enumerate(zip(self.thumbs, shown)):
-            t.set_matrix(m, "unit")
+            t.set_matrix(m, "unit", weights_scale, limits=shared)
             t.set_current(i == current)
         rest = len(matrices) - len(shown)
         self._more.setText(f"+{rest} more heads" if rest > 0 else "")

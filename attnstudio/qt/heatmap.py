@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from attnstudio.core.numbers import format_cell
 from attnstudio.qt import colormaps
+from attnstudio.qt.colour_bar import BarAxis
 from attnstudio.qt.heatmap_items import (
     AXIS_FONT_PX,
     HOVER_FONT_PX,
@@ -112,6 +113,7 @@ class HeatmapView(QWidget):
         self._cells.setZValue(1)
         self._marks.setZValue(2)
         self._bar: pg.ColorBarItem | None = None
+        self._bar_axis: BarAxis | None = None
         self._bar_widths = (0.0, 0.0)  # the bar's (minimum, maximum) width while it is hidden
         if compact:
             self._plot.hideAxis("left")
@@ -123,10 +125,8 @@ class HeatmapView(QWidget):
             self._bar = pg.ColorBarItem(values=self._limits, colorMap=colormaps.DIVERGING, interactive=False,
                                         width=22, pen=None)
             self._glw.addItem(self._bar, row=0, col=1)
-            bar_axis = self._bar.getAxis("right")
-            plain = bar_axis.tickStrings
-            # The same minus sign as the cells ("−0.5", not "-0.5").
-            bar_axis.tickStrings = lambda *a: [t.replace("-", "−") for t in plain(*a)]
+            # Both ends labelled at every zoom, the caption saying which scale is in use.
+            self._bar_axis = BarAxis(self._bar)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -161,8 +161,9 @@ class HeatmapView(QWidget):
         """Show ``values`` (rows = queries, columns = keys); see the module docstring.
 
         ``limits`` overrides the colour range: one honest scale for matrices shown side by side
-        (Q, K, V), or weights stretched to their largest value; None gives ±max|finite| of
-        ``values`` (signed) or 0 … 1 (unit).
+        (Q, K, V), or the weights' scale (``stage_text.weight_limits``: a ``ScaleLimits`` that
+        may colour each row over its own range and says what the colour bar writes); None
+        gives ±max|finite| of ``values`` (signed) or 0 … 1 (unit).
         """
         v = np.array(values, dtype=np.float64, copy=True)
         if v.ndim == 1:
@@ -176,15 +177,16 @@ class HeatmapView(QWidget):
         rows, cols = v.shape
         self._values = v
         if scale != self._scale and self._bar is not None:
-            self._bar.setColorMap(colormaps.colormap_for(scale))
+            self._bar.setColorMap(colormaps.colormap_for(scale, self._theme.name))
         self._scale = scale
-        self._limits = _limits(v, scale) if limits is None else (float(limits[0]), float(limits[1]))
-        rgba = colormaps.to_rgba(v, scale, self._limits)
-        if v.size == 0:
-            rgba = np.zeros((1, 1, 4), dtype=np.uint8)  # one transparent pixel
-        self._image.setImage(rgba, autoLevels=False, levels=(0, 255))
+        if limits is None:
+            self._limits = _limits(v, scale)
+        elif isinstance(limits, colormaps.ScaleLimits):
+            self._limits = limits
+        else:
+            self._limits = (float(limits[0]), float(limits[1]))
+        self._paint_colours()
         self._image.setRect(QRectF(0, 0, max(cols, 1), max(rows, 1)))
-        self._cells.set_cells(v, rgba[:rows, :cols])
         self._row_labels = _fit_labels(row_labels, rows)
         self._col_labels = _fit_labels(col_labels, cols)
         self._left.set_labels(self._row_labels)
@@ -201,18 +203,30 @@ class HeatmapView(QWidget):
             self._set_hovered(-1, -1)
 
     def _set_bar_levels(self, lo: float, hi: float) -> None:
-        """Colour bar ends at the limits; beyond 1e100 the axis counts in units of the limit
-        (its tick arithmetic overflows near 1.8e308) and says so in its label."""
-        assert self._bar is not None
+        """Colour bar ends at the limits, labelled as the limits say (ScaleLimits: "max" for a
+        per-row scale, a caption naming the weights' scale); beyond 1e100 the axis counts in
+        units of the limit (its tick arithmetic overflows near 1.8e308) and says so in its label."""
+        assert self._bar is not None and self._bar_axis is not None
         big = max(abs(lo), abs(hi))
-        axis = self._bar.getAxis("right")
         if big >= 1e100:
             self._bar.setLevels(values=(lo / big, hi / big))
-            axis.setLabel(f"× {format_cell(big)}")
+            self._bar_axis.set_scale(lo / big, hi / big, captions=(f"× {format_cell(big)}",))
         else:
             self._bar.setLevels(values=(lo, hi))
-            axis.setLabel("")
-            axis.showLabel(False)
+            ends = getattr(self._limits, "ends", None)
+            self._bar_axis.set_scale(lo, hi, ends=ends, captions=getattr(self._limits, "captions", ()),
+                                     interior=ends is None)
+
+    def _paint_colours(self) -> None:
+        """Colour the cells (image, and black or white numbers) from the values, scale, limits
+        and theme."""
+        v = self._values
+        rows, cols = v.shape
+        rgba = colormaps.to_rgba(v, self._scale, self._limits, self._theme.name)
+        if v.size == 0:
+            rgba = np.zeros((1, 1, 4), dtype=np.uint8)  # one transparent pixel
+        self._image.setImage(rgba, autoLevels=False, levels=(0, 255))
+        self._cells.set_cells(v, rgba[:rows, :cols])
 
     def set_chrome(self, *, row_labels: bool = True, colorbar: bool = True) -> None:
         """Show or hide the row labels and the colour bar: matrices side by side that share
@@ -275,8 +289,8 @@ class HeatmapView(QWidget):
         self._cells.set_font_scale(factor)
         self._left.set_font_px(AXIS_FONT_PX * factor)
         self._top.set_font_px(AXIS_FONT_PX * factor)
-        if self._bar is not None:
-            self._bar.getAxis("right").setStyle(tickFont=px_font(AXIS_FONT_PX * 0.9 * factor))
+        if self._bar_axis is not None:
+            self._bar_axis.set_font_px(AXIS_FONT_PX * 0.9 * factor)
         # Numbers and axis labels grow with the zoom; the lines around the plot by √factor,
         # so that at 2× they do not take the height the matrix needs.
         around = math.sqrt(factor)
@@ -292,10 +306,12 @@ class HeatmapView(QWidget):
         self._glw.setBackground(th.background)
         for axis in (self._left, self._top):
             axis.set_color(th.foreground)
-        if self._bar is not None:
-            ax = self._bar.getAxis("right")
-            ax.setPen(pg.mkPen(th.axis))
-            ax.setTextPen(pg.mkPen(th.foreground))
+        if self._bar is not None and self._bar_axis is not None:
+            self._bar_axis.axis.setPen(pg.mkPen(th.axis))
+            self._bar_axis.set_color(th.foreground)
+            # The weights' map follows the theme (viridis on dark, yellow → green on light).
+            self._bar.setColorMap(colormaps.colormap_for(self._scale, th.name))
+        self._paint_colours()
         self._marks.set_colors(th.highlight, th.highlight_edge)
         self.setStyleSheet(f"HeatmapView {{ background: {th.background}; }}")
         self.setAutoFillBackground(True)
@@ -322,8 +338,16 @@ class HeatmapView(QWidget):
         return self._hover.text()
 
     def color_limits(self) -> tuple[float, float]:
-        """The values at the two ends of the colour scale."""
+        """The values at the two ends of the colour scale (as given: a ScaleLimits stays one;
+        with one range per row, its ``rows``, and the ends are 0 … 1 of each row's range)."""
         return self._limits
+
+    def color_bar_text(self) -> tuple[list[str], str]:
+        """What the colour bar says: its tick labels as drawn now (bottom to top) and its
+        caption ('' for none); ([], '') without a bar."""
+        if self._bar_axis is None:
+            return [], ""
+        return [t for t, _ in self._bar_axis.drawn_labels()], self._bar_axis.caption()
 
     def cell_text_visible(self) -> bool:
         """Whether the numbers are drawn at the current size."""

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from attnstudio.core.trace import STAGE_SHORT_TITLES, STAGES
 from attnstudio.qt.heatmap import HeatmapView
+from attnstudio.qt.stage_text import weight_limits
+from attnstudio.studio.snapshot import DEFAULT_WEIGHTS_SCALE
 
 # Thumbnail captions: short enough for nine in a row at 1280 px.
 
@@ -78,10 +80,15 @@ class Thumb(QFrame):
             self.style().unpolish(self)
             self.style().polish(self)
 
-    def set_matrix(self, values: np.ndarray, scale: str) -> None:
+    def set_matrix(self, values: np.ndarray, scale: str, weights_scale: str = DEFAULT_WEIGHTS_SCALE,
+                   limits: tuple[float, float] | None = None) -> None:
+        """Show ``values``; weights ('unit' scale) coloured as the large view colours them
+        (``weights_scale``, see stage_text.weight_limits) unless ``limits`` are given."""
         if self.heatmap is not None:
             n = values.shape
-            self.heatmap.set_matrix(values, [""] * n[0], [""] * n[1], scale=scale)
+            if limits is None and scale == "unit":
+                limits = weight_limits(values, weights_scale)
+            self.heatmap.set_matrix(values, [""] * n[0], [""] * n[1], scale=scale, limits=limits)
 
     def set_text(self, text: str) -> None:
         if self.text is not None:

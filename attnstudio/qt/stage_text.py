@@ -9,9 +9,10 @@ import math
 
 import numpy as np
 
-from attnstudio.core.numbers import format_operand
+from attnstudio.core.numbers import format_operand, format_result
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import TOKEN_BY_TOKEN
+from attnstudio.qt.colormaps import ScaleLimits
 
 
 def formula(stage: str, s: Settings, layer: int = 0) -> str:
@@ -43,12 +44,34 @@ def formula(stage: str, s: Settings, layer: int = 0) -> str:
     return ""
 
 
-def weight_limits(m: np.ndarray) -> tuple[float, float]:
-    """0 … the largest finite weight shown (0 … 1 when there is none above 0): toy weights of
-    0.03–0.3 then span the whole colour map instead of one dark shade."""
+def weight_limits(m: np.ndarray, weights_scale: str = "max") -> ScaleLimits:
+    """The colour limits of the weights ``m`` under ``weights_scale`` (studio.snapshot.WEIGHT_SCALES),
+    with what the colour bar says about them:
+
+    - "unit": 0 … 1, the same for every matrix (honest between steps and heads, but toy weights
+      of 0.03–0.3 are then all one shade);
+    - "max": 0 … the largest finite weight shown (0 … 1 when there is none above 0): those toy
+      weights span the whole map, and with 0 kept at the bottom a weight twice another is
+      still about twice as far up the map;
+    - "row": each row over 0 … its own largest weight: every row's pattern shows even where
+      rows differ in sharpness (a flat row then looks as strong as a sharp one: the bar says so).
+    """
     finite = m[np.isfinite(m)]
     top = float(finite.max()) if finite.size else 0.0
-    return (0.0, top) if top > 0 else (0.0, 1.0)
+    if weights_scale == "unit" or (weights_scale == "max" and top <= 0):
+        return ScaleLimits(0.0, 1.0, captions=("fixed scale: 0 … 1", "0 … 1"))
+    if weights_scale == "row":
+        rows = np.atleast_2d(m)
+        with np.errstate(invalid="ignore"):
+            row_top = np.max(np.where(np.isfinite(rows), rows, -np.inf), axis=1, initial=-np.inf)
+        row_top = np.where(row_top > 0, row_top, 1.0)  # a row of zeros (or no finite weight): 0 … 1
+        per_row = np.stack([np.zeros_like(row_top), row_top], axis=1)
+        return ScaleLimits(0.0, 1.0, rows=per_row, ends=("0", "max"),
+                           captions=("per row: 0 … row max", "per row"))
+    if weights_scale != "max":
+        raise ValueError(f"weights colour scale must be unit, max or row, not {weights_scale!r}")
+    return ScaleLimits(0.0, top, captions=(f"0 … {format_result(top)} (largest weight)", "0 … largest weight",
+                                           "0 … largest"))
 
 
 def hint(stage: str) -> str:

@@ -133,7 +133,8 @@ class StageView(QWidget):
     def show_stage(self, res: Result, stage: str, layer: int, head: int, direct: frozenset,
                    weights_scale: str = "unit") -> None:
         """Draw ``stage`` of (layer, head) from ``res`` (a result with a trace). The weights are
-        coloured over 0 … 1 (``weights_scale`` "unit") or 0 … their largest value ("max")."""
+        coloured over 0 … 1 (``weights_scale`` "unit"), 0 … their largest value ("max") or each
+        row over 0 … its own largest ("row"): see stage_text.weight_limits."""
         d, tr = res.display, res.trace
         assert d is not None and tr is not None
         s = tr.settings
@@ -157,7 +158,7 @@ class StageView(QWidget):
         self._names[self.heatmap] = name
         labels = token_labels(tr.tokens)
         shown = d.get(layer, head, name)
-        limits = weight_limits(shown[0]) if scale == "unit" and weights_scale == "max" else None
+        limits = weight_limits(shown[0], weights_scale) if scale == "unit" else None  # the weights' scale
         self._show(self.heatmap, shown, labels, scale, name, s, limits=limits)
         self.factor = d.get(layer, head, name)[1]
         projections = stage == "projections"

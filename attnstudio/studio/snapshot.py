@@ -24,7 +24,18 @@ ShapeKey = tuple[int, int, int, int]  # (d_model, heads, layers, seed)
 Stashed = tuple[Weights, RowOverride | None, tuple[tuple[DirectKey, RowOverride], ...]]
 
 THEMES = ("dark", "light")
-WEIGHT_SCALES = ("unit", "max")  # weights coloured over 0..1, or over 0..(the matrix's largest weight)
+# The weights' colours: over 0..1 ("unit"), over 0..(the matrix's largest weight) ("max"), or
+# each row over 0..(its own largest weight) ("row"). The default is "max": on 0..1 toy weights
+# of 0.03–0.3 were one dark shade and no pattern showed; stretched, they span the map, and
+# with 0 kept at the bottom the colours stay proportional (twice the weight, twice as far up
+# the map), so within one matrix a sharp row still shows one strong cell among faint ones
+# and a flat row an even band; the colour bar says where its top is. It is not honest
+# *between* matrices: a flat matrix (T = 4) fills the map as a sharp one does, so a lesson
+# that compares sharpness across its steps (temperature, scaling) reads better on "unit".
+# Lessons keep the presenter's choice: a lesson cannot set it (yet). "row" is never the
+# default: it makes a flat row look as strong as a sharp one.
+WEIGHT_SCALES = ("unit", "max", "row")
+DEFAULT_WEIGHTS_SCALE = "max"
 MIN_ZOOM, MAX_ZOOM = 0.5, 4.0
 DEFAULT_SENTENCE = "The cat sat on the mat because it was tired"
 
@@ -61,7 +72,7 @@ class Snapshot:
     highlight_cells: tuple[tuple[int, int], ...] = ()
     theme: str = "dark"
     zoom: float = 1.0
-    weights_scale: str = "unit"
+    weights_scale: str = DEFAULT_WEIGHTS_SCALE
     lesson: Lesson | None = None
     step: int = -1
     before_lesson: Snapshot | None = None

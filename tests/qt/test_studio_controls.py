@@ -150,15 +150,23 @@ def test_f9_gives_the_stage_the_whole_width_and_back(window, qtbot):
 def test_weights_colours_stretch_to_the_largest_weight_and_back(window, qtbot):
     window.go_to_stage("weights")
     trace = settle(qtbot, window)
-    assert window.heatmap.color_limits() == (0.0, 1.0)
-    window.controls.weights_scale.setCurrentIndex(1)  # "0 … largest weight"
-    assert window.studio.weights_scale == "max"
     top = float(np.max(np.asarray(trace.head().weights)))
     assert 0 < top < 1
+    # The default: stretched to the largest weight, the bar saying so.
+    assert window.studio.weights_scale == "max" and window.controls.weights_scale.currentIndex() == 1
     assert window.heatmap.color_limits() == (0.0, pytest.approx(top, abs=0))
+    assert window.heatmap.color_bar_text()[1].startswith("0 … ")
     window.go_to_stage("scores")  # a signed stage keeps its ±max scale
     lo, hi = window.heatmap.color_limits()
     assert lo == -hi and hi == pytest.approx(float(np.max(np.abs(trace.head().scores))), abs=0)
     window.go_to_stage("weights")
-    window.studio.apply(weights_scale="unit")
-    assert window.controls.weights_scale.currentIndex() == 0 and window.heatmap.color_limits() == (0.0, 1.0)
+    window.controls.weights_scale.setCurrentIndex(0)  # "0 … 1"
+    assert window.studio.weights_scale == "unit" and window.heatmap.color_limits() == (0.0, 1.0)
+    window.controls.weights_scale.setCurrentIndex(2)  # "per row: 0 … row max"
+    assert window.studio.weights_scale == "row"
+    rows = window.heatmap.color_limits().rows
+    np.testing.assert_array_equal(rows[:, 1], np.max(np.asarray(trace.head().weights), axis=1))
+    assert window.heatmap.color_bar_text()[1].startswith("per row")
+    window.studio.apply(weights_scale="max")
+    assert window.controls.weights_scale.currentIndex() == 1
+    assert window.heatmap.color_limits() == (0.0, pytest.approx(top, abs=0))
