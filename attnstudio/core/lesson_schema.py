@@ -33,7 +33,7 @@ TOP_KEYS = ("format", "id", "title", "summary", "defaults", "steps")
 TEXT_KEYS = ("title", "narration", "formula")
 STATE_KEYS = (
     "sentence", "settings", "embeddings", "weights", "direct",
-    "stage", "layer", "head", "highlight_rows", "highlight_cells",
+    "stage", "layer", "head", "highlight_rows", "highlight_cells", "weights_scale",
 )
 STEP_KEYS = TEXT_KEYS + STATE_KEYS
 # The settings a lesson may set; backend and dtype belong to the machine, not the lesson.
@@ -95,6 +95,8 @@ class StepState:
     highlight_rows: tuple[int, ...]
     highlight_cells: tuple[tuple[int, int], ...]
     tokens: tuple[str, ...] = ()
+    # How the weights are coloured (core.trace.WEIGHT_SCALES); None: the presenter's choice.
+    weights_scale: str | None = None
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from attnstudio.core.lesson_schema import (
 from attnstudio.core.matrices import DIRECT_MATRICES, check_matrix, direct_label, matrix_label
 from attnstudio.core.settings import MAX_HEADS, MAX_LAYERS, Settings
 from attnstudio.core.tokenize import tokenize
+from attnstudio.core.trace import WEIGHT_SCALES
 from attnstudio.core.weights import HeadWeights, LayerWeights, Weights
 
 # A weight matrix's place: (layer, head, name) with head None for w_o; 0-based.
@@ -69,6 +70,7 @@ class Changes:
     head: int | None = None
     rows: tuple[TokenRef, ...] = ()
     cells: tuple[tuple[TokenRef, TokenRef], ...] = ()
+    weights_scale: str | None = None
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Spec:
     head: int = 0
     rows: tuple[TokenRef, ...] = ()
     cells: tuple[tuple[TokenRef, TokenRef], ...] = ()
+    weights_scale: str | None = None
 
 
 def parse_changes(where: Where, table: dict[str, Any], allowed: tuple[str, ...]) -> Changes:
@@ -118,6 +121,11 @@ def parse_changes(where: Where, table: dict[str, Any], allowed: tuple[str, ...])
         ch.rows = highlight_rows(where, table["highlight_rows"])
     if "highlight_cells" in table:
         ch.cells = highlight_cells(where, table["highlight_cells"])
+    if "weights_scale" in table:
+        value = table["weights_scale"]
+        if not isinstance(value, str) or value not in WEIGHT_SCALES:
+            raise where.error("weights_scale", f"must be one of {', '.join(WEIGHT_SCALES)}, not {value!r}")
+        ch.weights_scale = value
     return ch
 
 
@@ -270,7 +278,7 @@ class StepResolver:
         self.spec = spec
         return StepState(
             spec.sentence, settings, embeddings, weights, direct, spec.stage,
-            spec.layer, spec.head, rows, cells, spec.tokens,
+            spec.layer, spec.head, rows, cells, spec.tokens, spec.weights_scale,
         )
 
     def _embeddings(
@@ -368,6 +376,8 @@ class StepResolver:
     def _view(self, where: Where, ch: Changes, spec: Spec, settings: Settings, new_sentence: bool) -> None:
         if ch.stage is not None:
             spec.stage = ch.stage
+        if ch.weights_scale is not None:
+            spec.weights_scale = ch.weights_scale
         for key, limit in (("layer", settings.layers), ("head", settings.heads)):
             value = getattr(ch, key)
             if value is not None:

@@ -40,6 +40,9 @@ STAGES = (
     ("heads", "Heads → concat·W_O"),
 )
 STAGE_KEYS = tuple(key for key, _ in STAGES)
+# How the weights may be coloured: over 0 … 1, over 0 … the matrix's largest weight, or each
+# row over 0 … its own largest (the studio's display option, and a lesson step's key).
+WEIGHT_SCALES = ("unit", "max", "row")
 # The same stages as a thumbnail's caption, a few characters wide.
 STAGE_SHORT_TITLES = {
     "tokens": "Tokens", "embeddings": "X", "projections": "Q K V", "scores": "Q·Kᵀ", "scaled": "÷ √d_k",

@@ -319,15 +319,15 @@ class StudioModel:
             self.go_to_step(s.step - 1)
 
     def close_lesson(self) -> None:
-        """Stop the lesson and bring back the user's own work as it was when the lesson opened
-        (the display options stay as they are now: they are the presenter's, not the lesson's;
-        no row is selected, as after any lesson change)."""
+        """Stop the lesson and bring back the user's own work as it was when the lesson opened,
+        the weights' colours included (a lesson may set them); theme and zoom stay as they are
+        now: they are the presenter's. No row is selected, as after any lesson change."""
         s = self._s
         if s.lesson is None:
             return
-        back = replace(s.before_lesson or s, lesson=None, step=-1, before_lesson=None, selected_row=-1,
-                       highlight_rows=(), highlight_cells=(), theme=s.theme, zoom=s.zoom,
-                       weights_scale=s.weights_scale)
+        mine = s.before_lesson or s
+        back = replace(mine, lesson=None, step=-1, before_lesson=None, selected_row=-1,
+                       highlight_rows=(), highlight_cells=(), theme=s.theme, zoom=s.zoom)
         self._commit(back, ["Lesson closed: your own sentence, settings and matrices are back"])
 
     @property
@@ -371,6 +371,7 @@ class StudioModel:
                 "embeddings": st.embeddings, "direct": st.direct, "stage": st.stage, "layer": st.layer,
                 "head": st.head, "selected_row": -1, "highlight_rows": st.highlight_rows,
                 "highlight_cells": st.highlight_cells,
+                **({"weights_scale": st.weights_scale} if st.weights_scale is not None else {}),
             })
         except AttnStudioError as exc:
             raise StudioError(f"{lesson.source}, step {index + 1}: cannot be shown: {exc}") from None

@@ -16,6 +16,7 @@ import numpy as np
 
 from attnstudio.core.lesson_schema import Lesson
 from attnstudio.core.settings import Settings
+from attnstudio.core.trace import WEIGHT_SCALES
 from attnstudio.core.weights import Weights
 from attnstudio.studio.inputs import DirectKey, RowOverride
 
@@ -31,10 +32,9 @@ THEMES = ("dark", "light")
 # the map), so within one matrix a sharp row still shows one strong cell among faint ones
 # and a flat row an even band; the colour bar says where its top is. It is not honest
 # *between* matrices: a flat matrix (T = 4) fills the map as a sharp one does, so a lesson
-# that compares sharpness across its steps (temperature, scaling) reads better on "unit".
-# Lessons keep the presenter's choice: a lesson cannot set it (yet). "row" is never the
-# default: it makes a flat row look as strong as a sharp one.
-WEIGHT_SCALES = ("unit", "max", "row")
+# that compares sharpness across its steps (temperature, scaling) reads better on "unit", and
+# sets it (a step's `weights_scale`). "row" is never the default: it makes a flat row look as
+# strong as a sharp one. The names are core.trace.WEIGHT_SCALES.
 DEFAULT_WEIGHTS_SCALE = "max"
 MIN_ZOOM, MAX_ZOOM = 0.5, 4.0
 DEFAULT_SENTENCE = "The cat sat on the mat because it was tired"

@@ -306,3 +306,31 @@ def test_settings_out_of_range_names_the_setting():
         parse_lesson(text, "f.toml")
     assert err.value.key == "settings" and "not divisible" in str(err.value)
     assert Settings().heads == 1
+
+
+def test_a_step_may_set_how_the_weights_are_coloured_and_later_steps_inherit_it():
+    from attnstudio.core.lessons import parse_lesson
+
+    lesson = parse_lesson(
+        'format = 1\nid = "colours"\ntitle = "t"\nsummary = "s"\n'
+        '[defaults]\nsentence = "a b c"\n'
+        '[[steps]]\ntitle = "one"\nnarration = "n"\n'
+        '[[steps]]\ntitle = "two"\nnarration = "n"\nweights_scale = "unit"\n'
+        '[[steps]]\ntitle = "three"\nnarration = "n"\n', "colours.toml")
+    assert [s.state.weights_scale for s in lesson.steps] == [None, "unit", "unit"]
+
+
+@pytest.mark.parametrize("bad", ['"log"', "1", '["unit"]'])
+def test_an_unknown_weights_scale_is_refused_naming_the_step_and_key(bad):
+    from attnstudio.core.lessons import LessonError, parse_lesson
+
+    with pytest.raises(LessonError, match=r"step 1.*weights_scale.*unit, max, row"):
+        parse_lesson('format = 1\nid = "c"\ntitle = "t"\nsummary = "s"\n[defaults]\nsentence = "a b"\n'
+                     f'[[steps]]\ntitle = "x"\nnarration = "n"\nweights_scale = {bad}\n', "c.toml")
+
+
+def test_the_lessons_that_compare_sharpness_colour_on_one_fixed_scale():
+    from attnstudio.core.lessons import load_lesson
+
+    for lesson_id in ("temperature", "scaling"):
+        assert {s.state.weights_scale for s in load_lesson(lesson_id).steps} == {"unit"}, lesson_id

@@ -184,3 +184,14 @@ def test_the_model_says_when_the_screen_has_left_the_lessons_step():
     assert model.step_index == len(lesson.steps) - 1 and not model.off_script
     model.first_step()
     assert model.step_index == 0
+
+
+def test_a_lesson_may_colour_the_weights_and_closing_gives_the_presenters_scale_back():
+    model = StudioModel()
+    model.apply(weights_scale="row")
+    model.open_lesson(load_lesson("temperature"))
+    assert model.weights_scale == "unit"
+    model.close_lesson()
+    assert model.weights_scale == "row"
+    model.open_lesson(load_lesson("it-cat"))  # a lesson that leaves the colours alone
+    assert model.weights_scale == "row"
