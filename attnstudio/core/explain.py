@@ -10,6 +10,11 @@ Every value written as a result is read from the trace, never recomputed; the on
 arithmetic done here is the per-term arithmetic a formula displays (the products of a dot
 product, the exponentials of a softmax row). Tests check that those terms add up to the
 trace's cell.
+
+What a student checks with a calculator holds too: operands have three significant digits
+(numbers.format_sig), more where a short formula needs them (``_enough``), and each "="
+between numbers holds at the digits shown; where rounded terms of a long sum do not add up
+to the shown result, the text says "≈" instead (numbers.reads_as decides).
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from attnstudio.core.numbers import format_operand, format_result
+from attnstudio.core.numbers import (
+    SIG,
+    format_operand,
+    format_result,
+    format_sig,
+    format_weight_result,
+    parse_shown,
+    reads_as,
+)
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import MATRIX_NAMES, HeadTrace, Trace
 from attnstudio.core.weights import Weights
@@ -54,10 +67,39 @@ def join_terms(terms: Sequence[str], max_terms: int = MAX_TERMS) -> str:
     return " + ".join([*terms[:head], f"… {hidden} more terms …", *terms[len(terms) - tail :]])
 
 
-def _products(a: np.ndarray, b: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """The terms "a_j×b_j" of a dot product and their values."""
+def _products(a: np.ndarray, b: np.ndarray) -> tuple[list[str], np.ndarray, float]:
+    """The terms "a_j×b_j" of a dot product, their values, and what a calculator gets by
+    adding up the shown products."""
     values = a * b
-    return [f"{format_operand(x)}×{format_operand(y)}" for x, y in zip(a, b)], values
+    ta, tb = [format_operand(x) for x in a], [format_operand(y) for y in b]
+    shown = math.fsum(parse_shown(x) * parse_shown(y) for x, y in zip(ta, tb))
+    return [f"{x}×{y}" for x, y in zip(ta, tb)], values, shown
+
+
+def _eq(calc: float, shown: str) -> str:
+    """" = " where a calculator working from the shown operands (``calc``) gets the written
+    result ``shown`` at its digits, " ≈ " where rounding the operands makes the two differ."""
+    return " = " if reads_as(calc, shown) else " ≈ "
+
+
+def _sum_eq(terms: Sequence[str], calc: float, shown: str) -> str:
+    """_eq for a sum of ``terms``; "=" when the sum is elided (no calculator can redo it)."""
+    return " = " if len(terms) > MAX_TERMS else _eq(calc, shown)
+
+
+def _enough(texts: Callable[[int], tuple[str, ...]], calc: Callable[[tuple[float, ...]], float],
+            result: str) -> tuple[str, ...]:
+    """The operands of a short formula written with SIG significant digits, or more (up to
+    SIG + 4) where a calculator would otherwise not get ``result`` from them."""
+    for sig in range(SIG, SIG + 5):
+        shown = texts(sig)
+        try:
+            value = calc(tuple(parse_shown(t) for t in shown))
+        except (ArithmeticError, ValueError):
+            break
+        if reads_as(value, result):
+            return shown
+    return texts(SIG)
 
 
 # --- one cell ----------------------------------------------------------------------------------
@@ -169,8 +211,10 @@ def _input(cell: _Cell) -> CellArithmetic:
         mha = cell.at(prev.output)
         if tr.settings.residual:
             before = cell.at(prev.input)
-            text = (f"{name} = x_prev[{lab}, {c}] + MHA_prev[{lab}, {c}] = {format_operand(before)} + "
-                    f"{format_operand(mha)} = {format_result(x)} "
+            res = format_result(x)
+            a, b = _enough(lambda n: (format_operand(before, n), format_operand(mha, n)), sum, res)
+            text = (f"{name} = x_prev[{lab}, {c}] + MHA_prev[{lab}, {c}] = {a} + {b}"
+                    f"{_eq(parse_shown(a) + parse_shown(b), res)}{res} "
                     f"(layer {cell.layer} output plus its input: the residual)")
             return CellArithmetic(text, x, np.array([before, mha]), before + mha)
         text = f"{name} = MHA_prev[{lab}, {c}] = {format_result(x)} (layer {cell.layer} output, no residual)"
@@ -178,8 +222,9 @@ def _input(cell: _Cell) -> CellArithmetic:
     e = cell.at(tr.embeddings)
     if tr.positions is not None:
         p = cell.at(tr.positions)
-        text = (f"{name} = e_{lab}[{c}] + p_{i}[{c}] = {format_operand(e)} + {format_operand(p)} "
-                f"= {format_result(x)}")
+        res = format_result(x)
+        a, b = _enough(lambda n: (format_operand(e, n), format_operand(p, n)), sum, res)
+        text = f"{name} = e_{lab}[{c}] + p_{i}[{c}] = {a} + {b}{_eq(parse_shown(a) + parse_shown(b), res)}{res}"
         return CellArithmetic(text, x, np.array([e, p]), e + p)
     text = f"{name} = e_{lab}[{c}] = {format_result(x)} (the token's embedding; positional encoding off)"
     return CellArithmetic(text, x, np.array([e]), e)
@@ -202,8 +247,11 @@ def _position(cell: _Cell) -> CellArithmetic:
     value = cell.at(cell.tr.positions)
     angle = i / 10000.0 ** (2 * (j // 2) / d)
     fn = "sin" if j % 2 == 0 else "cos"
-    text = (f"p_{i}[{j + 1}] = {fn}({i} / 10000^({2 * (j // 2)}/{d})) = {fn}({format_operand(angle)}) "
-            f"= {format_result(value)}")
+    f = math.sin if fn == "sin" else math.cos
+    res = format_result(value)
+    (a,) = _enough(lambda n: (format_sig(angle, n),), lambda v: f(v[0]), res)
+    text = (f"p_{i}[{j + 1}] = {fn}({i} / 10000^({2 * (j // 2)}/{d})) = {fn}({a})"
+            f"{_eq(f(parse_shown(a)), res)}{res}")
     return CellArithmetic(text, value, np.array([angle]), math.sin(angle) if fn == "sin" else math.cos(angle))
 
 
@@ -219,19 +267,21 @@ def _projection(cell: _Cell, which: str) -> CellArithmetic:
     w = _weight_matrix(cell, cell.head, f"w_{which}")
     if w is not None:
         x = cell.row(cell.tr.layers[cell.layer].input)
-        terms, vals = _products(x, w[:, cell.j])
+        terms, vals, shown = _products(x, w[:, cell.j])
         if _agrees(vals.sum(), value):
-            text = f"{formula} = {join_terms(terms)} = {format_result(value)}"
+            res = format_result(value)
+            text = f"{formula} = {join_terms(terms)}{_sum_eq(terms, shown, res)}{res}"
             return CellArithmetic(text, value, vals, float(vals.sum()))
     return CellArithmetic(f"{formula} = {format_result(value)}", value, _NONE, None)
 
 
 def _scores(cell: _Cell) -> CellArithmetic:
     h, i, j = cell.h, cell.i, cell.j
-    terms, vals = _products(cell.row(h.q, i), cell.row(h.k, j))
+    terms, vals, shown = _products(cell.row(h.q, i), cell.row(h.k, j))
     value = cell.at(h.scores)
     qi, kj = cell.labels[i], cell.labels[j]
-    text = f"score[{qi}, {kj}] = q_{qi} · k_{kj} = {join_terms(terms)} = {format_result(value)}"
+    res = format_result(value)
+    text = f"score[{qi}, {kj}] = q_{qi} · k_{kj} = {join_terms(terms)}{_sum_eq(terms, shown, res)}{res}"
     return CellArithmetic(text, value, vals, float(vals.sum()))
 
 
@@ -242,7 +292,9 @@ def _scaled(cell: _Cell) -> CellArithmetic:
         return CellArithmetic(f"{name} = score = {format_result(value)} (scaling by √d_k is switched off)",
                               value, np.array([s]), s)
     dk = cell.h.q.shape[1]
-    text = f"{name} = {format_result(s)} / √{dk} = {format_result(value)}"
+    res = format_result(value)
+    (a,) = _enough(lambda n: (format_sig(s, n),), lambda v: v[0] / math.sqrt(dk), res)
+    text = f"{name} = {a} / √{dk}{_eq(parse_shown(a) / math.sqrt(dk), res)}{res}"
     return CellArithmetic(text, value, np.array([s]), s / math.sqrt(dk))
 
 
@@ -271,30 +323,56 @@ def _weights(cell: _Cell) -> CellArithmetic:
     if st.normalizer in ("sparsemax", "entmax15"):
         return _sparse_weight(name, st, s_row, cell.row(cell.h.weights), j, value)
     if math.isinf(s_row[j]) and s_row[j] < 0:
-        text = f"{name} = exp(−∞) / Σ_j … = {format_result(value)} (masked: this key gets no weight)"
+        text = f"{name} = exp(−∞) / Σ_j … = {format_weight_result(value)} (masked: this key gets no weight)"
         return CellArithmetic(text, value, _NONE, 0.0)
     ex, shift = softmax_terms(s_row, T, st.normalizer)
-    s_j = format_result(s_row[j])
-    arg = f"{s_j}{over_t}" if shift == 0 else f"({s_j} − {format_result(shift)}){over_t}"
-    denominator = [format_result(e) for e, s in zip(ex, s_row) if not (math.isinf(s) and s < 0)]
-    if not denominator:  # every key masked: nothing to normalise over
-        return CellArithmetic(f"{name} = {format_result(value)} (every key of this row is masked)", value, _NONE, None)
+    kept = [k for k, s in enumerate(s_row) if not (math.isinf(s) and s < 0)]
+    if not kept:  # every key masked: nothing to normalise over
+        text = f"{name} = {format_weight_result(value)} (every key of this row is masked)"
+        return CellArithmetic(text, value, _NONE, None)
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.sum(ex)
         ratio = float(ex[j] / total)
-    sum_text = f"({join_terms(denominator)})" if len(denominator) > 1 else denominator[0]
+    # The exponentials and their sum with enough digits that the shown ones add up to the
+    # shown sum (1 + 1.82 + 1.35 + 3 is 7.17, the sum 7.176 shows as 7.18: four digits then).
+    sig = SIG
+    for n in range(SIG, SIG + 3):
+        if len(kept) > MAX_TERMS or reads_as(math.fsum(parse_shown(format_sig(ex[k], n)) for k in kept),
+                                              format_sig(total, n)):
+            sig = n
+            break
+    e_j, t_text, total_text = format_sig(ex[j], sig), format_operand(T), format_sig(total, sig)
+    denominator = [format_sig(ex[k], sig) for k in kept]
+
+    def exp_of(v: tuple[float, ...]) -> float:  # exp(s_j) from s_j as shown
+        return math.exp((v[0] - v[1]) / parse_shown(t_text))
+
+    s_j, m = _enough(lambda n: (format_sig(s_row[j], n), format_operand(shift, n)), exp_of, e_j)
+    arg = f"{s_j}{over_t}" if shift == 0 else f"({s_j} − {m}){over_t}"
+    ratio_shown = _safe_ratio(parse_shown(e_j), parse_shown(total_text if len(kept) > 1 else e_j))
+    res = format_weight_result(value)
     exp_s = "(s_j − max)" if shift else "s_j"
-    text = f"{name} = exp({arg}) / Σ_j exp({exp_s}{over_t}) = {format_result(ex[j])} / {sum_text}"
-    text += f" = {format_result(ex[j])} / {format_result(total)}" if len(denominator) > 1 else ""
-    text += f" = {format_result(value)}"
+    text = f"{name} = exp({arg}) / Σ_j exp({exp_s}{over_t}) = {e_j} / "
+    if len(kept) > 1:
+        adds = math.fsum(parse_shown(t) for t in denominator)
+        text += f"({join_terms(denominator)}){_sum_eq(denominator, adds, total_text)}{e_j} / {total_text}"
+    else:
+        text += e_j
+    text += f"{_eq(ratio_shown, res)}{res}"
     if st.normalizer == "naive-softmax":
         if not math.isfinite(value):
             text += " — exp overflowed (float ∞, then ∞/∞ = NaN); stable softmax subtracts the row max first"
     elif shift == 0:
         text += " (the app subtracts the row max first: the same ratio, never an overflow)"
     else:
-        text += f" (shifted by the row max {format_result(shift)} so exp never overflows; the ratio is unchanged)"
+        text += f" (shifted by the row max {format_sig(shift)} so exp never overflows; the ratio is unchanged)"
     return CellArithmetic(text, value, ex, ratio)
+
+
+def _safe_ratio(a: float, b: float) -> float:
+    """a / b as float arithmetic gives it (∞/∞ = NaN, x/∞ = 0), without raising."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return float(np.float64(a) / np.float64(b))
 
 
 def softmax_terms(s_row: np.ndarray, T: float, normalizer: str = "softmax") -> tuple[np.ndarray, float]:
@@ -331,22 +409,39 @@ def _sparse_weight(name: str, st: Settings, s_row: np.ndarray, w_row: np.ndarray
     T = st.temperature
     over_t = "" if T == 1 else f"/{format_operand(T)}"
     if math.isinf(s_row[j]) and s_row[j] < 0:
-        return CellArithmetic(f"{name} = {format_result(value)} (masked: this key gets no weight)", value, _NONE, 0.0)
+        text = f"{name} = {format_weight_result(value)} (masked: this key gets no weight)"
+        return CellArithmetic(text, value, _NONE, 0.0)
     if not np.isfinite(w_row).all() or not (w_row > 0).any():
-        return CellArithmetic(f"{name} = {format_result(value)}", value, _NONE, None)
+        return CellArithmetic(f"{name} = {format_weight_result(value)}", value, _NONE, None)
     tau = sparse_threshold(s_row, w_row, T, st.normalizer)
+    res = format_weight_result(value)
     if st.normalizer == "sparsemax":
         inner = s_row[j] / T - tau
         result = max(inner, 0.0)
-        text = (f"{name} = max(s{over_t} − τ, 0) = max({format_result(s_row[j])}{over_t} − {format_operand(tau)}, 0)"
-                f" = {format_result(value)}")
+        t_div = parse_shown(format_operand(T))
+
+        def sparse(v: tuple[float, ...]) -> float:
+            return max(v[0] / t_div - v[1], 0.0)
+
+        s_j, tau_t = _enough(lambda n: (format_sig(s_row[j], n), format_operand(tau, n)), sparse, res)
+        calc = sparse((parse_shown(s_j), parse_shown(tau_t)))
+        text = f"{name} = max(s{over_t} − τ, 0) = max({s_j}{over_t} − {tau_t}, 0){_eq(calc, res)}{res}"
     else:
         inner = s_row[j] / (2 * T) - tau
         result = max(inner, 0.0) ** 2
         two_t = format_operand(2 * T)
-        text = (f"{name} = max(s/{two_t} − τ, 0)² = max({format_result(s_row[j])}/{two_t}"
-                f" − {format_operand(tau)}, 0)² = {format_result(max(inner, 0.0))}² = {format_result(value)}")
-    text += f"; τ = {format_result(tau)} is the threshold that makes the row sum to 1"
+        # Two steps a calculator can check: the bracket, then its square.
+        (base,) = _enough(lambda n: (format_sig(max(inner, 0.0), n),), lambda v: v[0] ** 2, res)
+        t2 = parse_shown(two_t)
+
+        def bracket(v: tuple[float, ...]) -> float:
+            return max(v[0] / t2 - v[1], 0.0)
+
+        s_j, tau_t = _enough(lambda n: (format_sig(s_row[j], n), format_operand(tau, n)), bracket, base)
+        calc = bracket((parse_shown(s_j), parse_shown(tau_t)))
+        text = (f"{name} = max(s/{two_t} − τ, 0)² = max({s_j}/{two_t} − {tau_t}, 0)²{_eq(calc, base)}{base}²"
+                f"{_eq(parse_shown(base) ** 2, res)}{res}")
+    text += f"; τ = {format_sig(tau)} is the threshold that makes the row sum to 1"
     if inner <= 0:
         text += " — exactly 0: this key's score is below τ"
     return CellArithmetic(text, value, np.array([s_row[j], tau]), result)
@@ -358,12 +453,12 @@ def _output(cell: _Cell) -> CellArithmetic:
     v = cell.col(cell.h.v, c)
     value = cell.at(cell.h.output)
     keep = [j for j in range(len(a)) if a[j] != 0]
-    terms = [f"{format_operand(a[j])}×{format_operand(v[j])}" for j in keep]
+    terms, vals, shown = _products(a[keep], v[keep])
     dropped = len(a) - len(keep)
     note = f" ({dropped} keys with weight 0 left out)" if dropped else ""
     body = join_terms(terms) if terms else "0"
-    vals = a[keep] * v[keep]
-    text = f"z[{cell.labels[i]}, {c + 1}] = Σ_j a_j v_j[{c + 1}] = {body} = {format_result(value)}{note}"
+    res = format_result(value)
+    text = f"z[{cell.labels[i]}, {c + 1}] = Σ_j a_j v_j[{c + 1}] = {body}{_sum_eq(terms, shown, res)}{res}{note}"
     return CellArithmetic(text, value, vals, float(vals.sum()))
 
 
@@ -385,9 +480,10 @@ def _heads(cell: _Cell) -> CellArithmetic:
     formula = f"out[{lab}, {cell.j + 1}] = concat_{lab} · W_O[:, {cell.j + 1}]"
     w_o = _weight_matrix(cell, None, "w_o")
     if w_o is not None:
-        terms, vals = _products(cell.row(lt.concat), w_o[:, cell.j])
+        terms, vals, shown = _products(cell.row(lt.concat), w_o[:, cell.j])
         if _agrees(vals.sum(), value):
-            text = f"{formula} = {join_terms(terms)} = {format_result(value)}"
+            res = format_result(value)
+            text = f"{formula} = {join_terms(terms)}{_sum_eq(terms, shown, res)}{res}"
             return CellArithmetic(text, value, vals, float(vals.sum()))
     return CellArithmetic(f"{formula} = {format_result(value)}", value, _NONE, None)
 

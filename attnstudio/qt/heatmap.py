@@ -157,8 +157,14 @@ class HeatmapView(QWidget):
         title: str = "",
         note: str = "",
         limits: tuple[float, float] | None = None,
+        masked: np.ndarray | None = None,
     ) -> None:
         """Show ``values`` (rows = queries, columns = keys); see the module docstring.
+
+        ``masked``: given for attention weights (None for any other matrix), True where the mask
+        hid the key: those cells are hatched as the masked stage's −∞ and print "—", and the
+        weights are written so that an exact 0, "<0.01" and a masked key differ
+        (core.numbers.format_weight; an all-False array for weights without a mask).
 
         ``limits`` overrides the colour range: one honest scale for matrices shown side by side
         (Q, K, V), or the weights' scale (``stage_text.weight_limits``: a ``ScaleLimits`` that
@@ -185,6 +191,7 @@ class HeatmapView(QWidget):
             self._limits = limits
         else:
             self._limits = (float(limits[0]), float(limits[1]))
+        self._cells.set_weights(masked)
         self._paint_colours()
         self._image.setRect(QRectF(0, 0, max(cols, 1), max(rows, 1)))
         self._row_labels = _fit_labels(row_labels, rows)

@@ -15,12 +15,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QStaticText
 
-from attnstudio.core.numbers import format_cell
+from attnstudio.core.numbers import ELIDED, cell_forms
 from attnstudio.qt import colormaps
 
 MIN_CELL_PX = 22.0  # below this cell height numbers are not drawn
 HOVER_FONT_PX = 18.0  # the arithmetic line under a heatmap
-MIN_FONT_PX = 11.0  # numbers smaller than this are unreadable: hide them instead
+MIN_FONT_PX = 11.0  # numbers smaller than this are unreadable: shorter forms instead (CellLayer)
+MIN_FONT_PX_INT = math.ceil(MIN_FONT_PX)
+CELL_PAD_PX = 6.0  # room kept free between a cell's number and its edges
 BASE_FONT_PX = 22.0  # cell numbers at font scale 1 when the cell is large enough
 AXIS_FONT_PX = 17.0
 LABEL_CHARS = 14  # longer token labels are elided
@@ -42,16 +44,30 @@ class CellLayer(pg.GraphicsObject):
 
     Painting happens in device pixels (the transform is reset) so that hatching and text keep
     their size whatever the zoom; the cell geometry comes from the painter's transform.
+
+    Numbers never silently vanish because one is wide: the font shrinks to fit the widest
+    number down to MIN_FONT_PX, and a number still too wide for its cell takes a shorter honest
+    rounding (numbers.cell_forms: "−1.46e5" → "−1.5e5" → "−1e5"), or "…" when none fits. Only
+    when most cells could show nothing are the numbers left out (tiny cells of a large matrix).
+    Attention weights (``set_weights``) are written by numbers.format_weight, and their masked
+    cells are filled and hatched as the masked stage's −∞ cells are.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._values = np.zeros((0, 0))
         self._dark = np.zeros((0, 0), dtype=bool)
+        self._weights_mask: np.ndarray | None = None  # as given to set_weights
+        self._weights = False  # the cells shown are attention weights
+        self._hidden = np.zeros((0, 0), dtype=bool)  # weights whose key the mask hid
         self._masked_runs: list[QRectF] = []
+        self._hidden_runs: list[QRectF] = []
         self._warn_runs: list[QRectF] = []
         self._numbers = True
         self._font_scale = 1.0
+        self._forms: list[list[tuple[str, ...]]] | None = None  # per cell, formatted when first needed
+        self._texts: tuple[tuple[int, float], list[list[str]]] | None = None  # (px, room) → what each cell shows
+        self._widths: dict[tuple[str, int], float] = {}
         self._cache: dict[tuple[str, int], QStaticText] = {}
         self._masked_brush = QBrush(QColor(*colormaps.MASKED_HATCH), Qt.BrushStyle.BDiagPattern)
         self._warn_brush = QBrush(QColor(*colormaps.WARN_HATCH), Qt.BrushStyle.DiagCrossPattern)
@@ -60,13 +76,28 @@ class CellLayer(pg.GraphicsObject):
         rows, cols = self._values.shape
         return QRectF(0, 0, cols, rows)
 
+    def set_weights(self, masked: np.ndarray | None) -> None:
+        """Whether the next cells are attention weights: None for any other matrix; for weights,
+        True where the mask hid the key (all False without a mask). Takes effect at set_cells."""
+        self._weights_mask = None if masked is None else np.asarray(masked, dtype=bool)
+
     def set_cells(self, values: np.ndarray, rgba: np.ndarray) -> None:
         if values.shape != self._values.shape:
             self.prepareGeometryChange()
         self._values = values
+        mask = self._weights_mask
+        self._weights = mask is not None
+        fits = mask is not None and mask.shape == values.shape
+        self._hidden = (mask & ~np.isneginf(values)) if fits and mask is not None else np.zeros(values.shape, bool)
         self._dark = colormaps.dark_text_on(rgba)
-        self._masked_runs = _runs(np.isneginf(values))
+        if self._hidden.any():
+            grey = np.array([[[*colormaps.MASKED_FILL, 255]]], dtype=np.uint8)
+            self._dark = np.where(self._hidden, colormaps.dark_text_on(grey)[0, 0], self._dark)
+        self._masked_runs = _runs(np.isneginf(values) | self._hidden)
+        self._hidden_runs = _runs(self._hidden)
         self._warn_runs = _runs(np.isnan(values) | np.isposinf(values))
+        self._forms = None
+        self._texts = None
         self.update()
 
     def set_numbers(self, on: bool) -> None:
@@ -76,26 +107,69 @@ class CellLayer(pg.GraphicsObject):
     def set_font_scale(self, factor: float) -> None:
         self._font_scale = factor
         self._cache.clear()
+        self._texts = None
         self.update()
 
+    # --- which text, at which size ------------------------------------------------------
+
     def font_px(self, cell_w: float, cell_h: float) -> float:
-        """The pixel size of the numbers in a cell_w × cell_h cell, 0 when they do not fit."""
+        """The pixel size of the numbers in a cell_w × cell_h cell, 0 when they are not drawn."""
         if not self._numbers or cell_h < MIN_CELL_PX or self._values.size == 0:
             return 0.0
-        px = min(BASE_FONT_PX * self._font_scale, cell_h * 0.6)
-        widest = max(len(format_cell(float(v))) for v in self._sample())
-        # A digit is about 0.6 em wide in the default sans fonts; measure to be sure.
-        fm = QFontMetricsF(px_font(px))
-        text_w = fm.horizontalAdvance("8" * widest)
-        if text_w > cell_w - 6:
-            px *= (cell_w - 6) / text_w
-        return px if px >= MIN_FONT_PX else 0.0
+        room = cell_w - CELL_PAD_PX
+        px = max(1, math.floor(min(BASE_FONT_PX * self._font_scale, cell_h * 0.6)))
+        widest = max(self._width(forms[0], px) for row in self._cell_forms() for forms in row)
+        while widest > room and px > MIN_FONT_PX:
+            px = max(MIN_FONT_PX_INT, min(px - 1, math.floor(px * room / widest)))
+            widest = max(self._width(forms[0], px) for row in self._cell_forms() for forms in row)
+        texts = self.texts(px, room)
+        shown = sum(t not in ("", ELIDED) for row in texts for t in row)
+        return float(px) if shown * 2 >= self._values.size else 0.0
 
-    def _sample(self) -> np.ndarray:
-        v = self._values
-        finite = v[np.isfinite(v)]
-        extremes = [finite.min(), finite.max()] if finite.size else []
-        return np.array([*extremes, -np.inf if np.isneginf(v).any() else 0.0])
+    def texts(self, px: int, room: float) -> list[list[str]]:
+        """What each cell shows at font ``px`` with ``room`` pixels: its fullest form that fits,
+        else "…" ("" when not even that fits)."""
+        key = (px, room)
+        if self._texts is not None and self._texts[0] == key:
+            return self._texts[1]
+        out = []
+        for row in self._cell_forms():
+            line = []
+            for forms in row:
+                text = next((f for f in forms if self._width(f, px) <= room), None)
+                if text is None:
+                    text = ELIDED if self._width(ELIDED, px) <= room else ""
+                line.append(text)
+            out.append(line)
+        self._texts = (key, out)
+        return out
+
+    def shown_texts(self, cell_w: float, cell_h: float) -> list[list[str]]:
+        """The text painted in each cell of a cell_w × cell_h layout ("" everywhere when the
+        numbers are not drawn): what a student reads."""
+        px = self.font_px(cell_w, cell_h)
+        if px <= 0:
+            return [["" for _ in row] for row in self._values]
+        return self.texts(int(px), cell_w - CELL_PAD_PX)
+
+    def _cell_forms(self) -> list[list[tuple[str, ...]]]:
+        if self._forms is None:
+            hidden, weights = self._hidden, self._weights
+            self._forms = [[cell_forms(v, weights, bool(hidden[r, c])) for c, v in enumerate(row)]
+                           for r, row in enumerate(self._values.tolist())]
+        return self._forms
+
+    def _width(self, text: str, px: int) -> float:
+        key = (text, px)
+        w = self._widths.get(key)
+        if w is None:
+            if len(self._widths) > 8192:
+                self._widths.clear()
+            w = QFontMetricsF(px_font(px)).horizontalAdvance(text)
+            self._widths[key] = w
+        return w
+
+    # --- painting ---------------------------------------------------------------------------
 
     def paint(self, p: QPainter, *args: object) -> None:
         if self._values.size == 0:
@@ -104,6 +178,9 @@ class CellLayer(pg.GraphicsObject):
         p.save()
         p.resetTransform()
         p.setPen(Qt.PenStyle.NoPen)
+        if self._hidden_runs:  # masked weights: the masked stage's grey, not the colour of 0
+            p.setBrush(QColor(*colormaps.MASKED_FILL))
+            p.drawRects([t.mapRect(r) for r in self._hidden_runs])
         for brush, runs in ((self._masked_brush, self._masked_runs), (self._warn_brush, self._warn_runs)):
             if runs:
                 p.setBrush(brush)
@@ -113,24 +190,25 @@ class CellLayer(pg.GraphicsObject):
         cell_w, cell_h = abs(step.x()), abs(step.y())
         px = self.font_px(cell_w, cell_h)
         if px > 0:
-            self._paint_numbers(p, origin, step, round(px))
+            self._paint_numbers(p, origin, step, self.texts(int(px), cell_w - CELL_PAD_PX), int(px))
         p.restore()
 
-    def _paint_numbers(self, p: QPainter, origin: QPointF, step: QPointF, px: int) -> None:
+    def _paint_numbers(self, p: QPainter, origin: QPointF, step: QPointF, texts: list[list[str]], px: int) -> None:
         p.setFont(px_font(px))
         black, white = QColor(0, 0, 0), QColor(255, 255, 255)
-        rows, cols = self._values.shape
-        for r in range(rows):
+        for r, line in enumerate(texts):
             y = origin.y() + (r + 0.5) * step.y()
-            for c in range(cols):
-                text = format_cell(float(self._values[r, c]))
+            for c, text in enumerate(line):
+                if not text:
+                    continue
                 st = self._static(text, px)
                 size = st.size()
                 x = origin.x() + (c + 0.5) * step.x()
                 corner = QPointF(x - size.width() / 2, y - size.height() / 2)
-                if not math.isfinite(self._values[r, c]):
-                    # A plain patch under the label keeps "−∞" / "NaN" legible over the hatching.
-                    fill = colormaps.MASKED_FILL if self._values[r, c] == -math.inf else colormaps.WARN_FILL
+                value = self._values[r, c]
+                if not math.isfinite(value) or self._hidden[r, c]:
+                    # A plain patch under the label keeps "−∞" / "—" / "NaN" legible over the hatching.
+                    fill = colormaps.WARN_FILL if math.isnan(value) or value == math.inf else colormaps.MASKED_FILL
                     p.fillRect(QRectF(corner, size).adjusted(-4, -1, 4, 1), QColor(*fill))
                 p.setPen(black if self._dark[r, c] else white)
                 p.drawStaticText(corner, st)

@@ -15,8 +15,12 @@ from attnstudio.core.trace import TOKEN_BY_TOKEN
 from attnstudio.qt.colormaps import ScaleLimits
 
 
-def formula(stage: str, s: Settings, layer: int = 0) -> str:
-    """The formula line under a stage's title, with this run's settings filled in."""
+def formula(stage: str, s: Settings, layer: int = 0, nonfinite: int = 0) -> str:
+    """The formula line under a stage's title, with this run's settings filled in.
+
+    ``nonfinite``: how many weights of the head on view are not finite (HeadTrace.nonfinite_weights,
+    an overflowed naive softmax); the weights' line then does not claim that each row sums to 1.
+    """
     x = "X" if layer == 0 else f"X{_sub(layer + 1)} (layer {layer + 1} input)"
     if stage == "tokens":
         return "sentence → tokens, each at a position 0 … N−1, each looked up as a vector"
@@ -36,7 +40,12 @@ def formula(stage: str, s: Settings, layer: int = 0) -> str:
         return "causal mask: −∞ above the diagonal (no peeking at later tokens)" if s.mask == "causal" else \
             "no mask: every token sees every token"
     if stage == "weights":
-        return f"A = {s.normalizer}(S′ / T), T = {format_operand(s.temperature)}, row by row: each row sums to 1"
+        a = f"A = {s.normalizer}(S′ / T), T = {format_operand(s.temperature)}"
+        if nonfinite:  # rows of NaN under "each row sums to 1" would contradict the header
+            why = "exp overflowed" if s.normalizer == "naive-softmax" else "a weight is not finite"
+            return f"{a}: rows sum to 1 unless {why} (NaN)"
+        a += ", row by row"
+        return f"{a}: each row sums to 1"
     if stage == "output":
         return "Z = A·V: each row is a weighted mix of the value rows"
     if stage == "heads":
@@ -72,6 +81,20 @@ def weight_limits(m: np.ndarray, weights_scale: str = "max") -> ScaleLimits:
         raise ValueError(f"weights colour scale must be unit, max or row, not {weights_scale!r}")
     return ScaleLimits(0.0, top, captions=(f"0 … {format_result(top)} (largest weight)", "0 … largest weight",
                                            "0 … largest"))
+
+
+def masked_cells(name: str, s: Settings, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Where a shown matrix's cells are keys the causal mask hid, for the weights (None for any
+    other matrix): they are exp(−∞) = 0 and must not read as a weight that came out 0.
+
+    Exactly the −∞ cells of the masked stage, also when shown reduced: a block of f × f cells
+    is wholly masked when its column block lies right of its row block (J > I), and a block
+    on the diagonal keeps weights (the diagonal is never masked)."""
+    if name != "weights" or len(shape) != 2:
+        return None
+    if s.mask != "causal":
+        return np.zeros(shape, dtype=bool)
+    return np.triu(np.ones(shape, dtype=bool), k=1)
 
 
 def hint(stage: str) -> str:

@@ -21,7 +21,7 @@ from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGE_MATRIX, STAGES,
 from attnstudio.qt import colormaps
 from attnstudio.qt.head_overview import HeadOverview
 from attnstudio.qt.heatmap import HOVER_FONT_PX, HeatmapView
-from attnstudio.qt.stage_text import formula, hint, weight_limits
+from attnstudio.qt.stage_text import formula, hint, masked_cells, weight_limits
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.weights_side import WeightsSide
 from attnstudio.studio.result import Result
@@ -147,7 +147,7 @@ class StageView(QWidget):
         index = STAGE_KEYS.index(stage) + 1
         self.title.setText(f"{index} · {TITLES[stage]}")
         self.where.setText(f"layer {layer + 1}/{s.layers} · head {head + 1}/{s.heads} · N = {tr.n:,}")
-        self.formula.setText(formula(stage, s, layer))
+        self.formula.setText(formula(stage, s, layer, nonfinite=tr.head(layer, head).nonfinite_weights))
         banners = [direct_banner(n) for n in DIRECT_MATRICES if (layer, head, n) in direct]
         self.banner.setText("    ".join(banners))
         self.banner.setVisible(bool(banners) and stage not in ("tokens", "embeddings"))
@@ -185,7 +185,8 @@ class StageView(QWidget):
             self.tokens.set_tokens(tr.tokens)
         self.side.setVisible(stage == "weights")
         if stage == "weights":
-            self.side.set_rows(labels, d.vector(layer, head, "row_sums"), d.vector(layer, head, "row_entropy"), tr.n)
+            self.side.set_rows(labels, d.vector(layer, head, "row_sums"), d.vector(layer, head, "row_entropy"), tr.n,
+                               cells=shown[0] if shown[1] == 1 else None, masked=masked_cells(name, s, shown[0].shape))
             QTimer.singleShot(0, self._align_side)
         self.overview.setVisible(stage == "heads" and s.heads > 1)
         if stage == "heads" and s.heads > 1:
@@ -205,7 +206,8 @@ class StageView(QWidget):
         if self.stage == "tokens":
             title = "embeddings preview: each token becomes a vector"
         note = f"reduced for display: {n:,} → {m.shape[0]:,} rows (block means of {f} × {f})" if f > 1 else ""
-        view.set_matrix(m, rows, cols, scale=scale, title=title, note=note, limits=limits)
+        view.set_matrix(m, rows, cols, scale=scale, title=title, note=note, limits=limits,
+                        masked=masked_cells(name, s, m.shape))
         if not self._hovering.get(view):
             self.show_hover(view, hint(self.stage))
 

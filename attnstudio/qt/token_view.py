@@ -6,6 +6,8 @@ the rows on screen, not 16,000 prepared items.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QPainter
@@ -21,7 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from attnstudio.core.explain import TokenView
-from attnstudio.core.numbers import format_operand, format_result, format_vector
+from attnstudio.core.numbers import (
+    SIG,
+    VECTOR_SHOWN,
+    format_cell,
+    format_operand,
+    format_sig,
+    format_vector,
+    format_weight_result,
+    parse_shown,
+    reads_as,
+)
 
 PICK_A_ROW = ("Click a row of the scores or weights, or a token, to see that token's arithmetic: "
               "its query, every dot product, the weights and the weighted sum of the values.")
@@ -57,11 +69,13 @@ class _TokenViewModel(QAbstractTableModel):
     def __init__(self) -> None:
         super().__init__()
         self._view: TokenView | None = None
+        self._exp_sig = SIG
         self._muted = QColor(128, 128, 128)
 
     def set_view(self, view: TokenView | None) -> None:
         self.beginResetModel()
         self._view = view
+        self._exp_sig = SIG if view is None else exp_digits(view)
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008  (Qt's signature)
@@ -92,6 +106,9 @@ class _TokenViewModel(QAbstractTableModel):
         return None
 
     def text(self, j: int, c: int) -> str:
+        """Cell (j, c) as shown. The chain q·k_j → scaled → exp → weight has three significant
+        digits (the exponentials as many as their Σ in the rule line needs, see exp_digits), so
+        that a calculator redoes each step from the numbers shown."""
         view = self._view
         assert view is not None
         masked = bool(view.masked[j])
@@ -100,15 +117,15 @@ class _TokenViewModel(QAbstractTableModel):
         if c == 1:
             return format_vector(view.k[j])
         if c == 2:
-            return format_result(view.dots[j])
+            return format_sig(view.dots[j])
         if c == 3:
-            return f"{format_result(view.scaled[j])} → −∞" if masked else format_result(view.scaled[j])
+            return f"{format_sig(view.scaled[j])} → −∞" if masked else format_sig(view.scaled[j])
         if c == 4:
             if view.exp is None:
                 return "—"
-            return f"{format_result(view.exp[j])} (masked)" if masked else format_result(view.exp[j])
+            return "0 (masked)" if masked else format_sig(view.exp[j], self._exp_sig)
         if c == 5:
-            return format_result(view.weights[j])
+            return "0 (masked)" if masked else format_weight_result(view.weights[j])
         if c == 6:
             return format_vector(view.v[j])
         return format_vector(view.contributions[j])
@@ -160,7 +177,7 @@ class TokenViewPanel(QWidget):
         self._query.setText(f"q_{view.query} = {format_vector(view.q)}")
         self._rule.setText(_rule_text(view))
         self._model.set_view(view)
-        self._output.setText(f"z_{view.query} = Σ_j a_j·v_j = {format_vector(view.output)}")
+        self._output.setText(_output_text(view))
 
     def clear(self) -> None:
         """No row is selected: say how to pick one (the last token's numbers must not linger
@@ -198,16 +215,49 @@ class TokenViewPanel(QWidget):
         return value if isinstance(value, str) else ""
 
 
+MAX_ADDED_ROWS = 512  # a longer column is not added up by hand: no note on its rounding
+
+
+def exp_digits(view: TokenView) -> int:
+    """Significant digits of the exp column: three, or more where the shown exponentials of
+    the unmasked keys would not add up to the shown Σ in the rule line."""
+    if view.exp is None or len(view.keys) > MAX_ADDED_ROWS:
+        return SIG
+    kept = view.exp[~view.masked]
+    total = float(np.sum(view.exp))
+    for sig in range(SIG, SIG + 3):
+        if reads_as(math.fsum(parse_shown(format_sig(e, sig)) for e in kept), format_sig(total, sig)):
+            return sig
+    return SIG
+
+
+def _output_text(view: TokenView) -> str:
+    """The z line. When the a_j·v_j column's rounded entries do not add up to z as shown (each
+    is rounded to 0.01, and eleven such roundings can move a sum by 0.05), it says what they add
+    to: a student adding up the column is then not left with a contradiction."""
+    text = f"z_{view.query} = Σ_j a_j·v_j = {format_vector(view.output)}"
+    if len(view.keys) > MAX_ADDED_ROWS or not view.contributions.size:
+        return text
+    d = view.output.size
+    half = VECTOR_SHOWN // 2
+    shown = range(d) if d <= VECTOR_SHOWN else [*range(half), *range(d - half, d)]
+    adds = np.array([math.fsum(parse_shown(format_cell(x)) for x in view.contributions[:, c]) for c in range(d)])
+    if all(reads_as(adds[c], format_cell(view.output[c])) for c in shown):
+        return text
+    return f"{text}\n(the rounded rows above add to {format_vector(adds)})"
+
+
 def _rule_text(view: TokenView) -> str:
     t = format_operand(view.temperature)
     T = "" if view.temperature == 1 else f"/{t}"
     if view.normalizer in ("softmax", "naive-softmax"):
+        total = "" if view.exp is None else f"; Σ_k = {format_sig(float(np.sum(view.exp)), exp_digits(view))}"
         if view.shift:
-            shift = format_result(view.shift)
-            return (f"{view.normalizer}, T = {t}: a_j = exp((s_j − {shift}){T}) / Σ exp(…)"
+            shift = format_sig(view.shift)
+            return (f"{view.normalizer}, T = {t}: a_j = exp((s_j − {shift}){T}) / Σ_k exp((s_k − {shift}){T}){total}"
                     " — shifted by the row max so exp never overflows (same ratio)")
-        return f"{view.normalizer}, T = {t}: a_j = exp(s_j{T}) / Σ_k exp(s_k{T})"
-    tau = "" if view.tau is None else f", τ = {format_result(view.tau)}"
+        return f"{view.normalizer}, T = {t}: a_j = exp(s_j{T}) / Σ_k exp(s_k{T}){total}"
+    tau = "" if view.tau is None else f", τ = {format_sig(view.tau)}"
     if view.normalizer == "sparsemax":
         return f"sparsemax, T = {t}: a_j = max(s_j{T} − τ, 0){tau}"
     return f"entmax-1.5, T = {t}: a_j = max(s_j/(2T) − τ, 0)²{tau}"

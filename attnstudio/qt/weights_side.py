@@ -4,6 +4,12 @@
 on one key: too sharp) to log₂ N (uniform: too diffuse). Both come from the trace
 (HeadTrace.row_sums / row_entropy); this widget only draws them, one line per row while
 rows fit, and a summary when they do not.
+
+Σ is the sum of the weights as computed; the cells beside it show each weight rounded to two
+decimals, and a student who adds up a row of them may get 1.01 next to "Σ 1.000". Such a
+row carries "≈", and the key under the rows says what its rounded cells add to, and what the
+cells' marks mean ("—" masked, "0" exactly zero, "<0.01" not zero): nothing beside the
+matrix then contradicts what a calculator gets from it.
 """
 
 from __future__ import annotations
@@ -16,10 +22,31 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from attnstudio.core.numbers import format_cell, format_column
+from attnstudio.core.numbers import (
+    BELOW_CELL,
+    MASKED_MARK,
+    format_cell,
+    format_column,
+    format_weight,
+    parse_shown,
+    reads_as,
+)
 from attnstudio.qt import theme as _theme
 
 MIN_ROW_PX = 16.0
+ROUNDED_MARK = "≈"  # beside a Σ its row's rounded cells do not add up to
+
+
+def rounded_row_sums(cells: np.ndarray, masked: np.ndarray | None = None) -> np.ndarray:
+    """What a calculator gets adding up each row of weights as the cells show them
+    (numbers.format_weight: "—" and "<0.01" count as 0)."""
+    cells = np.atleast_2d(np.asarray(cells, dtype=np.float64))
+    hidden = np.zeros(cells.shape, dtype=bool) if masked is None else np.asarray(masked, dtype=bool)
+    out = np.zeros(cells.shape[0])
+    for i, row in enumerate(cells.tolist()):
+        texts = [format_weight(w, bool(m)) for w, m in zip(row, hidden[i])]
+        out[i] = math.fsum(0.0 if t in (MASKED_MARK, BELOW_CELL) else parse_shown(t) for t in texts)
+    return out
 
 
 def _finite_range(v: np.ndarray) -> tuple[float, float, float]:
@@ -44,15 +71,54 @@ class WeightsSide(QWidget):
         self._scale = 1.0
         self._colors = _theme.colors("dark")
         self._geometry: tuple[float, float] | None = None  # centre of row 0, row pitch (px)
+        self._rounded = np.zeros(0)  # what each row's shown cells add to (NaN: not known)
+        self._key: list[str] = []
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
 
-    def set_rows(self, labels: Sequence[str], sums: np.ndarray, entropy: np.ndarray, n_keys: int) -> None:
-        """One entry per query row; ``n_keys`` sets the scale of H (log₂ n_keys bits at most)."""
+    def set_rows(self, labels: Sequence[str], sums: np.ndarray, entropy: np.ndarray, n_keys: int,
+                 cells: np.ndarray | None = None, masked: np.ndarray | None = None) -> None:
+        """One entry per query row; ``n_keys`` sets the scale of H (log₂ n_keys bits at most).
+
+        ``cells``: the weights as the heatmap beside shows them, one row per entry (with
+        ``masked``, where the mask hid the key): rows whose rounded cells do not add up to
+        their Σ are marked, and the key under the rows explains the cells' marks.
+        """
         self._labels = list(labels)
         self._sums = np.asarray(sums, dtype=np.float64)
         self._entropy = np.asarray(entropy, dtype=np.float64)
         self._max_bits = math.log2(n_keys) if n_keys > 1 else 1.0
+        self._rounded = np.full(self._sums.shape, np.nan)
+        self._key = []
+        if cells is not None and np.ndim(cells) == 2 and len(cells) == len(self._sums):
+            if masked is not None and np.shape(masked) != np.shape(cells):
+                masked = None
+            self._rounded = rounded_row_sums(cells, masked)
+            self._key = self._make_key(np.asarray(cells, dtype=np.float64), masked)
         self.update()
+
+    def off_rows(self) -> list[int]:
+        """The rows marked ≈: their rounded cells add up to something their Σ does not show."""
+        return [i for i, (s, r) in enumerate(zip(self._sums, self._rounded))
+                if math.isfinite(s) and math.isfinite(r) and not reads_as(r, format_column(s, 3))]
+
+    def key(self) -> list[str]:
+        """The lines under the rows: what the marks in the cells and beside Σ mean (only those shown)."""
+        return list(self._key)
+
+    def _make_key(self, cells: np.ndarray, masked: np.ndarray | None) -> list[str]:
+        hidden = np.zeros(cells.shape, dtype=bool) if masked is None else np.asarray(masked, dtype=bool)
+        key = []
+        if hidden.any():
+            key.append(f"{MASKED_MARK}  masked: no weight")
+        if ((cells == 0) & ~hidden).any():
+            key.append("0  exactly zero")
+        if ((cells > 0) & (cells < 0.005)).any():
+            key.append(f"{BELOW_CELL}  not 0, but below 0.005")
+        off = self.off_rows()
+        if off:
+            adds = sorted({format_column(self._rounded[i], 2) for i in off})
+            key.append(f"{ROUNDED_MARK}  its rounded cells add to {' or '.join(adds)}; Σ adds the exact weights")
+        return key
 
     def set_row_geometry(self, geometry: tuple[float, float] | None) -> None:
         """Align rows with a heatmap: (y of row 0's centre, pixels per row); None: own layout."""
@@ -75,8 +141,12 @@ class WeightsSide(QWidget):
 
     def lines(self) -> list[str]:
         """What the widget shows, as text (tests read it; it is also the summary)."""
-        out = [f"{lab}: Σ = {format_column(s, 3)}, H = {format_cell(h)} bits"
-               for lab, s, h in zip(self._labels, self._sums, self._entropy)]
+        off = set(self.off_rows())
+        out = []
+        for i, (lab, s, h) in enumerate(zip(self._labels, self._sums, self._entropy)):
+            adds = format_column(self._rounded[i], 2)
+            mark = f" {ROUNDED_MARK} (its rounded cells add to {adds})" if i in off else ""
+            out.append(f"{lab}: Σ = {format_column(s, 3)}{mark}, H = {format_cell(h)} bits")
         return out
 
     def summary(self) -> str:
@@ -115,22 +185,25 @@ class WeightsSide(QWidget):
             first = self._geometry[0]
             row_h = self._geometry[1] if n > 1 else row_h
         top = max(0.0, first - row_h / 2 - head_h)
-        p.setFont(head_f)
-        p.setPen(QColor(c["foreground"]))
-        p.drawText(QRectF(4, top, w - 8, head_h), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                   "Σ row    H (bits)")
-        if not n:
-            return
-        if row_h < MIN_ROW_PX * self._scale:
-            p.setFont(self._font(14 * self._scale))
-            p.drawText(QRectF(4, top + head_h, w - 8, h - head_h), Qt.TextFlag.TextWordWrap, self.summary())
-            return
         f = self._font(min(18 * self._scale, row_h * 0.62))
-        p.setFont(f)
         fm = QFontMetricsF(f)
         col_sum = 4.0
-        col_h = col_sum + fm.horizontalAdvance("0.000") + 14
+        off = set(self.off_rows())
+        mark_x = col_sum + fm.horizontalAdvance("0.000") + 4
+        col_h = mark_x + fm.horizontalAdvance(ROUNDED_MARK) + 10
         bar_x = col_h + fm.horizontalAdvance("00.00") + 8
+        p.setFont(head_f)
+        p.setPen(QColor(c["foreground"]))
+        bottom_left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+        if not n or row_h < MIN_ROW_PX * self._scale:
+            p.drawText(QRectF(4, top, w - 8, head_h), bottom_left, "Σ row    H (bits)")
+            if n:
+                p.setFont(self._font(14 * self._scale))
+                p.drawText(QRectF(4, top + head_h, w - 8, h - head_h), Qt.TextFlag.TextWordWrap, self.summary())
+            return
+        p.drawText(QRectF(col_sum, top, col_h - col_sum, head_h), bottom_left, "Σ row")
+        p.drawText(QRectF(col_h, top, w - col_h, head_h), bottom_left, "H (bits)")
+        p.setFont(f)
         for i in range(n):
             y = first - row_h / 2 + i * row_h
             if i == self._highlight:
@@ -139,8 +212,38 @@ class WeightsSide(QWidget):
             ok = math.isfinite(s) and abs(s - 1.0) < 1e-6
             p.setPen(QColor(c["foreground"] if ok else c["error"]))
             p.drawText(QRectF(col_sum, y, col_h - col_sum, row_h), Qt.AlignmentFlag.AlignVCenter, format_column(s, 3))
+            if i in off:
+                p.setPen(QColor(c["accent"]))
+                p.drawText(QRectF(mark_x, y, col_h - mark_x, row_h), Qt.AlignmentFlag.AlignVCenter, ROUNDED_MARK)
             p.setPen(QColor(c["foreground"]))
             p.drawText(QRectF(col_h, y, bar_x - col_h, row_h), Qt.AlignmentFlag.AlignVCenter, format_cell(e))
             frac = min(max(e / self._max_bits, 0.0), 1.0) if math.isfinite(e) else 0.0
             bar_w = max(0.0, (w - bar_x - 6) * frac)
             p.fillRect(QRectF(bar_x, y + row_h * 0.25, bar_w, row_h * 0.5), QColor(c["accent"]))
+        self._paint_key(p, first - row_h / 2 + n * row_h + 6, top)
+
+    def _paint_key(self, p: QPainter, below: float, above: float) -> None:
+        """The key: what the cells' marks mean above the header, what ≈ means under the rows
+        (beside the Σ it explains); all of it in the larger space when one part has no room."""
+        if not self._key:
+            return
+        p.setFont(self._font(13 * self._scale))
+        p.setPen(QColor(self._colors["muted"]))
+        cells = [k for k in self._key if not k.startswith(ROUNDED_MARK)]
+        sums = [k for k in self._key if k.startswith(ROUNDED_MARK)]
+        w = self.width() - 8
+        flags = int(Qt.TextFlag.TextWordWrap)
+        room_below = self.height() - below
+        if self._key_height(cells, w) > above or self._key_height(sums, w) > room_below:
+            cells, sums = (self._key, []) if above > room_below else ([], self._key)
+        if cells:
+            p.drawText(QRectF(4, 0, w, above), flags | int(Qt.AlignmentFlag.AlignBottom), "\n".join(cells))
+        if sums:
+            p.drawText(QRectF(4, below, w, room_below), flags | int(Qt.AlignmentFlag.AlignTop), "\n".join(sums))
+
+    def _key_height(self, lines: list[str], width: float) -> float:
+        if not lines:
+            return 0.0
+        fm = QFontMetricsF(self._font(13 * self._scale))
+        flags = int(Qt.TextFlag.TextWordWrap)
+        return fm.boundingRect(QRectF(0, 0, width, 1e6), flags, "\n".join(lines)).height()

@@ -5,9 +5,11 @@ independent loop or scipy written here.
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
+from calculator import wrong_steps
 from scipy.special import softmax as sp_softmax
 
 from attnstudio.core.explain import (
@@ -17,7 +19,7 @@ from attnstudio.core.explain import (
     token_labels,
     token_view,
 )
-from attnstudio.core.numbers import format_result
+from attnstudio.core.numbers import format_result, format_sig
 from attnstudio.core.pipeline import compute
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import MATRIX_NAMES
@@ -44,7 +46,8 @@ def test_it_cat_score_shows_every_product():
     assert explain_cell(tr, 0, 0, "scores", 0, 3) == (
         "score[it, tired] = q_it · k_tired = 1×0.2 + 0×0.1 + 1×0.9 + 0×0.4 = 1.10"
     )
-    assert explain_cell(tr, 0, 0, "scaled", 0, 1) == "scaled[it, cat] = 0.60 / √4 = 0.30"
+    # Operands keep three significant digits, trailing zeros dropped: 0.60 is "0.6".
+    assert explain_cell(tr, 0, 0, "scaled", 0, 1) == "scaled[it, cat] = 0.6 / √4 = 0.30"
     assert explain_cell(tr, 0, 0, "q", 0, 2) == "q[it, 3] = 1.00 (given directly, not computed as X·W_Q)"
 
 
@@ -56,10 +59,13 @@ def test_it_cat_weight_matches_a_hand_calculation():
     arith = cell_arithmetic(tr, 0, 0, "weights", 0, 1)
     assert arith.value == pytest.approx(hand, abs=1e-12)
     assert arith.from_terms == pytest.approx(hand, abs=1e-12)
+    # Three digits would not add up (1 + 1.82 + 1.35 + 3 = 7.17, but the sum 7.176 shows as
+    # 7.18), so the exponentials take a fourth: each "=" holds on a calculator.
     assert arith.text.startswith(
-        f"weight[it, cat] = exp(0.60) / Σ_j exp(s_j) = {e[1]:.2f} / ({e[0]:.2f} + {e[1]:.2f} + {e[2]:.2f} + {e[3]:.2f})"
-        f" = {e[1]:.2f} / {sum(e):.2f} = {hand:.2f}"
+        f"weight[it, cat] = exp(0.6) / Σ_j exp(s_j) = {e[1]:.3f} / (1 + {e[1]:.3f} + {e[2]:.3f} + {e[3]:.3f})"
+        f" = {e[1]:.3f} / {sum(e):.3f} = {hand:.2f}"
     )
+    assert wrong_steps(arith.text) == []
 
 
 CONFIGS = [
@@ -71,6 +77,14 @@ CONFIGS = [
     Settings(d_model=8, heads=2, layers=2, residual=False, scale=False),
     Settings(normalizer="naive-softmax"),
 ]
+
+
+def weight_shown(w: float) -> str:
+    """A weight as a hover writes its result: exactly zero is "0"; one above zero that two or
+    three decimals would show as zero keeps three significant digits."""
+    if w == 0:
+        return "0"
+    return format_sig(w) if np.isfinite(w) and not format_result(w).strip("0.") else format_result(w)
 
 
 @pytest.mark.parametrize("settings", CONFIGS, ids=lambda s: f"{s.normalizer}-{s.mask}-h{s.heads}-l{s.layers}")
@@ -87,7 +101,8 @@ def test_every_cell_reads_the_trace_and_its_terms_add_up(settings):
                     for j in range(matrix.shape[1]):
                         a = cell_arithmetic(tr, layer, head, name, i, j)
                         assert a.value == matrix[i, j] or (np.isnan(a.value) and np.isnan(matrix[i, j]))
-                        assert f"= {format_result(matrix[i, j])}" in a.text or "= −∞" in a.text, a.text
+                        shown = weight_shown(matrix[i, j]) if name == "weights" else format_result(matrix[i, j])
+                        assert re.search(f"[=≈] {re.escape(shown)}( |;|$)", a.text) or "= −∞" in a.text, a.text
                         if a.from_terms is not None and math.isfinite(a.value):
                             assert a.from_terms == pytest.approx(a.value, abs=1e-9, rel=1e-9), (name, i, j, a.text)
 
@@ -135,7 +150,8 @@ def test_large_scores_use_the_shifted_form_honestly():
     k[:, 0] = [20.0, 19.0, 10.0]
     tr = compute(["a", "b", "c"], Settings(scale=False), direct={(0, 0, "q"): q, (0, 0, "k"): k})
     arith = cell_arithmetic(tr, 0, 0, "weights", 0, 1)
-    assert "(1900.00 − 2000.00)" in arith.text and "row max 2000.00" in arith.text
+    assert "exp((1900 − 2000)) / " in arith.text and "row max 2000 " in arith.text
+    assert "= 3.72e−44" in arith.text  # not zero, so not "0.000"
     assert arith.from_terms == pytest.approx(arith.value, abs=1e-12)
     assert arith.value == pytest.approx(sp_softmax([2000.0, 1900.0, 1000.0])[1], abs=1e-15)
 
@@ -160,7 +176,8 @@ def test_sparsemax_zero_and_threshold():
                  direct={(0, 0, "q"): q, (0, 0, "k"): k})
     # Hand: support {2.0, 1.8}: τ = (2.0 + 1.8 − 1)/2 = 1.4 → weights 0.6, 0.4, 0.
     zero = cell_arithmetic(tr, 0, 0, "weights", 0, 2)
-    assert zero.value == 0.0 and "exactly 0" in zero.text and "τ = 1.40" in zero.text
+    assert zero.value == 0.0 and "exactly 0" in zero.text and "τ = 1.4 " in zero.text
+    assert "max(−1 − 1.4, 0) = 0;" in zero.text  # an exact zero is "0", as its cell shows it
     top = cell_arithmetic(tr, 0, 0, "weights", 0, 0)
     assert top.value == pytest.approx(0.6) and top.from_terms == pytest.approx(top.value, abs=1e-12)
     assert token_view(tr, 0, 0, 0).tau == pytest.approx(1.4)
@@ -298,3 +315,90 @@ def test_device_traces_copy_only_what_a_formula_uses():
     for name in ("q", "k", "dots", "scaled", "masked", "exp", "weights", "v", "contributions", "output"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert n * dk * 2 < n * n  # so the bound above really excludes an N × N copy
+
+
+def huge_wq_weights(settings: Settings) -> Weights:
+    """The seeded weights with one W_Q cell at 999999 (the editor's largest value)."""
+    from dataclasses import replace
+
+    w = Weights.seeded(settings)
+    head = w.layers[0].heads[0]
+    wq = np.array(head.w_q, copy=True)
+    wq[0, 0] = 999999.0
+    layer = replace(w.layers[0], heads=(replace(head, w_q=wq), *w.layers[0].heads[1:]))
+    return replace(w, layers=(layer, *w.layers[1:]))
+
+
+NEGATIVE_ZERO = re.compile(r"[−-]0(?:\.0*)?(?![\d.e])")  # "−0.00", "−0", not "−0.009"
+
+CALCULATOR_CONFIGS = [
+    *CONFIGS,
+    Settings(temperature=0.1, mask="causal"),
+    Settings(normalizer="entmax15", mask="causal", temperature=0.5),
+    Settings(normalizer="sparsemax", temperature=3.0, positional=True, d_model=8, heads=2),
+    Settings(positional=True, layers=2, d_model=6, heads=2),
+]
+
+
+@pytest.mark.parametrize("settings", CALCULATOR_CONFIGS, ids=lambda s: f"{s.normalizer}-{s.mask}-T{s.temperature}")
+def test_a_calculator_reproduces_every_step_of_every_hover(settings):
+    """Finding 8: each "=" between numbers holds when redone from the shown numbers ("0.10 /
+    0.10 = 0.99" and "max(0.80 − 0.045, 0) = 0.79" did not); where rounded terms cannot
+    give the shown result the text says "≈"."""
+    tr = compute(SENTENCE + " today", settings)
+    approx = total = 0
+    for layer in range(settings.layers):
+        for head in range(settings.heads):
+            for name in MATRIX_NAMES:
+                if name == "positions" and tr.positions is None:
+                    continue
+                rows, cols = np.asarray(tr.matrix(name, layer, head)).shape
+                for i in range(rows):
+                    for j in range(cols):
+                        text = explain_cell(tr, layer, head, name, i, j)
+                        assert wrong_steps(text) == [], text
+                        assert not NEGATIVE_ZERO.search(text), text
+                        total += 1
+                        approx += " ≈ " in text
+    assert approx < total / 4  # "≈" is the exception: enough digits are tried first
+
+
+def test_a_calculator_reproduces_hovers_of_huge_and_overflowing_values():
+    settings = Settings(mask="causal")
+    tr = compute(SENTENCE, settings, huge_wq_weights(settings))
+    for name in ("q", "scores", "scaled", "masked", "weights", "output"):
+        for i in range(tr.n):
+            for j in range(np.asarray(tr.matrix(name, 0, 0)).shape[1]):
+                text = explain_cell(tr, 0, 0, name, i, j, weights=huge_wq_weights(settings))
+                assert wrong_steps(text) == [], text
+    naive = Settings(normalizer="naive-softmax")
+    tr = compute(SENTENCE, naive, huge_wq_weights(naive))
+    for i in range(tr.n):
+        for j in range(tr.n):
+            assert wrong_steps(explain_cell(tr, 0, 0, "weights", i, j)) == []
+
+
+def test_the_calculator_catches_what_the_finding_saw():
+    """The checker itself: the lines of the finding fail it, their honest forms pass."""
+    assert wrong_steps("weight[a, b] = 0.10 / 0.10 = 0.99") != []
+    assert wrong_steps("weight[a, b] = 0.105 / 0.106 = 0.99") == []
+    assert wrong_steps("weight[a, b] = max(0.80 − 0.045, 0) = 0.79") != []
+    assert wrong_steps("weight[a, b] = max(0.835 − 0.045, 0) = 0.79; τ = 0.045 is …") == []
+    assert wrong_steps("z = 0.1×0.5 + 0.2×0.5 ≈ 0.16") == []  # "≈" claims no equality
+    assert wrong_steps("score[a, b] = q_a · k_b = 1×0.5 + 0×0.2 = 0.60") != []
+
+
+def test_operands_keep_three_significant_digits():
+    """Finding 8: operands were written to two or three decimals ("0.0123" as "0.012", an
+    exponential 0.1049 as "0.10"), too few for a calculator to get the shown result."""
+    q = np.zeros((2, 4))
+    q[0] = [0.0123456, 1.23456, -0.00098765, 0.5]
+    k = np.zeros((2, 4))
+    k[:, 0] = [0.104873, -2.5]
+    tr = compute(["a", "b"], Settings(scale=False, temperature=0.5), direct={(0, 0, "q"): q, (0, 0, "k"): k})
+    assert explain_cell(tr, 0, 0, "scores", 0, 0).startswith(
+        "score[a, a] = q_a · k_a = 0.0123×0.105 + 1.23×0 + (−0.000988)×0 + 0.5×0 = ")
+    text = explain_cell(tr, 0, 0, "weights", 0, 1)
+    # s = 0.0123×(−2.5) to three digits; exp(0.0026) is 1.00, not an exact "1"
+    assert "exp(−0.0309/0.5)" in text and "/ (1.00 + 0.940)" in text
+    assert wrong_steps(text) == []

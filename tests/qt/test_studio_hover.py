@@ -73,4 +73,5 @@ def test_weights_side_shows_row_sums_and_entropy(window, qtbot):
     h = -np.sum(a * np.log2(a), axis=1)  # all weights > 0 under softmax
     np.testing.assert_allclose(side._entropy, h, atol=1e-12)
     lines = side.lines()
-    assert lines[7] == f"it: Σ = 1.000, H = {h[7]:.2f} bits"
+    # Row "it" shows ten weights rounded to 0.01 that add to 0.99: its Σ says so (≈).
+    assert lines[7] == f"it: Σ = 1.000 ≈ (its rounded cells add to 0.99), H = {h[7]:.2f} bits"

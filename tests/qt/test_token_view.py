@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from attnstudio.core.explain import token_view
-from attnstudio.core.numbers import format_result, format_vector
+from attnstudio.core.numbers import format_result, format_sig, format_vector
 from attnstudio.core.pipeline import compute
 from attnstudio.core.settings import Settings
-from attnstudio.qt.token_view import BAR_ROLE, COLUMNS, WEIGHT_COL, TokenViewPanel
+from attnstudio.qt.token_view import BAR_ROLE, COLUMNS, WEIGHT_COL, TokenViewPanel, exp_digits
 
 SENTENCE = "The cat sat on the mat because it was tired"
 
@@ -30,16 +30,19 @@ def test_table_rows_are_the_keys_with_their_numbers(panel):
     col = {name: i for i, name in enumerate(COLUMNS)}
     for j in range(tr.n):
         assert panel.table_text(j, col["key"]) == tv.keys[j]
-        assert panel.table_text(j, col["q·k_j"]) == format_result(tv.dots[j])
-        assert panel.table_text(j, col["weight a_j"]) == format_result(tv.weights[j])
+        # The chain q·k_j → scaled → exp → weight keeps three significant digits (a calculator
+        # redoes each step from them); a masked key's weight says so rather than "0.00".
+        assert panel.table_text(j, col["q·k_j"]) == format_sig(tv.dots[j])
+        weight = "0 (masked)" if j > 7 else format_result(tv.weights[j])
+        assert panel.table_text(j, col["weight a_j"]) == weight
         assert panel.table_text(j, col["a_j·v_j"]) == format_vector(tv.contributions[j])
         assert panel._model.index(j, WEIGHT_COL).data(BAR_ROLE) == pytest.approx(tv.weights[j])
         if j > 7:  # after "it": masked under the causal mask
             assert "masked" in panel.table_text(j, col["exp"])
             assert "−∞" in panel.table_text(j, col["scaled"])
         else:
-            assert panel.table_text(j, col["exp"]) == format_result(tv.exp[j])
-    assert panel._output.text() == f"z_it = Σ_j a_j·v_j = {format_vector(tv.output)}"
+            assert panel.table_text(j, col["exp"]) == format_sig(tv.exp[j], exp_digits(tv))
+    assert panel._output.text().startswith(f"z_it = Σ_j a_j·v_j = {format_vector(tv.output)}")
 
 
 def test_sparsemax_has_no_exp_column_values_and_shows_tau(panel):
@@ -48,7 +51,7 @@ def test_sparsemax_has_no_exp_column_values_and_shows_tau(panel):
     panel.set_view(tv)
     assert tv.exp is None
     assert all(panel.table_text(j, COLUMNS.index("exp")) == "—" for j in range(tr.n))
-    assert f"τ = {format_result(tv.tau)}" in panel._rule.text()
+    assert f"τ = {format_sig(tv.tau)}" in panel._rule.text()
 
 
 def test_long_vectors_are_elided_and_font_scale_grows_text(panel):
