@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QApplication
 
 from attnstudio.qt.main_window import MainWindow
 
-DEFAULT_SIZE = (1280, 800)
 EXIT_AFTER_PAINT = "ATTNSTUDIO_EXIT_AFTER_PAINT"
 _IMPORTED_AT = time.perf_counter()
 
@@ -58,7 +57,7 @@ def create_window(interactive: bool = True) -> MainWindow:
     ``interactive`` False (exports, the self-test): a lesson that fails reports on the status
     bar and ``lesson_player.last_error``, never in a dialog."""
     window = MainWindow(interactive=interactive)
-    window.resize(*DEFAULT_SIZE)
+    window.fit_to_screen()
     return window
 
 

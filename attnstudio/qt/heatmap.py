@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from attnstudio.core.numbers import format_cell
 from attnstudio.qt import colormaps
 from attnstudio.qt.colour_bar import BarAxis
+from attnstudio.qt.fixed_lines import FixedLinesLabel
 from attnstudio.qt.heatmap_items import (
     AXIS_FONT_PX,
     HOVER_FONT_PX,
@@ -62,6 +63,11 @@ class _MouseWatcher(QObject):
         return False
 
 
+HOVER_LINES = 3  # the arithmetic under a matrix: a softmax weight's takes three lines at 1280 px
+LABEL_ZOOM_MAX = 1.5  # labels, colour bar and the lines around the plot grow with the zoom up to this
+CELL_PX = (60.0, 40.0)  # the largest cell at zoom 1: room for "−0.00" at the numbers' 22 px
+
+
 class HeatmapView(QWidget):
     """One matrix as a heatmap, with token labels, cell numbers, a colour bar and a hover line."""
 
@@ -84,12 +90,13 @@ class HeatmapView(QWidget):
 
         self._title = QLabel(self)
         self._note = QLabel(self)
-        self._hover = QLabel(self)
-        for label in (self._title, self._note, self._hover):
+        # A fixed height, whatever the hover says: a line that grew took height from the
+        # matrix, which shrank and moved its rows under the pointer.
+        self._hover = FixedLinesLabel(HOVER_LINES, self)
+        for label in (self._title, self._note):
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setWordWrap(True)
         self._hover.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._hover.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
 
         self._glw = pg.GraphicsLayoutWidget(self)
         self._glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -208,6 +215,7 @@ class HeatmapView(QWidget):
         self._note.setVisible(bool(note) and not self._compact)
         if self._hovered != (-1, -1) and not (self._hovered[0] < rows and self._hovered[1] < cols):
             self._set_hovered(-1, -1)
+        self._sync_layout()  # the cells' largest size depends on their number
 
     def _set_bar_levels(self, lo: float, hi: float) -> None:
         """Colour bar ends at the limits, labelled as the limits say (ScaleLimits: "max" for a
@@ -276,8 +284,9 @@ class HeatmapView(QWidget):
         return self._rows_hl, self._cells_hl
 
     def set_hover_text(self, text: str) -> None:
-        """Show ``text`` (e.g. a cell's arithmetic) in the line under the heatmap."""
-        self._hover.setText(text)
+        """Show ``text`` (e.g. a cell's arithmetic) in the lines under the heatmap (shortened
+        with "…" where it does not fit their fixed height)."""
+        self._hover.set_full_text(text)
 
     def set_hover_line_visible(self, on: bool) -> None:
         """Show or hide the line under the heatmap (its text is kept): matrices side by side
@@ -287,24 +296,34 @@ class HeatmapView(QWidget):
     # --- presentation -------------------------------------------------------------------
 
     def set_font_scale(self, factor: float) -> None:
-        """Grow (or shrink) axis labels and cell numbers by ``factor``; title, note and hover
-        text by √factor."""
+        """Grow (or shrink) the cell numbers by ``factor`` (as far as the cells have room), the
+        column labels by ``factor`` up to LABEL_ZOOM_MAX, title, note and hover text by √ of
+        that; row labels and the colour bar keep their size.
+
+        Labels stop growing at LABEL_ZOOM_MAX because past it they would take the room of the
+        cells: zooming further must never shrink the matrix; the numbers inside it still grow.
+        """
         factor = float(factor)
         if not math.isfinite(factor) or factor <= 0:
             raise ValueError(f"font scale must be a number > 0, not {factor!r}")
         self._font_scale = factor
         self._cells.set_font_scale(factor)
-        self._left.set_font_px(AXIS_FONT_PX * factor)
-        self._top.set_font_px(AXIS_FONT_PX * factor)
+        labels = min(factor, LABEL_ZOOM_MAX)
+        # Row labels and the colour bar's ticks keep their size: any width they took would
+        # come out of the cells, which must not narrow as the zoom grows (the height the
+        # column labels take is given back by the thumbnails and token chips a zoom hides).
+        self._left.set_font_px(AXIS_FONT_PX)
+        self._top.set_font_px(AXIS_FONT_PX * labels)
         if self._bar_axis is not None:
-            self._bar_axis.set_font_px(AXIS_FONT_PX * 0.9 * factor)
-        # Numbers and axis labels grow with the zoom; the lines around the plot by √factor,
-        # so that at 2× they do not take the height the matrix needs.
-        around = math.sqrt(factor)
+            self._bar_axis.set_font_px(AXIS_FONT_PX * 0.9)
+        around = math.sqrt(labels)
         title_px = (13 if self._compact else 20) * around
         self._title.setFont(px_font(title_px, bold=True))
         self._note.setFont(px_font(14 * around))
         self._hover.setFont(px_font(HOVER_FONT_PX * around))
+        # Zoomed for a hall, the numbers matter more than the arithmetic under them.
+        self._hover.set_lines(HOVER_LINES if factor <= 1.0 else HOVER_LINES - 1)
+        self._sync_layout()  # the cells' largest size follows the zoom
 
     def set_theme(self, theme: str) -> None:
         """'dark' or 'light' (the high-contrast projector theme)."""
@@ -342,7 +361,8 @@ class HeatmapView(QWidget):
         return list(self._row_labels), list(self._col_labels)
 
     def hover_text(self) -> str:
-        return self._hover.text()
+        """The whole hover text (the lines may show it shortened)."""
+        return self._hover.full_text()
 
     def color_limits(self) -> tuple[float, float]:
         """The values at the two ends of the colour scale (as given: a ScaleLimits stays one;
@@ -372,6 +392,16 @@ class HeatmapView(QWidget):
     def cell_scene_center(self, row: int, col: int) -> QPointF:
         """Scene position of a cell's centre (tests and lessons point at cells with it)."""
         return self._vb.mapViewToScene(QPointF(col + 0.5, row + 0.5))
+
+    def cell_px(self) -> tuple[float, float]:
+        """One cell's width and height on screen, in pixels."""
+        a, b = self.cell_scene_center(0, 0), self.cell_scene_center(1, 1)
+        a, b = self._glw.mapFromScene(a), self._glw.mapFromScene(b)
+        return float(b.x() - a.x()), float(b.y() - a.y())
+
+    def number_px(self) -> float:
+        """The pixel size the cells' numbers are drawn at (0 when they are not drawn)."""
+        return self._cells.font_px(*self.cell_px()) if self.cell_text_visible() else 0.0
 
     def cell_viewport_pos(self, row: int, col: int) -> QPoint:
         """A cell's centre in ``plot_viewport()`` coordinates (where a mouse would point)."""
@@ -423,11 +453,28 @@ class HeatmapView(QWidget):
             if abs(old_top - top) > 0.5 or abs(old_bottom - bottom) > 0.5:
                 bar.layout.setContentsMargins(left, top, right_m, bottom)
         bar_w = bar.geometry().width() if bar is not None else 0.0
-        right = max(4.0, self._top.overflow_px() - bar_w)
+        # The last column labels lean past the plot: keep the room they need at zoom 1 (the
+        # zoom's larger labels may lean a little further, over the empty corner, rather than
+        # narrow the cells).
+        grown = max(1.0, min(self._font_scale, LABEL_ZOOM_MAX))
+        right = max(4.0, self._top.overflow_px() / grown - bar_w)
+        # Cells no larger than CELL_PX × the zoom: at zoom 1 a short sentence leaves room
+        # beside and below the matrix, and the zoom spends it on larger cells, never taking
+        # the cells' room for the labels (the slack goes right of the bar and below the plot).
+        rows, cols = self._values.shape if self._values.size else (1, 1)
+        z = self._font_scale
         layout = self._glw.ci.layout
-        left, t, old_right, b = layout.getContentsMargins()
-        if abs(old_right - right) > 0.5:
-            layout.setContentsMargins(left, t, right, b)
+        left, top, old_right, old_bottom = layout.getContentsMargins()
+        # The room the cells could have, from sizes the margins do not change: the whole
+        # canvas less the axes' labels, the colour bar and the column labels' overhang.
+        canvas, plot, vb = self._glw.ci.geometry(), self._plot.geometry(), self._vb.geometry()
+        axes_w, axes_h = plot.width() - vb.width(), plot.height() - vb.height()
+        spacing = layout.horizontalSpacing() if bar is not None and bar.isVisible() else 0.0
+        avail_w = canvas.width() - left - right - axes_w - bar_w - spacing
+        avail_h = canvas.height() - top - axes_h
+        slack = (max(0.0, avail_w - cols * CELL_PX[0] * z), max(0.0, avail_h - rows * CELL_PX[1] * z))
+        if abs(old_right - (right + slack[0])) > 0.5 or abs(old_bottom - slack[1]) > 0.5:
+            layout.setContentsMargins(left, top, right + slack[0], slack[1])
 
     def _cell_at_viewport(self, pos: QPointF) -> tuple[int, int]:
         return self.cell_at(self._glw.mapToScene(pos.toPoint()))

@@ -27,8 +27,16 @@ from attnstudio.qt.feature import Host
 from attnstudio.qt.narration_panel import NarrationPanel
 from attnstudio.qt.scrolling import scrolling
 
-DOCK_WIDTH = 400  # px; or a quarter of a wider window
+# The narration's band: a quarter of the window at most, so that the matrix keeps the rest
+# at any zoom (the band does not grow with the zoom; its text grows a little, and scrolls).
+DOCK_SHARE = 0.24
+DOCK_MIN, DOCK_MAX = 300, 460
 NARRATION_KEY = "N"
+
+
+def narration_width(window_width: int) -> int:
+    """The narration band's width in a window ``window_width`` px wide."""
+    return max(DOCK_MIN, min(DOCK_MAX, round(window_width * DOCK_SHARE)))
 
 
 class LessonPlayer(QObject):
@@ -122,7 +130,7 @@ class LessonPlayer(QObject):
 
     def show_narration(self) -> None:
         """Bring the narration dock to the front (back among the side tabs if it was hidden)."""
-        self._host.show_dock(self.dock, max(DOCK_WIDTH, round(self._window.width() * 0.25)))
+        self._host.show_dock(self.dock, narration_width(self._window.width()))
         self.narration_action.setChecked(True)
 
     def narration_in_front(self) -> bool:

@@ -19,13 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
     QMenu,
     QProgressBar,
+    QSizePolicy,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -54,6 +55,12 @@ from attnstudio.studio.model import StudioModel
 from attnstudio.studio.result import Result
 
 MESSAGE_MS = 10_000
+FIT_SIZE = (1280, 800)  # the window's size where the screen has room for it
+STRIP_PX = 104  # the stage strip with its thumbnails
+# Any zoom above 1 is for a hall: the matrix gets the room of the thumbnails, the token chips
+# and the Σ row / H column; the chrome grows with the zoom only up to CHROME_ZOOM_MAX.
+COMPACT_ZOOM = 1.01
+CHROME_ZOOM_MAX = 1.5
 
 
 class MainWindow(QMainWindow):
@@ -82,9 +89,12 @@ class MainWindow(QMainWindow):
         self.sentence = SentenceBar(self.studio.sentence, self)
         self.token_strip = TokenStrip(self, text_px=18, lines=1)
         self.stage_view = StageView(self)
+        # The stage takes the room left, never asks for more: a label or axis shown while a
+        # stage is redrawn must not grow the window past its screen (1280×720 became 723).
+        self.stage_view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.heatmap: HeatmapView = self.stage_view.heatmap
         self.stage_strip = StageStrip(self)
-        self.stage_strip.setFixedHeight(104)
+        self.stage_strip.setFixedHeight(STRIP_PX)
         central = QWidget(self)
         central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the stepper's keys land here
         layout = QVBoxLayout(central)
@@ -103,7 +113,7 @@ class MainWindow(QMainWindow):
         # The panels scroll rather than impose their width (the editor's buttons: 270 px).
         self.controls_dock = self._dock("Settings", scrolling(self.controls, self), "controls")
         self.editor_dock = self._dock("Matrices", scrolling(self.editor, self), "matrices")
-        self.token_dock = self._dock("One token's view", self.token_panel, "token_view")
+        self.token_dock = self._dock("Token view", self.token_panel, "token_view")
         self.setTabPosition(Qt.DockWidgetArea.RightDockWidgetArea, QTabWidget.TabPosition.North)
         self.side_docks = [self.controls_dock, self.editor_dock, self.token_dock]
         for dock in self.side_docks:
@@ -237,6 +247,20 @@ class MainWindow(QMainWindow):
         """Whether ``dock`` can be seen: shown, and not behind another tab."""
         return not dock.isHidden() and not dock.visibleRegion().isEmpty()
 
+    def fit_to_screen(self) -> None:
+        """Size and place the window inside its screen's available area: the whole of a small
+        screen (1280×720, 1024×768: a projector without a window manager must not lose the
+        status bar or the Back button below its edge), 85 % of a large one, centred."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        w = min(area.width(), max(FIT_SIZE[0], round(area.width() * 0.85)))
+        h = min(area.height(), max(FIT_SIZE[1], round(area.height() * 0.85)))
+        frame = self.frameGeometry().size() - self.geometry().size()  # a window manager's border
+        self.resize(max(1, w - frame.width()), max(1, h - frame.height()))
+        self.move(area.x() + (area.width() - w) // 2, area.y() + (area.height() - h) // 2)
+
     def window_widget(self) -> QMainWindow:
         return self
 
@@ -313,6 +337,9 @@ class MainWindow(QMainWindow):
         if res is None or res.trace is None:
             return
         layer, head = self.view_index()
+        # On the tokens stage the chips above the matrix are the stage itself: the strip at the
+        # top would say the same again, in the height the embeddings preview needs.
+        self.token_strip.setVisible(st.zoom < COMPACT_ZOOM and st.stage != "tokens")
         self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys(), st.weights_scale)
         self.stage_strip.set_current(st.stage)
         self._apply_highlights()
@@ -328,7 +355,7 @@ class MainWindow(QMainWindow):
                 thumb.set_text(f"{res.trace.n:,} tokens")
                 continue
             name, scale = STAGE_MATRIX[key]
-            thumb.set_matrix(res.display.get(layer, head, name)[0], scale)
+            thumb.set_matrix(res.display.get(layer, head, name)[0], scale, st.weights_scale)
 
     def view_index(self) -> tuple[int, int]:
         """(layer, head) on view, within the shown trace (which may predate a size change)."""
@@ -388,9 +415,8 @@ class MainWindow(QMainWindow):
             self.show_message(f"one token's view failed: {exc}")
             return
         if raise_dock:
-            # Its table has eight columns: give it some room, but the stage keeps most of the
-            # width (its numbers must stay readable); the table scrolls for the rest.
-            self.show_dock(self.token_dock, max(self.controls_dock.width(), min(520, int(self.width() * 0.32))))
+            # In front of its tabs, at the band's width: widening it squeezed the matrix.
+            self.show_dock(self.token_dock)
 
     def _apply_highlights(self) -> None:
         """The outlines come from the model alone (the step's and the selected row)."""
@@ -430,23 +456,33 @@ class MainWindow(QMainWindow):
         self.busy_label.setVisible(busy)
 
     def _apply_display(self) -> None:
-        """Theme and zoom from the model: the matrices' numbers and labels grow by the zoom,
-        the window's chrome (sentence, titles, buttons, tabs, token chips) by its square root.
+        """Theme and zoom from the model: the matrices' numbers grow by the zoom, their labels
+        too up to 1.5×, the window's chrome (sentence, titles, buttons, tabs) by the square
+        root of that.
 
-        The numbers are what the back of the hall must read; if the chrome grew as much it
-        would take the height the heatmap needs (at 2× on 1280×720 it left the matrix one row
-        tall and pushed the window past the screen).
+        The numbers are what the back of the hall must read; if the chrome and labels grew
+        as much they would take the room the matrix needs (at 2× on 1280×720 the chrome left
+        the matrix one row tall), and zooming would shrink the very cells it should enlarge.
         """
         theme, zoom = self.studio.theme, self.studio.zoom
-        chrome = math.sqrt(zoom)
+        chrome = math.sqrt(min(zoom, CHROME_ZOOM_MAX))
         self.setStyleSheet(_theme.stylesheet(theme, chrome))
         self.stage_view.set_theme(theme)
         self.stage_strip.set_theme(theme)
         self.token_strip.set_theme(theme)
         self.stage_view.set_font_scale(zoom)
         self.token_strip.set_font_scale(chrome)
+        # Zoomed for the hall: the matrix first. The token chips repeat the matrix's labels,
+        # the thumbnails are for finding a stage at a desk, and Σ row / H are in each weight's
+        # hover: they give their room back, so zooming never shrinks the matrix.
+        compact = zoom >= COMPACT_ZOOM
+        self.token_strip.setVisible(not compact and self.studio.stage != "tokens")
+        self.stage_strip.set_compact(compact)
+        self.stage_view.set_compact(compact)
+        self.stage_strip.setFixedHeight(self.stage_strip.next_btn.sizeHint().height() + 4 if compact else STRIP_PX)
         self.token_panel.set_font_scale(zoom)
-        self._show_stage()  # the weights' colour scale may have changed
+        self._update_thumbs()  # the weights' colour scale may have changed
+        self._show_stage()
 
     def showEvent(self, ev) -> None:
         super().showEvent(ev)

@@ -141,6 +141,7 @@ class StageStrip(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(left)
         layout.addLayout(row, 1)
+        layout.addStretch(0)  # compact: Back at the left end, Next at the right
         layout.addLayout(right)
         self.back_btn.clicked.connect(self.back)
         self.next_btn.clicked.connect(self.next)
@@ -155,6 +156,18 @@ class StageStrip(QWidget):
         keys = [k for k, _ in STAGES]
         self.back_btn.setEnabled(key != keys[0])
         self.next_btn.setEnabled(key != keys[-1])
+
+    def set_compact(self, on: bool) -> None:
+        """One line of Back and Next, without thumbnails or the stage list (a zoomed lecture
+        screen gives their height to the matrix; digits and the Present menu still jump)."""
+        for t in self.thumbs.values():
+            t.setVisible(not on)
+        self.stage_list.setVisible(not on)
+        self.layout().setStretch(2, 1 if on else 0)
+
+    @property
+    def compact(self) -> bool:
+        return self.stage_list.isHidden()
 
     def set_empty(self, empty: bool) -> None:
         """With no tokens, the thumbnails show nothing rather than the last sentence's numbers."""

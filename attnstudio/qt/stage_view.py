@@ -19,14 +19,16 @@ from attnstudio.core.matrices import DIRECT_MATRICES, direct_banner
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGE_MATRIX, STAGES, TOKEN_BY_TOKEN
 from attnstudio.qt import colormaps
+from attnstudio.qt.fixed_lines import FixedLinesLabel
 from attnstudio.qt.head_overview import HeadOverview
-from attnstudio.qt.heatmap import HOVER_FONT_PX, HeatmapView
+from attnstudio.qt.heatmap import HOVER_FONT_PX, HOVER_LINES, LABEL_ZOOM_MAX, HeatmapView
 from attnstudio.qt.stage_text import formula, hint, masked_cells, weight_limits
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.weights_side import WeightsSide
 from attnstudio.studio.result import Result
 
 TITLES = dict(STAGES)
+SIDE_PX = 210  # the weights' Σ row / H column at zoom 1
 EMPTY_MESSAGE = ("The sentence is empty — type at least one word above.\n\n"
                  "Your matrices and edits are kept.")
 
@@ -58,7 +60,9 @@ class StageView(QWidget):
         self.warning.setWordWrap(True)
         self.warning.hide()
 
-        self.tokens = TokenStrip(self, text_px=30, lines=3)
+        # Two lines of large chips, their text shrunk to fit the whole sentence: three lines
+        # of 30 px chips left an 11-token embeddings preview too short for its numbers.
+        self.tokens = TokenStrip(self, text_px=28, lines=2, fit=True)
         self.heatmap = HeatmapView(self)
         self.k_view = HeatmapView(self)
         self.v_view = HeatmapView(self)
@@ -90,8 +94,7 @@ class StageView(QWidget):
         page_l.addWidget(self.tokens)
         page_l.addLayout(maps, 1)
         # Q, K and V share this one line for their arithmetic (see show_hover).
-        self.shared_hover = QLabel(self)
-        self.shared_hover.setWordWrap(True)
+        self.shared_hover = FixedLinesLabel(HOVER_LINES, self)
         self.shared_hover.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.shared_hover.hide()
         page_l.addWidget(self.shared_hover)
@@ -117,6 +120,7 @@ class StageView(QWidget):
         self.factor = 1
         self._hovering: dict[HeatmapView, bool] = {}
         self._hover_lines = True
+        self._compact = False
         for view in self.views():
             view.installEventFilter(self)
 
@@ -183,14 +187,14 @@ class StageView(QWidget):
             QTimer.singleShot(0, self._balance_qkv)
         if stage == "tokens":
             self.tokens.set_tokens(tr.tokens)
-        self.side.setVisible(stage == "weights")
+        self.side.setVisible(stage == "weights" and not self._compact)
         if stage == "weights":
             self.side.set_rows(labels, d.vector(layer, head, "row_sums"), d.vector(layer, head, "row_entropy"), tr.n,
                                cells=shown[0] if shown[1] == 1 else None, masked=masked_cells(name, s, shown[0].shape))
             QTimer.singleShot(0, self._align_side)
         self.overview.setVisible(stage == "heads" and s.heads > 1)
         if stage == "heads" and s.heads > 1:
-            self.overview.set_heads([d.get(layer, h, "weights")[0] for h in range(s.heads)], head)
+            self.overview.set_heads([d.get(layer, h, "weights")[0] for h in range(s.heads)], head, weights_scale)
 
     def _show(self, view: HeatmapView, shown: tuple[np.ndarray, int], labels: list[str], scale: str,
               name: str, s: Settings, limits: tuple[float, float] | None = None) -> None:
@@ -215,7 +219,13 @@ class StageView(QWidget):
         """Put ``text`` under ``view``; on the Q, K, V stage, in the line the three share."""
         view.set_hover_text(text)
         if self.stage == "projections":
-            self.shared_hover.setText(text)
+            self.shared_hover.set_full_text(text)
+
+    def set_compact(self, on: bool) -> None:
+        """Zoomed for a hall: the weights' Σ row / H column gives its width to the matrix
+        (each row's sum and entropy stay in the cell's hover and in one token's view);
+        takes effect from the next stage shown."""
+        self._compact = on
 
     def set_hover_lines(self, on: bool) -> None:
         """Show the arithmetic lines under the matrices (off on exported slides, where
@@ -278,7 +288,11 @@ class StageView(QWidget):
         for v in self.views():
             v.set_font_scale(f)
         font = self.shared_hover.font()
-        font.setPixelSize(max(1, round(HOVER_FONT_PX * math.sqrt(f))))  # as HeatmapView's line
+        font.setPixelSize(max(1, round(HOVER_FONT_PX * math.sqrt(min(f, LABEL_ZOOM_MAX)))))  # as HeatmapView's
         self.shared_hover.setFont(font)
-        self.tokens.set_font_scale(math.sqrt(f))  # 30 px chips already: at 2× they took three lines
+        self.shared_hover.set_lines(HOVER_LINES if f <= 1.0 else HOVER_LINES - 1)
+        self.tokens.set_font_scale(math.sqrt(min(f, LABEL_ZOOM_MAX)))  # 30 px chips: at 2× they took 3 lines
         self.side.set_font_scale(f)
+        # Σ row and H beside the weights: room for their numbers, the rest to the matrix
+        # (at 2× the side took a third of the width and the cells shrank as the zoom grew).
+        self.side.setMaximumWidth(round(SIDE_PX * math.sqrt(f)))

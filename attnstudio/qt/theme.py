@@ -34,6 +34,8 @@ def stylesheet(theme: str, font_scale: float = 1.0) -> str:
     c = colors(theme)
     px = round(BASE_FONT_PX * font_scale)
     big = round(26 * font_scale)
+    # The side panels' tabs are for the desk, not the hall: four must fit a quarter of 1280 px.
+    tab = round(BASE_FONT_PX * min(font_scale, 1.1))
     return f"""
 QWidget {{ background: {c['background']}; color: {c['foreground']}; font-size: {px}px; }}
 QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox, QTableView {{
@@ -66,7 +68,7 @@ QFrame#thumb {{ border: 2px solid transparent; border-radius: 4px; }}
 QFrame#thumb[current="true"] {{ border: 2px solid {c['highlight']}; }}
 QStatusBar {{ border-top: 1px solid {c['border']}; }}
 QDockWidget::title {{ background: {c['chip']}; padding: 4px; }}
-QTabBar::tab {{ background: {c['chip']}; color: {c['foreground']}; padding: 5px 10px;
+QTabBar::tab {{ background: {c['chip']}; color: {c['foreground']}; padding: 5px 6px; font-size: {tab}px;
                border: 1px solid {c['border']}; }}
 QTabBar::tab:selected {{ background: {c['accent']}; color: {c['background']}; }}
 QSlider::groove:horizontal {{ height: 6px; background: {c['border']}; border-radius: 3px; }}

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from attnstudio.qt import theme as _theme
 
 MAX_CHIPS = 400  # never lay out more than this many, whatever fits
+FIT_MIN_PX = 15.0  # a fitting strip's text shrinks no further: below it, "+N more" as usual
+ONE_LINE_PX = 20.0  # a fitting strip takes one line when its text can stay this large
 
 
 class TokenStrip(QWidget):
@@ -22,12 +24,18 @@ class TokenStrip(QWidget):
 
     token_clicked = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None, *, text_px: float = 18, lines: int = 1) -> None:
+    def __init__(self, parent: QWidget | None = None, *, text_px: float = 18, lines: int = 1,
+                 fit: bool = False) -> None:
+        """``fit``: shrink the text (down to FIT_MIN_PX) until every chip fits in ``lines``
+        lines, instead of summing the rest up as "+N more" (the tokens stage: a lesson's
+        sentence must show whole)."""
         super().__init__(parent)
         self._tokens: tuple[str, ...] = ()
         self._message = ""
         self._text_px = text_px
         self._lines = lines
+        self._fit = fit
+        self._fit_factor = 1.0
         self._scale = 1.0
         self._highlight = -1
         self._colors = _theme.colors("dark")
@@ -42,6 +50,8 @@ class TokenStrip(QWidget):
         if tokens != self._tokens or self._message:
             self._tokens = tokens
             self._message = ""
+            self._fit_factor = 1.0
+            self._refit(self.width())
             self.updateGeometry()
             self.update()
 
@@ -64,6 +74,8 @@ class TokenStrip(QWidget):
 
     def set_font_scale(self, factor: float) -> None:
         self._scale = factor
+        self._fit_factor = 1.0
+        self._refit(self.width())
         self._apply_policy()
         self.updateGeometry()
         self.update()
@@ -73,20 +85,40 @@ class TokenStrip(QWidget):
         return len(self._rects)
 
     # ---- geometry --------------------------------------------------------------------
-    def _fonts(self) -> tuple[QFont, QFont]:
+    def _fonts(self, factor: float | None = None) -> tuple[QFont, QFont]:
+        f = self._scale * (self._fit_factor if factor is None else factor)
         main = QFont(self.font())
-        main.setPixelSize(max(8, round(self._text_px * self._scale)))
+        main.setPixelSize(max(8, round(self._text_px * f)))
         small = QFont(self.font())
-        small.setPixelSize(max(7, round(self._text_px * 0.62 * self._scale)))
+        small.setPixelSize(max(7, round(self._text_px * 0.62 * f)))
         return main, small
+
+    def _refit(self, width: int) -> None:
+        """The text factor at which every chip fits (see ``fit``): one line if the text can
+        stay at ONE_LINE_PX or more, else the fewest lines down to FIT_MIN_PX."""
+        if not self._fit or width <= 0:
+            return
+        full = max(1.0, self._text_px * self._scale)
+        factor = 1.0
+        for lines, lowest in ((1, ONE_LINE_PX / full), (self._lines, FIT_MIN_PX / full)):
+            factor = 1.0
+            while factor > lowest and self._lines_needed(width, factor, exact=True) > lines:
+                factor *= 0.94
+            if self._lines_needed(width, factor, exact=True) <= lines:
+                break
+        factor = max(factor, min(1.0, FIT_MIN_PX / full))
+        if abs(factor - self._fit_factor) > 1e-3:
+            self._fit_factor = factor
+            self.updateGeometry()
+            self.update()
 
     def _chip_height(self) -> float:
         main, small = self._fonts()
         return QFontMetricsF(main).height() + QFontMetricsF(small).height() + 8
 
-    def _lines_needed(self, width: int) -> int:
-        """How many lines the chips take at ``width`` (at most ``lines``)."""
-        main, small = self._fonts()
+    def _lines_needed(self, width: int, factor: float | None = None, exact: bool = False) -> int:
+        """How many lines the chips take at ``width`` (at most ``lines`` unless ``exact``)."""
+        main, small = self._fonts(factor)
         fm, fs = QFontMetricsF(main), QFontMetricsF(small)
         x, line = 6.0, 1
         for i, tok in enumerate(self._tokens[:MAX_CHIPS]):
@@ -94,8 +126,10 @@ class TokenStrip(QWidget):
             if x + w > width and x > 6.0:
                 line += 1
                 x = 6.0
-                if line > self._lines:
+                if line > self._lines and not exact:
                     return self._lines
+                if line > self._lines + 1:
+                    return line
             x += w
         return line
 
@@ -105,6 +139,7 @@ class TokenStrip(QWidget):
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
+        self._refit(ev.size().width())
         # Zoomed, the lines asked for (sizeHint) follow the width; unzoomed, height-for-width
         # does that already, and a second trigger here made the layout ping-pong.
         if self._lines > 1 and not self.hasHeightForWidth() and ev.size().width() != self._hint_width:
@@ -130,7 +165,8 @@ class TokenStrip(QWidget):
         return self.sizePolicy().hasHeightForWidth()
 
     def heightForWidth(self, width: int) -> int:
-        lines = self._lines_needed(width)
+        lines = self._lines_needed(width, exact=True) if self._fit else self._lines_needed(width)
+        lines = min(lines, self._lines)
         return round(self._chip_height() * lines + 6 * (lines + 1))
 
     # ---- painting --------------------------------------------------------------------
@@ -150,6 +186,8 @@ class TokenStrip(QWidget):
         chip_h = self._chip_height()
         x, y = gap, gap
         more_w = fm.horizontalAdvance(f"+{len(self._tokens):,} more") + 2 * pad + gap
+        if len(self._tokens) <= MAX_CHIPS and self._lines_needed(self.width(), exact=True) <= self._lines:
+            more_w = 0.0  # everything fits: no room to keep for "+N more"
         width = self.width() - gap
         for i, tok in enumerate(self._tokens[:MAX_CHIPS]):
             w = max(fm.horizontalAdvance(tok), fs.horizontalAdvance(str(i))) + 2 * pad

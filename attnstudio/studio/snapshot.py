@@ -20,6 +20,9 @@ from attnstudio.core.trace import WEIGHT_SCALES
 from attnstudio.core.weights import Weights
 from attnstudio.studio.inputs import DirectKey, RowOverride
 
+__all__ = ["DEFAULT_SENTENCE", "DEFAULT_WEIGHTS_SCALE", "MAX_ZOOM", "MIN_ZOOM", "THEMES", "WEIGHT_SCALES",
+           "Snapshot", "frozen_array", "frozen_weights", "same"]
+
 ShapeKey = tuple[int, int, int, int]  # (d_model, heads, layers, seed)
 # Edits kept for a matrix size the user left: (weights, X override, direct Q/K/V).
 Stashed = tuple[Weights, RowOverride | None, tuple[tuple[DirectKey, RowOverride], ...]]

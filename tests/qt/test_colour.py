@@ -62,9 +62,12 @@ def test_the_default_stretches_the_weights_to_their_largest_and_row_is_a_choice(
     assert m.weights_scale == "row"
     with pytest.raises(StudioError):
         m.apply(weights_scale="log")
-    # A display option: a lesson leaves it as the presenter chose it.
-    m.open_lesson(load_lesson("temperature"))
+    # A display option: a lesson leaves it as the presenter chose it, unless the lesson
+    # compares sharpness across its steps and asks for one fixed scale.
+    m.open_lesson(load_lesson("it-cat"))
     assert m.weights_scale == "row"
+    m.open_lesson(load_lesson("temperature"))
+    assert m.weights_scale == "unit"
 
 
 def test_stretched_limits_run_from_0_to_the_largest_finite_weight():

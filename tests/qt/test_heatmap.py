@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 
 from attnstudio.core.numbers import format_cell
 from attnstudio.qt import colormaps
-from attnstudio.qt.heatmap import HeatmapView
+from attnstudio.qt.heatmap import LABEL_ZOOM_MAX, HeatmapView
 
 TOKENS = ["The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired"]
 
@@ -162,10 +162,13 @@ def test_hover_text_font_scale_theme_and_highlights(view, qtbot):
     assert view._note.text().startswith("reduced for display")
     small = view._hover.font().pixelSize()
     axis = view._left._font.pixelSize()
+    top = view._top._font.pixelSize()
     view.set_font_scale(2.0)
-    # the matrix's labels grow with the zoom, the lines around it by √zoom (room for the matrix)
-    assert view._hover.font().pixelSize() == round(small * math.sqrt(2))
-    assert view._left._font.pixelSize() == 2 * axis
+    # Column labels grow with the zoom up to LABEL_ZOOM_MAX, the lines around the matrix by √
+    # of that; row labels keep their size (their width would come out of the cells).
+    assert view._hover.font().pixelSize() == round(small * math.sqrt(LABEL_ZOOM_MAX))
+    assert view._top._font.pixelSize() == round(top * LABEL_ZOOM_MAX)
+    assert view._left._font.pixelSize() == axis
     view.set_theme("light")
     settle(qtbot, view)
     corner = view.grab().toImage().pixelColor(view.width() - 3, view.height() // 2)

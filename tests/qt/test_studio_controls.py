@@ -126,15 +126,18 @@ def test_theme_switch_and_font_scale(window, qtbot):
         return line.font().pixelSize()
 
     px = hover_line_px()
-    numbers = window.heatmap._left._font.pixelSize()
+    columns = window.heatmap._top._font.pixelSize()
     window.studio.apply(zoom=1.5)
     assert window.studio.zoom == 1.5
-    # the matrices' labels and numbers grow by the zoom; the window's chrome by √zoom, so that
+    # the column labels and numbers grow by the zoom; the window's chrome by √zoom, so that
     # at 2× on 1280×720 the matrix keeps its height
-    assert window.heatmap._left._font.pixelSize() == round(1.5 * numbers)
+    assert window.heatmap._top._font.pixelSize() == round(1.5 * columns)
     assert hover_line_px() == pytest.approx(math.sqrt(1.5) * px, abs=1)
     assert "font-size: 18px" in window.styleSheet()  # 15 px × √1.5
     assert math.isclose(window.stage_view.tokens._scale, math.sqrt(1.5))
+    window.studio.apply(zoom=2.0)  # past 1.5 only the numbers grow: the rest would take their room
+    assert window.heatmap._top._font.pixelSize() == round(1.5 * columns)
+    assert "font-size: 18px" in window.styleSheet()
 
 
 def test_f9_gives_the_stage_the_whole_width_and_back(window, qtbot):
