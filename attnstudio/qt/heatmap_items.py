@@ -18,7 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, 
 from attnstudio.core.numbers import ELIDED, cell_forms
 from attnstudio.qt import colormaps
 
-MIN_CELL_PX = 22.0  # below this cell height numbers are not drawn
+MIN_CELL_PX = 19.0  # below this cell height numbers are not drawn (0.6 × 19 px: the 11 px minimum)
 HOVER_FONT_PX = 18.0  # the arithmetic line under a heatmap
 MIN_FONT_PX = 11.0  # numbers smaller than this are unreadable: shorter forms instead (CellLayer)
 MIN_FONT_PX_INT = math.ceil(MIN_FONT_PX)
@@ -118,6 +118,8 @@ class CellLayer(pg.GraphicsObject):
             return 0.0
         room = cell_w - CELL_PAD_PX
         px = max(1, math.floor(min(BASE_FONT_PX * self._font_scale, cell_h * 0.6)))
+        if px < MIN_FONT_PX:
+            return 0.0
         widest = max(self._width(forms[0], px) for row in self._cell_forms() for forms in row)
         while widest > room and px > MIN_FONT_PX:
             px = max(MIN_FONT_PX_INT, min(px - 1, math.floor(px * room / widest)))

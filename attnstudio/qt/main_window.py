@@ -57,6 +57,8 @@ from attnstudio.studio.result import Result
 MESSAGE_MS = 10_000
 FIT_SIZE = (1280, 800)  # the window's size where the screen has room for it
 STRIP_PX = 104  # the stage strip with its thumbnails
+# The side panels' band: one token's view fits twelve keys' five columns without scrolling.
+SIDE_BAND_PX = 356
 # Any zoom above 1 is for a hall: the matrix gets the room of the thumbnails, the token chips
 # and the Σ row / H column; the chrome grows with the zoom only up to CHROME_ZOOM_MAX.
 COMPACT_ZOOM = 1.01
@@ -121,7 +123,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.controls_dock, self.editor_dock)
         self.tabifyDockWidget(self.editor_dock, self.token_dock)
         self.controls_dock.raise_()
-        self.resizeDocks([self.controls_dock], [336], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.controls_dock], [SIDE_BAND_PX], Qt.Orientation.Horizontal)
 
         self.busy = QProgressBar(self)
         self.busy.setRange(0, 0)

@@ -37,10 +37,14 @@ from attnstudio.core.numbers import (
 
 PICK_A_ROW = ("Click a row of the scores or weights, or a token, to see that token's arithmetic: "
               "its query, every dot product, the weights and the weighted sum of the values.")
-COLUMNS = ("key", "k_j", "q·k_j", "scaled", "exp", "weight a_j", "v_j", "a_j·v_j")
+COLUMNS = ("key", "k_j", "q·k_j", "scaled", "exp", "a_j", "v_j", "a_j·v_j")
 VECTOR_COLS = (1, 6, 7)
-WEIGHT_COL = COLUMNS.index("weight a_j")
+WEIGHT_COL = COLUMNS.index("a_j")
 BAR_ROLE = Qt.ItemDataRole.UserRole + 1
+# A masked key: no weight at all, marked as the weights heatmap marks it (its row is greyed,
+# its scaled score reads −∞ and its exp 0); short, so the table fits a quarter of 1280 px.
+MASKED_WEIGHT = "—"
+TABLE_PX = 13  # the table's text at zoom 1: five columns of three-digit numbers in ~320 px
 
 
 class _WeightBarDelegate(QStyledItemDelegate):
@@ -119,13 +123,13 @@ class _TokenViewModel(QAbstractTableModel):
         if c == 2:
             return format_sig(view.dots[j])
         if c == 3:
-            return f"{format_sig(view.scaled[j])} → −∞" if masked else format_sig(view.scaled[j])
+            return "−∞" if masked else format_sig(view.scaled[j])
         if c == 4:
             if view.exp is None:
                 return "—"
-            return "0 (masked)" if masked else format_sig(view.exp[j], self._exp_sig)
+            return "0" if masked else format_sig(view.exp[j], self._exp_sig)  # exp(−∞) = 0
         if c == 5:
-            return "0 (masked)" if masked else format_weight_result(view.weights[j])
+            return MASKED_WEIGHT if masked else format_weight_result(view.weights[j])
         if c == 6:
             return format_vector(view.v[j])
         return format_vector(view.contributions[j])
@@ -140,7 +144,10 @@ class TokenViewPanel(QWidget):
         self._query = QLabel(self)
         self._rule = QLabel(self)
         self._output = QLabel(self)
-        for label in (self._title, self._query, self._rule, self._output):
+        # The vectors of one key (the selected row, else the one with the most weight): as
+        # columns they needed 900 px; the panel has a quarter of the window.
+        self._vectors = QLabel(self)
+        for label in (self._title, self._query, self._rule, self._output, self._vectors):
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -161,10 +168,16 @@ class TokenViewPanel(QWidget):
         self._table.setTextElideMode(Qt.TextElideMode.ElideNone)
         self._table.setWordWrap(False)
         self._table.setItemDelegateForColumn(WEIGHT_COL, _WeightBarDelegate(self._table))
+        for c in VECTOR_COLS:
+            self._table.setColumnHidden(c, True)
+        self._table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self._table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._show_vectors(cur.row()))
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
         for w in (self._title, self._query, self._rule):
             layout.addWidget(w)
         layout.addWidget(self._table, 1)
+        layout.addWidget(self._vectors)
         layout.addWidget(self._output)
         self._view: TokenView | None = None
         self.clear()
@@ -178,6 +191,26 @@ class TokenViewPanel(QWidget):
         self._rule.setText(_rule_text(view))
         self._model.set_view(view)
         self._output.setText(_output_text(view))
+        self._show_vectors(-1)
+
+    def _show_vectors(self, row: int) -> None:
+        """k_j, v_j and a_j·v_j of key ``row`` (-1: the key with the most weight)."""
+        view = self._view
+        if view is None or not len(view.keys):
+            self._vectors.setText("")
+            return
+        if not 0 <= row < len(view.keys):
+            finite = np.where(np.isfinite(view.weights), view.weights, -np.inf)
+            row = int(np.argmax(finite))
+        key = view.keys[row]
+        self._vectors.setText(f"key {key} (click a row for another):\n"
+                              f"k_{key} = {format_vector(view.k[row])}\n"
+                              f"v_{key} = {format_vector(view.v[row])}\n"
+                              f"a·v_{key} = {format_vector(view.contributions[row])}")
+
+    def vectors_text(self) -> str:
+        """What the line of one key's vectors says (tests read it)."""
+        return self._vectors.text()
 
     def clear(self) -> None:
         """No row is selected: say how to pick one (the last token's numbers must not linger
@@ -188,6 +221,7 @@ class TokenViewPanel(QWidget):
         self._rule.setText("")
         self._model.set_view(None)
         self._output.setText("")
+        self._vectors.setText("")
 
     @property
     def view(self) -> TokenView | None:
@@ -197,13 +231,19 @@ class TokenViewPanel(QWidget):
     def set_font_scale(self, factor: float) -> None:
         """Grow every text by ``factor`` (presentation zoom)."""
         base = QFont()
-        base.setPixelSize(max(1, round(16 * factor)))
+        px = max(1, round(TABLE_PX * factor))
+        base.setPixelSize(px)
         self._table.setFont(base)
         self._table.horizontalHeader().setFont(base)
-        self._table.verticalHeader().setDefaultSectionSize(round(28 * factor))
-        self._table.horizontalHeader().resizeSection(WEIGHT_COL, round(170 * factor))
-        for label, px, bold in ((self._title, 20, True), (self._query, 17, False), (self._rule, 15, False),
-                                (self._output, 18, True)):
+        # The window's style sheet sets every widget's size: the table says its own, and keeps
+        # its cells' padding small (five columns must fit the side band).
+        self._table.setStyleSheet(f"QTableView {{ font-size: {px}px; padding: 0px; }} "
+                                  f"QTableView::item {{ padding: 0px 2px; }} "
+                                  f"QHeaderView::section {{ font-size: {px}px; padding: 1px 2px; }}")
+        self._table.verticalHeader().setDefaultSectionSize(round(24 * factor))
+        self._table.horizontalHeader().resizeSection(WEIGHT_COL, round(64 * factor))
+        for label, px, bold in ((self._title, 20, True), (self._query, 16, False), (self._rule, 14, False),
+                                (self._vectors, 14, False), (self._output, 16, True)):
             f = QFont()
             f.setPixelSize(max(1, round(px * factor)))
             f.setBold(bold)

@@ -186,3 +186,26 @@ def test_the_tokens_stage_shows_every_token_and_the_previews_numbers(qtbot, sent
     assert window.heatmap.cell_text_visible(), f"the preview's cells of {window.heatmap.cell_px()} px show no numbers"
     rows, _ = window.heatmap.labels()
     assert len(rows) == trace.n
+
+
+@pytest.mark.parametrize("mask", ["none", "causal"])
+def test_one_tokens_view_fits_its_band_without_scrolling_or_squeezing(qtbot, mask):
+    window = make_window(qtbot, (1280, 720))
+    window.studio.apply(sentence="The trophy doesn't fit in the suitcase because it's too big small",
+                        stage="weights", settings={"mask": mask})
+    trace = settle(qtbot, window)
+    assert trace.n == 12
+    before = cell_size(window.heatmap)
+    window.show_token_view(8)
+    pump()
+    panel = window.token_panel
+    table = panel._table
+    assert window.dock_in_front(window.token_dock)
+    assert not table.horizontalScrollBar().isVisible(), "the table scrolls sideways"
+    assert not table.verticalScrollBar().isVisible()
+    assert cell_size(window.heatmap) == before, "opening the view squeezed the matrix"
+    key = panel.vectors_text().split(" ")[1]
+    assert f"k_{key} = [" in panel.vectors_text() and f"v_{key} = [" in panel.vectors_text()
+    table.selectRow(1)
+    pump()
+    assert panel.vectors_text().startswith(f"key {trace.tokens[1]} ")

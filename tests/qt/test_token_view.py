@@ -7,7 +7,7 @@ from attnstudio.core.explain import token_view
 from attnstudio.core.numbers import format_result, format_sig, format_vector
 from attnstudio.core.pipeline import compute
 from attnstudio.core.settings import Settings
-from attnstudio.qt.token_view import BAR_ROLE, COLUMNS, WEIGHT_COL, TokenViewPanel, exp_digits
+from attnstudio.qt.token_view import BAR_ROLE, COLUMNS, MASKED_WEIGHT, WEIGHT_COL, TokenViewPanel, exp_digits
 
 SENTENCE = "The cat sat on the mat because it was tired"
 
@@ -33,12 +33,12 @@ def test_table_rows_are_the_keys_with_their_numbers(panel):
         # The chain q·k_j → scaled → exp → weight keeps three significant digits (a calculator
         # redoes each step from them); a masked key's weight says so rather than "0.00".
         assert panel.table_text(j, col["q·k_j"]) == format_sig(tv.dots[j])
-        weight = "0 (masked)" if j > 7 else format_result(tv.weights[j])
-        assert panel.table_text(j, col["weight a_j"]) == weight
+        weight = MASKED_WEIGHT if j > 7 else format_result(tv.weights[j])
+        assert panel.table_text(j, col["a_j"]) == weight
         assert panel.table_text(j, col["a_j·v_j"]) == format_vector(tv.contributions[j])
         assert panel._model.index(j, WEIGHT_COL).data(BAR_ROLE) == pytest.approx(tv.weights[j])
         if j > 7:  # after "it": masked under the causal mask
-            assert "masked" in panel.table_text(j, col["exp"])
+            assert panel.table_text(j, col["exp"]) == "0"  # exp(−∞)
             assert "−∞" in panel.table_text(j, col["scaled"])
         else:
             assert panel.table_text(j, col["exp"]) == format_sig(tv.exp[j], exp_digits(tv))
