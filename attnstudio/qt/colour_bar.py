@@ -41,6 +41,16 @@ def end_text(x: float) -> str:
     return text
 
 
+def tick_text(value: float, plain: str) -> str:
+    """An inner tick's label: pyqtgraph's short form ("0.25") with a real minus sign, but 0
+    as "0" (never "−0.00") and large values as the cells write them ("1.5e6", not "1.5e+06")."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e4 or "e" in plain:
+        return format_result(value)
+    return plain.replace("-", MINUS)
+
+
 class BarAxis:
     """Ticks, tick labels and caption of a vertical ``pg.ColorBarItem``'s right axis."""
 
@@ -139,7 +149,7 @@ class BarAxis:
     def _tick_strings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         ends = dict(zip(self._end_values(), self._ends))
         plain = self._plain_strings(values, scale, spacing)
-        return [ends[v] if v in ends else s.replace("-", MINUS) for v, s in zip(values, plain)]
+        return [ends[v] if v in ends else tick_text(v, s) for v, s in zip(values, plain)]
 
     def _inside(self, specs: tuple | None) -> tuple | None:
         """Move the end labels inside the bar's length (pyqtgraph centres them on the end, so

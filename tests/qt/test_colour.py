@@ -271,3 +271,11 @@ def test_thumbnails_colour_the_weights_like_the_large_view(qtbot):
     assert not np.array_equal(overview.thumbs[1].heatmap._image.image[1, 4], table[-1])
     overview.set_heads([TOY, TOY / 2], 0, "row")
     np.testing.assert_array_equal(overview.thumbs[1].heatmap._image.image[1, 4], table[-1])
+
+
+def test_inner_ticks_write_zero_and_large_values_as_the_cells_do():
+    from attnstudio.qt.colour_bar import tick_text
+
+    assert tick_text(0.0, "-0.00") == "0" and tick_text(-0.0, "0.0") == "0"
+    assert tick_text(1.5e6, "1.5e+06") == "1.5e6" and tick_text(-1.5e6, "-1.5e+06") == "−1.5e6"
+    assert tick_text(-0.25, "-0.25") == "−0.25"
