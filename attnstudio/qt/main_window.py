@@ -482,7 +482,9 @@ class MainWindow(QMainWindow):
         self.stage_strip.set_compact(compact)
         self.stage_view.set_compact(compact)
         self.stage_strip.setFixedHeight(self.stage_strip.next_btn.sizeHint().height() + 4 if compact else STRIP_PX)
-        self.token_panel.set_font_scale(zoom)
+        # One token's view lives in the side band, which a zoom does not widen: its text grows
+        # a little (as the narration's), its table not at all, so that it never scrolls sideways.
+        self.token_panel.set_font_scale(zoom ** 0.25 if zoom > 1 else zoom)
         self._update_thumbs()  # the weights' colour scale may have changed
         self._show_stage()
 

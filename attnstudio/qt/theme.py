@@ -34,8 +34,9 @@ def stylesheet(theme: str, font_scale: float = 1.0) -> str:
     c = colors(theme)
     px = round(BASE_FONT_PX * font_scale)
     big = round(26 * font_scale)
-    # The side panels' tabs are for the desk, not the hall: four must fit a quarter of 1280 px.
-    tab = round(BASE_FONT_PX * min(font_scale, 1.1))
+    # The side panels' tabs are for the desk, not the hall: four must fit the side band at
+    # any zoom, so they keep the base size.
+    tab = BASE_FONT_PX
     return f"""
 QWidget {{ background: {c['background']}; color: {c['foreground']}; font-size: {px}px; }}
 QLineEdit, QSpinBox, QDoubleSpinBox, QComboBox, QTableView {{

@@ -229,9 +229,10 @@ class TokenViewPanel(QWidget):
         return self._view
 
     def set_font_scale(self, factor: float) -> None:
-        """Grow every text by ``factor`` (presentation zoom)."""
+        """Grow the texts around the table by ``factor`` (presentation zoom); the table grows
+        only below 1 (it must fit the side band, which a zoom does not widen)."""
         base = QFont()
-        px = max(1, round(TABLE_PX * factor))
+        px = max(1, round(TABLE_PX * min(factor, 1.0)))  # the table must fit the band: it never grows
         base.setPixelSize(px)
         self._table.setFont(base)
         self._table.horizontalHeader().setFont(base)
@@ -240,8 +241,8 @@ class TokenViewPanel(QWidget):
         self._table.setStyleSheet(f"QTableView {{ font-size: {px}px; padding: 0px; }} "
                                   f"QTableView::item {{ padding: 0px 2px; }} "
                                   f"QHeaderView::section {{ font-size: {px}px; padding: 1px 2px; }}")
-        self._table.verticalHeader().setDefaultSectionSize(round(24 * factor))
-        self._table.horizontalHeader().resizeSection(WEIGHT_COL, round(64 * factor))
+        self._table.verticalHeader().setDefaultSectionSize(round(24 * min(factor, 1.0)))
+        self._table.horizontalHeader().resizeSection(WEIGHT_COL, round(64 * min(factor, 1.0)))
         for label, px, bold in ((self._title, 20, True), (self._query, 16, False), (self._rule, 14, False),
                                 (self._vectors, 14, False), (self._output, 16, True)):
             f = QFont()

@@ -151,6 +151,14 @@ for bar in w.findChildren(QTabBar):
         tabs += [(bar.tabText(i), bar.tabRect(i).width(), fm.horizontalAdvance(bar.tabText(i)))
                  for i in range(bar.count())]
 area = app.primaryScreen().availableGeometry()
+w.studio.apply(zoom=2.0)
+for _ in range(20):
+    app.processEvents()
+widths = {text: text_w for text, _, text_w in tabs}  # the tabs' text keeps its size at any zoom
+for bar in w.findChildren(QTabBar):
+    if bar.isVisible():
+        tabs += [(bar.tabText(i) + " at 2x", bar.tabRect(i).width(), widths.get(bar.tabText(i), 1e9))
+                 for i in range(bar.count())]
 print(json.dumps({"frame": w.frameGeometry().getRect(), "area": area.getRect(),
                   "back": inside(w.stage_strip.back_btn), "next": inside(w.stage_strip.next_btn),
                   "status": inside(w.statusBar()), "tabs": tabs}))
@@ -188,13 +196,17 @@ def test_the_tokens_stage_shows_every_token_and_the_previews_numbers(qtbot, sent
     assert len(rows) == trace.n
 
 
+@pytest.mark.parametrize("zoom", [1.0, 2.0])
 @pytest.mark.parametrize("mask", ["none", "causal"])
-def test_one_tokens_view_fits_its_band_without_scrolling_or_squeezing(qtbot, mask):
+def test_one_tokens_view_fits_its_band_without_scrolling_or_squeezing(qtbot, mask, zoom):
     window = make_window(qtbot, (1280, 720))
     window.studio.apply(sentence="The trophy doesn't fit in the suitcase because it's too big small",
                         stage="weights", settings={"mask": mask})
     trace = settle(qtbot, window)
     assert trace.n == 12
+    before = cell_size(window.heatmap)
+    window.studio.apply(zoom=zoom)
+    pump()
     before = cell_size(window.heatmap)
     window.show_token_view(8)
     pump()
