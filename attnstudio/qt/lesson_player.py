@@ -185,6 +185,10 @@ class LessonPlayer(QObject):
             self.panel.show_step(lesson.title, index, len(lesson.steps), step.title, step.narration, step.formula)
         self.close_action.setEnabled(lesson is not None)
         self._show_off_script()
+        if self.interactive and lesson is not None and not self.dock.isHidden():
+            # Each step's narration comes to the front of its tabs (a token clicked on an
+            # earlier step had left its emptied view there); a narration hidden with N stays so.
+            self.dock.raise_()
         if opened_or_closed:
             self.lessonChanged.emit()
         self.stepChanged.emit(index)

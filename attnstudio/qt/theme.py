@@ -69,6 +69,7 @@ QFrame#thumb {{ border: 2px solid transparent; border-radius: 4px; }}
 QFrame#thumb[current="true"] {{ border: 2px solid {c['highlight']}; }}
 QStatusBar {{ border-top: 1px solid {c['border']}; }}
 QDockWidget::title {{ background: {c['chip']}; padding: 4px; }}
+QTabBar {{ font-size: {tab}px; }}
 QTabBar::tab {{ background: {c['chip']}; color: {c['foreground']}; padding: 5px 6px; font-size: {tab}px;
                border: 1px solid {c['border']}; }}
 QTabBar::tab:selected {{ background: {c['accent']}; color: {c['background']}; }}

@@ -254,3 +254,15 @@ def test_a_row_clicked_before_a_lesson_is_not_outlined_beside_the_steps_own(wind
     settle(qtbot, window)
     assert window.studio.selected_row == -1
     assert set(shown_highlights(window)[0]) == set(lesson.steps[3].state.highlight_rows)
+
+
+def test_each_step_brings_its_narration_to_the_front_unless_it_was_hidden(window, qtbot):
+    player = window.lesson_player
+    player.open_lesson("trophy-suitcase")
+    window.show_token_view(2)  # a token clicked on the first step: its view comes to the front
+    qtbot.waitUntil(lambda: window.dock_in_front(window.token_dock), timeout=2000)
+    player.next_step()
+    qtbot.waitUntil(lambda: player.narration_in_front(), timeout=2000)
+    player.toggle_narration()  # N: hidden
+    player.next_step()
+    assert player.dock.isHidden()
