@@ -262,7 +262,7 @@ def test_each_step_brings_its_narration_to_the_front_unless_it_was_hidden(window
     window.show_token_view(2)  # a token clicked on the first step: its view comes to the front
     qtbot.waitUntil(lambda: window.dock_in_front(window.token_dock), timeout=2000)
     player.next_step()
-    qtbot.waitUntil(lambda: player.narration_in_front(), timeout=2000)
+    qtbot.waitUntil(player.narration_in_front, timeout=2000)
     player.toggle_narration()  # N: hidden
     player.next_step()
     assert player.dock.isHidden()
