@@ -1,4 +1,5 @@
-"""The `attnstudio` command: the window by default, and trace / lessons / export / bench.
+"""The `attnstudio` command: the window by default (on a workspace file, ``attnstudio
+PATH.attn``), and trace / lessons / export / bench.
 
 Bad arguments print one line (``attnstudio: error: …``) and exit with status 2; no
 traceback ever reaches the user for input they typed.
@@ -69,9 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="attnstudio",
         description="Attention Studio: see, edit and step through every number of self-attention.",
         epilog="Subcommands: trace, lessons, export, bench (attnstudio SUBCOMMAND --help). "
-        "With no subcommand, opens the window.",
+        "With no subcommand, opens the window (on PATH.attn, a saved workspace, when given).",
     )
+    parser.add_argument("file", nargs="?", metavar="PATH.attn", help="open the window on this workspace file")
     parser.add_argument("--version", action="version", version=f"attnstudio {__version__}")
+    parser.add_argument("--workspace", metavar="PATH", help="open the window on a workspace file")
     parser.add_argument("--lesson", metavar="ID|PATH", help="open the window on a lesson")
     parser.add_argument(
         "--self-test", action="store_true", help="offscreen check of the whole app; exit 0 if all is well"
@@ -86,6 +89,8 @@ def build_sub_parsers() -> argparse.ArgumentParser:
     tr = sub.add_parser("trace", help="print every stage's numbers")
     tr.add_argument("sentence", nargs="?", help="the sentence to attend over")
     tr.add_argument("--lesson", metavar="ID|PATH", help="print a lesson's numbers instead of a sentence's")
+    tr.add_argument("--workspace", metavar="PATH.attn", help="print a saved workspace's numbers (its sentence, "
+                    "settings and matrices)")
     tr.add_argument("--step", type=int, help="only this step of the lesson (1-based)")
     tr.add_argument("--format", choices=("table", "json", "csv"), default="table")
     _add_model_options(tr)
@@ -118,14 +123,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(str(exc))
         except BrokenPipeError:  # `attnstudio trace … | head`
             return 0
-    args = build_parser().parse_args(args_list)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    workspace = args.workspace
+    if args.file is not None:
+        from attnstudio.studio.workspace import SUFFIX
+
+        if not args.file.lower().endswith(SUFFIX):
+            parser.error(f"{args.file!r} is neither a command ({', '.join(SUBCOMMANDS)}) nor a workspace file "
+                         f"(*{SUFFIX})")
+        if workspace is not None:
+            parser.error("give the workspace once: PATH.attn or --workspace PATH")
+        workspace = args.file
     if args.self_test:
         from attnstudio.qt.selftest import run_self_test
 
         return run_self_test()
     from attnstudio.qt.app import run_app
 
-    return run_app(lesson=args.lesson)
+    # A workspace that cannot be read is reported in the window (as File > Open does).
+    return run_app(lesson=args.lesson, workspace=workspace)
 
 
 def _settings_from(args: argparse.Namespace, base: object | None = None):  # type: ignore[no-untyped-def]
@@ -151,13 +168,18 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     from attnstudio.core.formats import trace_to_csv, trace_to_json, trace_to_table
     from attnstudio.core.pipeline import compute
 
-    if args.lesson is None and args.sentence is None:
-        return _fail("trace needs a SENTENCE or --lesson ID")
+    if args.lesson is None and args.sentence is None and args.workspace is None:
+        return _fail("trace needs a SENTENCE, --lesson ID or --workspace PATH.attn")
+    if args.workspace is not None and (args.lesson is not None or args.sentence is not None):
+        return _fail("give either --workspace or a SENTENCE / --lesson, not both")
     if args.lesson is not None and args.sentence is not None:
         return _fail("give either a SENTENCE or --lesson, not both")
     if args.step is not None and args.lesson is None:
         return _fail("--step needs --lesson")
-    if args.lesson is None:
+    if args.workspace is not None:
+        traces = [_workspace_trace(args)]
+        lesson = None
+    elif args.lesson is None:
         traces = [compute(args.sentence, _settings_from(args))]
         lesson = None
     else:
@@ -194,6 +216,26 @@ def _cmd_trace(args: argparse.Namespace) -> int:
             sys.stdout.write(("" if i == 0 else "\n") + ("# " if args.format == "csv" else "### ") + head + "\n")
         sys.stdout.write(render(t))
     return 0
+
+
+def _workspace_trace(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The trace of a workspace's inputs, as the window computes them; options given on the
+    command line change its settings as the window's controls would (a new size re-seeds)."""
+    from attnstudio.core.errors import AttnStudioError
+    from attnstudio.studio.inputs import run
+    from attnstudio.studio.model import StudioModel
+    from attnstudio.studio.workspace import load
+
+    snap = load(args.workspace)
+    model = StudioModel()
+    model.restore(snap)
+    settings = _settings_from(args, snap.settings)
+    if settings != snap.settings:
+        model.apply(settings=settings)
+    inputs = model.inputs()
+    if inputs.error is not None:
+        raise AttnStudioError(f"{args.workspace}: {inputs.error}")
+    return run(inputs)
 
 
 def _cmd_lessons(args: argparse.Namespace) -> int:

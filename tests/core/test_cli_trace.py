@@ -8,6 +8,8 @@ import io
 import json
 import subprocess
 import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ import pytest
 from attnstudio.cli import main
 from attnstudio.core import Settings, compute
 from attnstudio.core.trace import HEAD_STAGES
+from attnstudio.studio import StudioModel
+from attnstudio.studio.workspace import dumps
 
 SENTENCE = "The cat sat on the mat because it was tired"
 
@@ -196,3 +200,160 @@ def test_a_lesson_step_is_its_own_numbers_and_options_override_its_settings(
     weights = as_array(doc["layers"][0]["heads"][0]["weights"])
     np.testing.assert_array_equal(weights, want.head().weights)
     assert not np.array_equal(weights, plain_weights)
+
+
+# ---- trace --workspace, and the window on a workspace -------------------------------------------
+
+
+def _workspace(tmp_path: Path, model: StudioModel, name: str = "work.attn") -> Path:
+    path = tmp_path / name
+    path.write_text(dumps(model.snapshot()), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_trace_of_a_workspace_is_the_trace_of_its_sentence_and_settings(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str) -> None:
+    settings = Settings(d_model=8, heads=2, layers=2, mask="causal", temperature=0.5, positional=True, seed=3)
+    path = _workspace(tmp_path, StudioModel("The cat sat on the mat", settings))
+    code, from_file, err = run_cli(capsys, "trace", "--workspace", str(path), "--format", fmt)
+    assert code == 0, err
+    code, from_args, err = run_cli(capsys, "trace", "The cat sat on the mat", "--d-model", "8", "--heads", "2",
+                                   "--layers", "2", "--causal", "--temperature", "0.5", "--positional", "--seed", "3",
+                                   "--format", fmt)
+    assert code == 0, err
+    assert from_file == from_args
+
+
+def test_trace_of_a_workspace_computes_its_edits_and_overrides_as_the_window_does(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from attnstudio.core.formats import trace_to_json
+    from attnstudio.studio.inputs import run
+
+    m = StudioModel("the cat sat on the mat", Settings(d_model=4, heads=2, layers=2))
+    m.set_weight_cell(1, 1, "w_q", 0, 0, 2.5)
+    m.set_embedding_cell(1, 1, -1.25)
+    m.set_direct(0, 1, "k", np.arange(12.0).reshape(6, 2) / 5)
+    m.set_sentence("the cat sat on a mat")  # "a" has no row in the overrides: seeded X, K from X·W
+    path = _workspace(tmp_path, m)
+    code, out, err = run_cli(capsys, "trace", "--workspace", str(path), "--format", "json")
+    assert code == 0, err
+    want = json.loads(json.dumps(trace_to_json(run(m.inputs())), allow_nan=False))
+    assert json.loads(out) == want
+    plain = compute("the cat sat on a mat", m.settings)
+    assert not np.array_equal(as_array(json.loads(out)["layers"][1]["output"]), plain.layers[1].output)
+
+    # options given on the command line change the workspace's settings, as the window's controls would
+    code, out, err = run_cli(capsys, "trace", "--workspace", str(path), "--format", "json", "--temperature", "3")
+    assert code == 0, err
+    m.set_setting(temperature=3.0)
+    assert json.loads(out) == json.loads(json.dumps(trace_to_json(run(m.inputs())), allow_nan=False))
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["the cat"], "not both"),
+        (["--lesson", "causal"], "not both"),
+        (["--step", "2"], "--lesson"),
+    ],
+)
+def test_trace_refuses_a_workspace_with_a_sentence_or_a_lesson(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, extra: list[str], fragment: str) -> None:
+    path = _workspace(tmp_path, StudioModel("a b"))
+    code, out, err = run_cli(capsys, "trace", "--workspace", str(path), *extra)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and fragment in err and err.startswith("attnstudio: error: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "no such file"),
+        (b"", "is empty"),
+        (b"\x80\x81 binary", "is not UTF-8"),
+        (b'{"format": "attnstudio-workspace", "version": 2}', "version 2; this one reads 1"),
+        (b'{"format": "attnstudio-workspace", "version": 1, "settings": {"heads": "x"}}', "is missing"),
+        (b"[" * 100_000, "nested too deeply"),
+    ],
+)
+def test_a_bad_workspace_file_is_one_line_and_exit_2(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes | None, fragment: str) -> None:
+    path = tmp_path / "bad.attn"
+    if content is not None:
+        path.write_bytes(content)
+    code, out, err = run_cli(capsys, "trace", "--workspace", str(path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"attnstudio: error: {path}") and fragment in err
+
+
+def test_a_workspace_with_an_empty_sentence_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = _workspace(tmp_path, StudioModel("   "))
+    code, out, err = run_cli(capsys, "trace", "--workspace", str(path))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert str(path) in err and "empty" in err
+
+
+def test_a_bad_workspace_in_a_real_process(tmp_path: Path) -> None:
+    path = tmp_path / "broken.attn"
+    path.write_text('{"format": "attnstudio-workspace", "version": 1, "sentence": ', encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "attnstudio", "trace", "--workspace", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "broken.attn" in proc.stderr and "cut short" in proc.stderr
+
+
+class _FakeApp(types.ModuleType):
+    """Stands in for attnstudio.qt.app (no Qt in tests/core): records how the window was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__("attnstudio.qt.app")
+        self.calls: list[dict[str, object]] = []
+
+    def run_app(self, argv: list[str] | None = None, lesson: str | None = None,
+                workspace: str | None = None) -> int:
+        self.calls.append({"argv": argv, "lesson": lesson, "workspace": workspace})
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "lesson", "workspace"),
+    [
+        ([], None, None),
+        (["--lesson", "causal"], "causal", None),
+        (["my work.attn"], None, "my work.attn"),
+        (["dir/Talk.ATTN"], None, "dir/Talk.ATTN"),
+        (["--workspace", "w.attn"], None, "w.attn"),
+        (["--workspace", "saved.json"], None, "saved.json"),
+        (["w.attn", "--lesson", "it-cat"], "it-cat", "w.attn"),
+    ],
+)
+def test_the_window_opens_on_a_workspace(monkeypatch: pytest.MonkeyPatch, argv: list[str], lesson: str | None,
+                                         workspace: str | None) -> None:
+    fake = _FakeApp()
+    monkeypatch.setitem(sys.modules, "attnstudio.qt.app", fake)
+    assert main(argv) == 0
+    assert fake.calls == [{"argv": None, "lesson": lesson, "workspace": workspace}]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["notes.txt"], "neither a command"),
+        (["The cat sat"], "neither a command"),
+        (["a.attn", "--workspace", "b.attn"], "give the workspace once"),
+        (["a.attn", "b.attn"], "unrecognized"),
+    ],
+)
+def test_the_window_refuses_what_is_not_a_workspace(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str], argv: list[str],
+                                                    fragment: str) -> None:
+    fake = _FakeApp()
+    monkeypatch.setitem(sys.modules, "attnstudio.qt.app", fake)
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and fake.calls == []
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err
