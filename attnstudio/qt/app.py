@@ -61,11 +61,14 @@ def create_window(interactive: bool = True) -> MainWindow:
     return window
 
 
-def run_app(argv: list[str] | None = None, lesson: str | None = None) -> int:
-    """Open the studio window and run the event loop; returns the exit code."""
+def run_app(argv: list[str] | None = None, lesson: str | None = None, workspace: str | None = None) -> int:
+    """Open the studio window (on a workspace file and/or a lesson) and run the event loop;
+    returns the exit code. A file that cannot be read is reported in the window."""
     app = application(argv)
     window = create_window()
     window.show()
+    if workspace is not None:
+        window.document.open_path(workspace)
     if lesson is not None:
         window.lesson_player.open_lesson(lesson)
     exit_after_first_paint(window)

@@ -39,6 +39,7 @@ from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
 from attnstudio.qt.compute_worker import ComputeController
 from attnstudio.qt.controls import Controls
+from attnstudio.qt.document import DocumentFeature
 from attnstudio.qt.feature import Feature
 from attnstudio.qt.heatmap import HeatmapView
 from attnstudio.qt.lesson_player import LessonPlayer
@@ -51,6 +52,7 @@ from attnstudio.qt.stage_strip import StageStrip
 from attnstudio.qt.stage_view import StageView
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.token_view import TokenViewPanel
+from attnstudio.qt.undo import UndoFeature
 from attnstudio.studio.model import StudioModel
 from attnstudio.studio.result import Result
 
@@ -154,8 +156,13 @@ class MainWindow(QMainWindow):
         self._connect()
         if menu_bar:
             self.menuBar()
+        self.document = DocumentFeature(self, interactive=interactive)
+        self.undo = UndoFeature(self)
+        self.document.on_reset(self.undo.clear)  # another workspace: the old steps do not apply
         self.lesson_player = LessonPlayer(self, interactive=interactive)
         self.presentation = Presentation(self)
+        self.install(self.document)  # File menu, the title, .attn files by drop
+        self.install(self.undo)  # Edit menu: undo and redo of every change to the work
         self.install(self.lesson_player)  # Lessons menu, narration dock, lesson files by drop
         self.install(self.presentation)  # full screen, clicker keys, zoom, blank screen
         self._apply_display()
@@ -487,6 +494,13 @@ class MainWindow(QMainWindow):
         self.token_panel.set_font_scale(zoom ** 0.25 if zoom > 1 else zoom)
         self._update_thumbs()  # the weights' colour scale may have changed
         self._show_stage()
+
+    def closeEvent(self, ev) -> None:
+        """Unsaved work asks first (Save / Discard / Cancel); Cancel keeps the window open."""
+        if not self.document.maybe_save():
+            ev.ignore()
+            return
+        super().closeEvent(ev)
 
     def showEvent(self, ev) -> None:
         super().showEvent(ev)

@@ -13,6 +13,9 @@ from attnstudio.qt.main_window import MainWindow
 
 def make_window(qtbot, size=(1280, 720)) -> MainWindow:
     w = create_window()
+    # No "save your changes?" dialog when a test closes a window with edits (a modal dialog
+    # would wait forever offscreen); tests of that question switch it back on.
+    w.document.interactive = False
     qtbot.addWidget(w)
     w.resize(*size)
     w.show()
