@@ -10,6 +10,9 @@ from attnstudio.core.numbers import format_result as fmt
 
 def hover(qtbot, view, row, col):
     vp = viewport(view)
+    # From elsewhere first: a pointer already resting on that spot (left there by an earlier
+    # test, windows open at the same place) moves nowhere and the view would see no move.
+    qtbot.mouseMove(vp, QPoint(1, 1))
     with qtbot.waitSignal(view.cellHovered, timeout=1000):
         qtbot.mouseMove(vp, viewport_pos(view, row, col))
 
