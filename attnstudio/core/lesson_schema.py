@@ -148,8 +148,11 @@ def check_keys(where: Where, prefix: str, table: dict[str, Any], allowed: tuple[
             raise unknown_key(where, prefix, key, allowed)
 
 
-def type_name(value: Any) -> str:
-    """How a TOML value's type is called in messages."""
+def type_name(value: Any, mapping: str = "a table") -> str:
+    """How a value's type is called in messages; ``mapping`` names a dict (a TOML "table",
+    a JSON "object"), and None is JSON's "null"."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int):
@@ -161,7 +164,7 @@ def type_name(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
-        return "a table"
+        return mapping
     return f"a {type(value).__name__}"
 
 

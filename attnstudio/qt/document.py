@@ -22,13 +22,12 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.qt.feature import Host
 from attnstudio.studio import workspace
-from attnstudio.studio.snapshot import Snapshot, same
+from attnstudio.studio.snapshot import WORK_FIELDS, Snapshot, same
 
 APP_TITLE = "Attention Studio"
 RECENT_KEY = "workspace/recent"
 MAX_RECENT = 8
 FILTER = f"Workspaces (*{workspace.SUFFIX});;All files (*)"
-WORK_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct", "stash")
 
 
 def work_of(snap: Snapshot) -> Snapshot:

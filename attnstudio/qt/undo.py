@@ -20,10 +20,9 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QMenu
 
 from attnstudio.qt.feature import Host
-from attnstudio.studio.snapshot import Snapshot, same
+from attnstudio.studio.snapshot import WORK_FIELDS, Snapshot, same
 
 MERGE_S = 0.8
-WORK_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct")
 STEP_NAMES = {
     frozenset({"sentence"}): "typing",
     frozenset({"settings"}): "settings change",

@@ -21,7 +21,7 @@ from attnstudio.core.weights import Weights
 from attnstudio.studio.inputs import DirectKey, RowOverride
 
 __all__ = ["DEFAULT_SENTENCE", "DEFAULT_WEIGHTS_SCALE", "MAX_ZOOM", "MIN_ZOOM", "THEMES", "WEIGHT_SCALES",
-           "Snapshot", "frozen_array", "frozen_weights", "same"]
+           "WORK_FIELDS", "Snapshot", "frozen_array", "frozen_weights", "same"]
 
 ShapeKey = tuple[int, int, int, int]  # (d_model, heads, layers, seed)
 # Edits kept for a matrix size the user left: (weights, X override, direct Q/K/V).
@@ -41,6 +41,9 @@ THEMES = ("dark", "light")
 DEFAULT_WEIGHTS_SCALE = "max"
 MIN_ZOOM, MAX_ZOOM = 0.5, 4.0
 DEFAULT_SENTENCE = "The cat sat on the mat because it was tired"
+# The user's work in a snapshot: what saving keeps track of and undo steps through (not the
+# view, the display options or what is pointed at).
+WORK_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct", "stash")
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from attnstudio.core.errors import AttnStudioError, MatrixError, SettingsError
+from attnstudio.core.lesson_schema import type_name as schema_type_name
 from attnstudio.core.matrices import DIRECT_MATRICES, check_matrix, direct_label
 from attnstudio.core.settings import MAX_HEADS, Settings
 from attnstudio.core.trace import STAGE_KEYS
@@ -327,22 +328,8 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def type_name(value: Any) -> str:
-    """How a JSON value's type is called in messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return "a whole number"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return f"a {type(value).__name__}"
+    """How a JSON value's type is called in messages (the lesson files' words; a dict is an object)."""
+    return schema_type_name(value, mapping="an object")
 
 
 def _show(value: Any) -> str:

@@ -14,6 +14,8 @@ QStandardPaths.setTestModeEnabled(True)
 import pytest  # noqa: E402  (after the platform is chosen)
 from studio_helpers import make_window, settle  # noqa: E402
 
+from attnstudio.qt.heatmap import HeatmapView  # noqa: E402
+
 
 @pytest.fixture
 def window(qtbot):
@@ -21,4 +23,15 @@ def window(qtbot):
     with its first result painted."""
     w = make_window(qtbot)
     settle(qtbot, w)
+    return w
+
+
+@pytest.fixture
+def view(qtbot):
+    """A lone HeatmapView, 800×600, shown."""
+    w = HeatmapView()
+    qtbot.addWidget(w)
+    w.resize(800, 600)
+    w.show()
+    qtbot.waitExposed(w)
     return w

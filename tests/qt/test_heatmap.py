@@ -14,16 +14,6 @@ from attnstudio.qt.heatmap import LABEL_ZOOM_MAX, HeatmapView
 TOKENS = ["The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired"]
 
 
-@pytest.fixture
-def view(qtbot):
-    w = HeatmapView()
-    qtbot.addWidget(w)
-    w.resize(800, 600)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
 def settle(qtbot, w):
     qtbot.wait(10)  # let the layout place the plot before reading geometry
 

@@ -40,16 +40,6 @@ def value_of(text: str) -> float:
     return parse_shown(re.sub(r"^(−?)\.", r"\g<1>0.", text))
 
 
-@pytest.fixture
-def view(qtbot):
-    w = HeatmapView()
-    qtbot.addWidget(w)
-    w.resize(800, 600)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
 def test_masked_weights_exact_zeros_and_small_weights_read_differently(view, qtbot):
     """Finding 7: a masked weight, sparsemax's exact 0 and 0.004 all printed 0.00."""
     w = np.array([[1.0, 0.0, 0.0], [0.004, 0.996, 0.0], [0.0, 0.256, 0.744]])
