@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from attnstudio import __version__
 
-SUBCOMMANDS = ("trace", "lessons", "export", "bench")
+SUBCOMMANDS = ("trace", "lessons", "export", "bench", "recover")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="attnstudio",
         description="Attention Studio: see, edit and step through every number of self-attention.",
-        epilog="Subcommands: trace, lessons, export, bench (attnstudio SUBCOMMAND --help). "
+        epilog="Subcommands: trace, lessons, export, bench, recover (attnstudio SUBCOMMAND --help). "
         "With no subcommand, opens the window (on PATH.attn, a saved workspace, when given).",
     )
     parser.add_argument("file", nargs="?", metavar="PATH.attn", help="open the window on this workspace file")
@@ -102,6 +102,10 @@ def build_sub_parsers() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, metavar="DIR")
     ex.add_argument("--format", choices=("png", "pdf"), default="png")
     ex.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
+
+    rc = sub.add_parser("recover", help="list the unsaved work written aside by the window (autosave)")
+    rc.add_argument("--list", action="store_true", required=True,
+                    help="print one line per recovery file: its path, time and sentence")
 
     be = sub.add_parser("bench", help="time the pipeline against N on each available backend")
     be.add_argument("--sizes", default="16,64,256,1024,2048", help="comma-separated token counts")
@@ -254,6 +258,19 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return export_lesson(args.lesson, args.out, args.format, args.size)
 
 
+def _cmd_recover(args: argparse.Namespace) -> int:
+    from attnstudio.qt.user_paths import recovery_folder
+    from attnstudio.studio.recovery import entries
+
+    folder = recovery_folder()
+    found = entries(folder)
+    for entry in found:
+        print(entry.line())
+    if not found:
+        print(f"attnstudio: no recovery files in {folder}", file=sys.stderr)
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from attnstudio.core.bench import format_table, run_bench
 
@@ -274,4 +291,5 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"trace": _cmd_trace, "lessons": _cmd_lessons, "export": _cmd_export, "bench": _cmd_bench}
+_COMMANDS = {"trace": _cmd_trace, "lessons": _cmd_lessons, "export": _cmd_export, "bench": _cmd_bench,
+             "recover": _cmd_recover}

@@ -8,7 +8,7 @@ raising (no driver, out of memory) — falls back to NumPy with a reason a perso
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,8 @@ import numpy as np
 # ``auto`` computes on the GPU from this many tokens up. Measured on an H100 host (float32,
 # d_k = 64): NumPy wins at N = 16 (0.03 vs 0.14 ms), CuPy at N = 1024 (0.28 vs 4.6 ms).
 AUTO_MIN_TOKENS = 256
+GPU_FAILED = "GPU failed, computed on the CPU"
+GPU_FAILED_EARLIER = "the GPU failed earlier, computing on the CPU"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class CupyStatus:
     module: Any | None
     reason: str | None
     device: str | None = None
+    # Failures of real computations on this CuPy, newest last (``fallback`` records them):
+    # after one, every later computation goes to NumPy at once, and says why.
+    failures: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -118,10 +123,18 @@ def resolve_backend(requested: str = "numpy", n_tokens: int = 0) -> Backend:
     status = cupy_status()
     if status.module is None:
         return numpy_backend(requested, status.reason)
+    if status.failures:
+        return numpy_backend(requested, f"{GPU_FAILED_EARLIER}: {status.failures[-1]}")
     reason = f"auto: {n_tokens} tokens" if requested == "auto" else None
     return Backend("cupy", status.module, requested, reason, status.device or "CUDA GPU")
 
 
 def fallback(after: Backend, exc: BaseException) -> Backend:
-    """The NumPy backend to use when a computation on ``after`` (CuPy) raised ``exc``."""
-    return numpy_backend(after.requested, f"GPU failed, computed on the CPU: {_one_line(exc)}")
+    """The NumPy backend to use when a computation on ``after`` (CuPy) raised ``exc``.
+
+    The failure is remembered (``CupyStatus.failures``), so the next computations do not
+    try the GPU again, except when it ran out of memory: a smaller input may still fit."""
+    reason = _one_line(exc)
+    if "OutOfMemory" not in type(exc).__name__:
+        cupy_status().failures.append(reason)
+    return numpy_backend(after.requested, f"{GPU_FAILED}: {reason}")

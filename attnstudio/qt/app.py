@@ -3,8 +3,11 @@
 ``create_window`` gives the main window (which builds the studio model, its Qt adapter
 and its features). ``run_app(lesson=ID|PATH)`` opens the window on that lesson (``attnstudio
 --lesson``); a lesson that does not load is reported in the window, which opens all the
-same. With ATTNSTUDIO_EXIT_AFTER_PAINT=1 the app quits after its first paint and prints
-the time since the process started (the cold-start figure).
+same. The app (not ``create_window``) reads and keeps the preferences (``qt/preferences.py``),
+catches uncaught errors (``qt/crash.py``), offers unsaved work a crash left behind
+(``qt/recovery.py``) and gives the sentence field the keyboard. With
+ATTNSTUDIO_EXIT_AFTER_PAINT=1 the app quits after its first paint and prints the time since
+the process started (the cold-start figure).
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from attnstudio.qt import preferences
+from attnstudio.qt.crash import CrashHandler
 from attnstudio.qt.main_window import MainWindow
+from attnstudio.qt.user_paths import DISPLAY_NAME, log_path, name_the_app
+from attnstudio.studio.model import StudioModel
 
 EXIT_AFTER_PAINT = "ATTNSTUDIO_EXIT_AFTER_PAINT"
 _IMPORTED_AT = time.perf_counter()
@@ -30,9 +37,8 @@ def application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(sys.argv if argv is None else argv))
-    app.setApplicationName("attnstudio")
-    app.setApplicationDisplayName("Attention Studio")
-    app.setOrganizationName("attnstudio")
+    name_the_app()
+    app.setApplicationDisplayName(DISPLAY_NAME)
     icon = _icon()
     if icon is not None:
         app.setWindowIcon(icon)
@@ -51,12 +57,13 @@ def _icon() -> QIcon | None:
     return None
 
 
-def create_window(interactive: bool = True) -> MainWindow:
+def create_window(interactive: bool = True, model: StudioModel | None = None) -> MainWindow:
     """A ready MainWindow with its features (the QApplication must exist); not shown.
 
     ``interactive`` False (exports, the self-test): a lesson that fails reports on the status
-    bar and ``lesson_player.last_error``, never in a dialog."""
-    window = MainWindow(interactive=interactive)
+    bar and ``lesson_player.last_error``, never in a dialog. ``model``: start from this
+    studio model (the app's: with the display options last used)."""
+    window = MainWindow(interactive=interactive, model=model)
     window.fit_to_screen()
     return window
 
@@ -65,14 +72,25 @@ def run_app(argv: list[str] | None = None, lesson: str | None = None, workspace:
     """Open the studio window (on a workspace file and/or a lesson) and run the event loop;
     returns the exit code. A file that cannot be read is reported in the window."""
     app = application(argv)
-    window = create_window()
+    window = create_window(model=preferences.starting_model())
+    preferences.restore_geometry(window)
+    crash = CrashHandler(log_path(), save_work=lambda: window.recovery.write_now(wait=True),
+                         parent=lambda: window, notify=window.show_message).install()
+    app.aboutToQuit.connect(lambda: preferences.remember(window, window.studio))
     window.show()
+    armed = exit_after_first_paint(window)
+    if not armed:  # the cold-start timing must not wait on a question
+        window.recovery.offer()
     if workspace is not None:
         window.document.open_path(workspace)
     if lesson is not None:
         window.lesson_player.open_lesson(lesson)
-    exit_after_first_paint(window)
-    return app.exec()
+    else:
+        window.sentence.field.setFocus()  # type first; Enter or Escape hands the keys to the stepper
+    try:
+        return app.exec()
+    finally:
+        crash.uninstall()
 
 
 # ---- cold-start timing -----------------------------------------------------------------------

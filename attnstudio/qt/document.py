@@ -46,8 +46,12 @@ class DocumentFeature:
         self.interactive = interactive
         self.path: Path | None = None
         self.last_error = ""
-        self._saved = work_of(self.studio.snapshot())
+        self._saved: Snapshot | None = work_of(self.studio.snapshot())  # None: never saved (recovered)
         self._on_reset: list[Callable[[], None]] = []
+        self._on_saved: list[Callable[[], None]] = []
+        # Hands over typing still pending in the window (set by the window); called first by
+        # every command that reads or replaces the work.
+        self.before_command: Callable[[], None] = lambda: None
 
         self.menu = QMenu("&File", window)
         self.new_action = self._action("New workspace", QKeySequence.StandardKey.New, self.new)
@@ -84,10 +88,16 @@ class DocumentFeature:
         """Call ``callback`` when another workspace replaces the work (undo forgets its steps)."""
         self._on_reset.append(callback)
 
+    def on_saved(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the work was saved (its recovery file is no longer needed)."""
+        self._on_saved.append(callback)
+
     # ---- state ---------------------------------------------------------------------------------
     @property
     def modified(self) -> bool:
         """Whether the work differs from what was last saved or opened."""
+        if self._saved is None:
+            return True
         now = work_of(self.studio.snapshot())
         return not all(same(getattr(now, f), getattr(self._saved, f)) for f in WORK_FIELDS)
 
@@ -142,6 +152,7 @@ class DocumentFeature:
 
     def save_to(self, path: str | os.PathLike[str]) -> bool:
         """Write the work to ``path`` whole or not at all; True when it was written."""
+        self.before_command()
         path = Path(path)
         snap = self.studio.snapshot()
         try:
@@ -164,11 +175,21 @@ class DocumentFeature:
         self._saved = work_of(snap)
         self._remember(path)
         self._show_title()
+        for callback in self._on_saved:
+            callback()
         self._host.show_message(f"Saved {path.name}")
         return True
 
+    def adopt(self, snap: Snapshot, path: Path | None) -> None:
+        """Make recovered work the window's: on screen, tied to ``path`` (the file it came
+        from, or None), and unsaved until the user saves it."""
+        self._replace(snap, path)
+        self._saved = None
+        self._show_title()
+
     def maybe_save(self) -> bool:
         """With unsaved work, ask Save / Discard / Cancel; True when it is fine to go on."""
+        self.before_command()
         if not self.modified or not self.interactive:
             return True
         answer = QMessageBox.question(

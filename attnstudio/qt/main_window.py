@@ -33,19 +33,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from attnstudio.core.backends import GPU_FAILED, GPU_FAILED_EARLIER
 from attnstudio.core.explain import explain_cell, token_view
 from attnstudio.core.numbers import format_result
 from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
 from attnstudio.qt.compute_worker import ComputeController
 from attnstudio.qt.controls import Controls
-from attnstudio.qt.document import DocumentFeature
+from attnstudio.qt.document import DocumentFeature, work_of
 from attnstudio.qt.feature import Feature
 from attnstudio.qt.heatmap import HeatmapView
 from attnstudio.qt.lesson_player import LessonPlayer
 from attnstudio.qt.matrix_editor import MatrixEditor
 from attnstudio.qt.presentation import Presentation
 from attnstudio.qt.qt_studio import QtStudio
+from attnstudio.qt.recovery import RecoveryFeature
 from attnstudio.qt.scrolling import scrolling
 from attnstudio.qt.sentence_bar import SentenceBar
 from attnstudio.qt.stage_strip import StageStrip
@@ -73,13 +75,13 @@ class MainWindow(QMainWindow):
     files_dropped = Signal(list)  # local paths of files dropped on the window that a feature opens
 
     def __init__(self, studio_qt: QtStudio | None = None, interactive: bool = True, menu_bar: bool = False,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, model: StudioModel | None = None) -> None:
         """``interactive`` False (exports, the self-test): a lesson that fails reports on the
         status bar and ``lesson_player.last_error``, never in a dialog. ``menu_bar``: menus in
         a menu bar (it costs a line of height) rather than as status-bar buttons."""
         super().__init__(parent)
         self.setWindowTitle("Attention Studio")
-        self.studio_qt = studio_qt or QtStudio(StudioModel(), self)
+        self.studio_qt = studio_qt or QtStudio(model or StudioModel(), self)
         self.studio: StudioModel = self.studio_qt.model
         self.trace: Trace | None = None
         self.result: Result | None = None
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
         self._thumbs_for = (-1, -1)  # (layer, head) the thumbnails show
         self._hidden_docks: list[QDockWidget] = []
         self._front_docks: list[QDockWidget] = []
+        self._gpu_failure = ""  # the GPU failure last told (each is told once)
         self.compute = ComputeController(parent=self)
 
         self.sentence = SentenceBar(self.studio.sentence, self)
@@ -157,12 +160,18 @@ class MainWindow(QMainWindow):
         if menu_bar:
             self.menuBar()
         self.document = DocumentFeature(self, interactive=interactive)
+        self.document.before_command = self.commit_pending  # saving mid-typing keeps the typing
         self.undo = UndoFeature(self)
         self.document.on_reset(self.undo.clear)  # another workspace: the old steps do not apply
+        self.recovery = RecoveryFeature(self, work=lambda: work_of(self.studio.snapshot()),
+                                        modified=lambda: self.document.modified, document=lambda: self.document.path,
+                                        adopt=self.document.adopt, interactive=interactive)
+        self.document.on_saved(self.recovery.changed)  # saved: the recovery file goes
         self.lesson_player = LessonPlayer(self, interactive=interactive)
         self.presentation = Presentation(self)
         self.install(self.document)  # File menu, the title, .attn files by drop
         self.install(self.undo)  # Edit menu: undo and redo of every change to the work
+        self.install(self.recovery)  # unsaved work written aside; offered back after a crash
         self.install(self.lesson_player)  # Lessons menu, narration dock, lesson files by drop
         self.install(self.presentation)  # full screen, clicker keys, zoom, blank screen
         self._apply_display()
@@ -299,6 +308,16 @@ class MainWindow(QMainWindow):
         return [u.toLocalFile() for u in mime.urls()
                 if u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in self._drops]
 
+    def _tell_gpu_failure(self, reason: str) -> None:
+        """Once per failure: the GPU failed while the app ran; the CPU took over, nothing lost."""
+        if not reason.startswith((GPU_FAILED, GPU_FAILED_EARLIER)):
+            return
+        cause = reason.split(": ", 1)[-1]
+        if cause == self._gpu_failure:
+            return
+        self._gpu_failure = cause
+        self.show_message(f"The GPU failed ({cause}): computing on the CPU from now on. Your work is kept.", 60_000)
+
     # ---- stepping --------------------------------------------------------------------------
     def go_to_stage(self, key: str) -> None:
         self.studio.set_stage(key)
@@ -326,6 +345,7 @@ class MainWindow(QMainWindow):
         self.stage_strip.set_empty(False)
         self.token_strip.set_tokens(res.trace.tokens)
         self.backend_label.setText(res.trace.backend.label)
+        self._tell_gpu_failure(res.trace.backend.reason or "")
         self.timing_label.setText(f"computed in {res.elapsed_ms:.1f} ms")
         self._update_thumbs()
         self._show_stage()
@@ -497,10 +517,18 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev) -> None:
         """Unsaved work asks first (Save / Discard / Cancel); Cancel keeps the window open."""
+        self.commit_pending()
         if not self.document.maybe_save():
             ev.ignore()
             return
+        self.recovery.close()  # a clean close: the work is saved or knowingly discarded
         super().closeEvent(ev)
+
+    def commit_pending(self) -> None:
+        """Hand the model what is typed but not yet handed over: the sentence within its
+        debounce, a number in a cell's open editor (before saving, opening or closing)."""
+        self.sentence.flush()
+        self.editor.table.commit_open_editor()
 
     def showEvent(self, ev) -> None:
         super().showEvent(ev)

@@ -16,7 +16,14 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QObject, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QTableView,
+    QWidget,
+)
 
 from attnstudio.core.numbers import format_entry
 
@@ -122,6 +129,18 @@ class MatrixTable(QTableView):
 
     def matrix(self) -> np.ndarray:
         return self.model_.matrix()
+
+    def commit_open_editor(self) -> bool:
+        """Hand over what is typed in a cell's open editor, as Enter would (before the window
+        saves or closes: a half-typed number must not be lost). True when there was one."""
+        if self.state() != QAbstractItemView.State.EditingState:
+            return False
+        editor = self.indexWidget(self.currentIndex()) or QApplication.focusWidget()
+        if editor is None or not self.isAncestorOf(editor):
+            return False
+        self.commitData(editor)
+        self.closeEditor(editor, QAbstractItemDelegate.EndEditHint.NoHint)
+        return True
 
     def scrub_to(self, row: int, col: int, value: float) -> None:
         """What a drag does, callable directly (tests, lessons)."""

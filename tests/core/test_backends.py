@@ -232,6 +232,41 @@ def test_failure_during_computation_falls_back_to_numpy(use_cupy, requested: str
     assert_same_numbers(trace, compute(tokens, s))
 
 
+def test_after_a_failure_the_gpu_is_not_tried_again_and_the_reason_stays(use_cupy) -> None:
+    calls: list[int] = []
+
+    class CountsThenFails(FailsMidway):
+        def asarray(self, a: Any, dtype: Any = None) -> DeviceArray:
+            calls.append(1)
+            return super().asarray(a, dtype)
+
+    use_cupy(CountsThenFails)
+    s = Settings(d_model=4, heads=2, layers=2, backend="cupy")
+    compute(SENTENCE, s)
+    tried = len(calls)
+    assert tried > 0
+    later = compute(SENTENCE, s)
+    assert len(calls) == tried, "the failed GPU was used again"
+    assert later.backend.name == "numpy"
+    cause = "RuntimeError: cudaErrorMemoryAllocation: out of memory"
+    assert later.backend.reason == f"{backends.GPU_FAILED_EARLIER}: {cause}"
+    assert_same_numbers(later, compute(SENTENCE, s.with_(backend="numpy")))
+
+
+def test_running_out_of_gpu_memory_is_not_remembered(use_cupy) -> None:
+    class OutOfMemoryError(Exception):
+        pass
+
+    class RunsOut(FakeCupy):
+        def concatenate(self, *args: Any, **kwargs: Any) -> Any:
+            raise OutOfMemoryError("out of memory allocating 8,589,934,592 bytes")
+
+    use_cupy(RunsOut)
+    s = Settings(d_model=4, heads=2, layers=1, backend="cupy")
+    assert compute(SENTENCE, s).backend.reason.startswith(backends.GPU_FAILED + ":")
+    assert resolve_backend("cupy", 3).name == "cupy"  # a smaller input may still fit
+
+
 def test_numpy_errors_are_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None:
     # Only a CuPy failure is retried on NumPy; a NumPy failure is a bug and must surface.
     from attnstudio.core import pipeline

@@ -114,3 +114,33 @@ def test_a_workspace_file_dropped_or_given_opens(window, qtbot, tmp_path):
     doc.new()
     assert window._drops[".attn"](str(path))
     assert window.studio.sentence == "my own words for the lecture" and doc.path == Path(path)
+
+
+def test_typing_not_yet_handed_over_is_saved_and_survives_closing(window, qtbot, tmp_path):
+    """Ctrl+S within the sentence's 150 ms pause, or with a number typed in a cell's open
+    editor, saves what is on screen; closing hands both to the model first."""
+    from PySide6.QtWidgets import QLineEdit
+
+    window.sentence.field.setFocus()
+    window.sentence.field.clear()
+    qtbot.keyClicks(window.sentence.field, "typed just before saving")
+    assert window.studio.sentence != "typed just before saving"  # still within the pause
+    table = window.editor.table
+    index = table.model().index(1, 2)
+    table.setCurrentIndex(index)
+    table.edit(index)
+    (editor,) = [e for e in table.viewport().findChildren(QLineEdit) if e.isVisible()]
+    editor.setText("0.75")
+    assert window.document.save_to(tmp_path / "mid-typing.attn")
+    saved = workspace.load(tmp_path / "mid-typing.attn")
+    assert saved.sentence == "typed just before saving"
+    assert same(saved.weights, window.studio.weights) and window.editor.table.matrix()[1, 2] == 0.75
+    assert table.state() != table.State.EditingState
+
+    table.edit(table.model().index(0, 0))
+    (editor,) = [e for e in table.viewport().findChildren(QLineEdit) if e.isVisible()]
+    editor.setText("-0.5")
+    qtbot.keyClicks(window.sentence.field, " and closed")
+    window.close()
+    assert window.studio.sentence == "typed just before saving and closed"
+    assert window.editor.table.matrix()[0, 0] == -0.5
