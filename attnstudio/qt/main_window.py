@@ -42,6 +42,7 @@ from attnstudio.qt.controls import Controls
 from attnstudio.qt.document import DocumentFeature
 from attnstudio.qt.feature import Feature
 from attnstudio.qt.heatmap import HeatmapView
+from attnstudio.qt.lesson_author import LessonAuthor
 from attnstudio.qt.lesson_player import LessonPlayer
 from attnstudio.qt.matrix_editor import MatrixEditor
 from attnstudio.qt.presentation import Presentation
@@ -165,6 +166,8 @@ class MainWindow(QMainWindow):
         self.install(self.undo)  # Edit menu: undo and redo of every change to the work
         self.install(self.lesson_player)  # Lessons menu, narration dock, lesson files by drop
         self.install(self.presentation)  # full screen, clicker keys, zoom, blank screen
+        self.author = LessonAuthor(self, interactive=interactive)
+        self.install(self.author)  # Author menu, the lesson editor dock
         self._apply_display()
         self._request()
         self._on_view_changed()
