@@ -23,10 +23,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
 
 from attnstudio.core.errors import AttnStudioError
+from attnstudio.core.lesson_schema import LessonError
 from attnstudio.qt.author_panel import AuthorPanel
 from attnstudio.qt.feature import Host
 from attnstudio.qt.scrolling import scrolling
-from attnstudio.studio.authoring import Draft, record
+from attnstudio.studio.authoring import AUTHORED, Draft, record
 
 ADD_KEY = "Ctrl+Shift+A"
 # The side band while authoring: five tabs (Settings, Matrices, Token view, Lesson, Author)
@@ -210,7 +211,7 @@ class LessonAuthor(QObject):
         try:
             text = self.draft.toml()  # read back and compared before anything is written
         except AttnStudioError as exc:
-            return self._fail(f"Not saved: {exc}")
+            return self._fail(f"Not saved: {self._said(exc)}")
         target = Path(path)
         if not target.suffix:
             target = target.with_suffix(".toml")
@@ -252,7 +253,7 @@ class LessonAuthor(QObject):
         try:
             self.draft = self.draft.with_text(i, title, narration, formula or None)
         except AttnStudioError as exc:
-            self.panel.show_message(str(exc), error=True)
+            self.panel.show_message(self._said(exc), error=True)
             return
         self.panel.show_message("")
         item = self.panel.steps.item(i)
@@ -264,7 +265,7 @@ class LessonAuthor(QObject):
         try:
             self.draft = self.draft.named(p.lesson_id.text(), p.lesson_title.text(), p.summary.text())
         except AttnStudioError as exc:
-            p.show_message(str(exc), error=True)
+            p.show_message(self._said(exc), error=True)
             return
         p.show_message("")
 
@@ -272,11 +273,23 @@ class LessonAuthor(QObject):
         self.edit_open_action.setEnabled(self.studio.lesson is not None)
 
     # ---- outcomes -------------------------------------------------------------------------------
+    @staticmethod
+    def _said(exc: AttnStudioError) -> str:
+        """A refusal in the editor's words: "Narration: <b> is never closed …", "Step 3, direct: …"
+        (a file name would only repeat that the editor is meant)."""
+        if not isinstance(exc, LessonError) or exc.source != AUTHORED:
+            return str(exc)
+        where = [f"Step {exc.step}"] if exc.step else []
+        if exc.key:
+            where.append(exc.key)
+        head = ", ".join(where)
+        return f"{head[:1].upper()}{head[1:]}: {exc.problem}" if head else f"The lesson {exc.problem}"
+
     def _change(self, make: Callable[[], Draft], current: int, done: str) -> bool:
         try:
             self.draft = make()
         except AttnStudioError as exc:
-            return self._fail(str(exc))
+            return self._fail(self._said(exc))
         self.last_error = ""
         self._show(current)
         if done:

@@ -79,7 +79,7 @@ def test_steps_are_listed_edited_moved_and_deleted(qtbot, window, author):
 
     p.narration.setPlainText("<b>never closed")  # refused: the step keeps its last good words
     assert author.draft.steps[0].narration.startswith("One cell")
-    assert "never closed" in p.message.text()
+    assert p.message.text().startswith("Narration: ") and "never closed" in p.message.text()
 
     p.steps.setCurrentRow(0)
     p.down_btn.click()
