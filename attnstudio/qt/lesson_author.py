@@ -283,7 +283,8 @@ class LessonAuthor(QObject):
         if exc.key:
             where.append(exc.key)
         head = ", ".join(where)
-        return f"{head[:1].upper()}{head[1:]}: {exc.problem}" if head else f"The lesson {exc.problem}"
+        said = f"{head}: {exc.problem}" if head else exc.problem
+        return said[:1].upper() + said[1:]
 
     def _change(self, make: Callable[[], Draft], current: int, done: str) -> bool:
         try:

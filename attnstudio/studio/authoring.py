@@ -159,7 +159,7 @@ class Draft:
     def lesson(self, source: str = AUTHORED) -> Lesson:
         """The draft as a Lesson to play; LessonError when it has no step yet."""
         if not self.steps:
-            raise LessonError(source, "has no steps yet: record one with 'Add this as a lesson step'")
+            raise LessonError(source, "the lesson has no steps yet: record one with 'Add this as a lesson step'")
         return Lesson(self.id, self.title, self.summary, self.steps, source)
 
     def toml(self) -> str:
@@ -175,4 +175,4 @@ class Draft:
 
     def _check(self, index: int) -> None:
         if not 0 <= index < len(self.steps):
-            raise LessonError(AUTHORED, f"step {index + 1} does not exist: the lesson has {len(self.steps)}")
+            raise LessonError(AUTHORED, f"there is no step {index + 1}: the lesson has {len(self.steps)}")

@@ -207,3 +207,10 @@ def test_a_drag_in_the_list_reorders_the_steps(qtbot, window, author):
     assert p.steps.model().moveRow(QModelIndex(), 0, QModelIndex(), 3)  # what a drop does
     qtbot.waitUntil(lambda: author.draft.steps == (second, third, first))
     assert [p.steps.item(r).text()[:2] for r in range(3)] == ["1.", "2.", "3."]
+
+
+def test_refusals_name_the_field_not_a_file(window, author):
+    assert not author.delete_step(0)
+    assert author.last_error == "There is no step 1: the lesson has 0"
+    assert not author.save_dialog()  # never saved, not interactive: nowhere to write
+    assert not author.play(0)

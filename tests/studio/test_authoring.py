@@ -152,7 +152,7 @@ def test_an_empty_sentence_cannot_be_a_step():
 
 
 def test_a_lesson_needs_a_step_and_a_valid_id():
-    with pytest.raises(LessonError, match="no steps"):
+    with pytest.raises(LessonError, match="has no steps"):
         Draft().toml()
     with pytest.raises(LessonError, match="lowercase"):
         Draft().named("My Lesson", "t", "s")
