@@ -43,6 +43,7 @@ from attnstudio.qt.controls import Controls
 from attnstudio.qt.document import DocumentFeature, work_of
 from attnstudio.qt.feature import Feature
 from attnstudio.qt.heatmap import HeatmapView
+from attnstudio.qt.lesson_author import LessonAuthor
 from attnstudio.qt.lesson_player import LessonPlayer
 from attnstudio.qt.matrix_editor import MatrixEditor
 from attnstudio.qt.presentation import Presentation
@@ -174,6 +175,8 @@ class MainWindow(QMainWindow):
         self.install(self.recovery)  # unsaved work written aside; offered back after a crash
         self.install(self.lesson_player)  # Lessons menu, narration dock, lesson files by drop
         self.install(self.presentation)  # full screen, clicker keys, zoom, blank screen
+        self.author = LessonAuthor(self, interactive=interactive)
+        self.install(self.author)  # Author menu, the lesson editor dock
         self._apply_display()
         self._request()
         self._on_view_changed()
