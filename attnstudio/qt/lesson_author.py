@@ -309,6 +309,10 @@ class LessonAuthor(QObject):
             box.open()
         return False
 
+    def may_close(self) -> bool:
+        """Whether the window may close: no unsaved steps, or the user lets them go."""
+        return self._may_drop("close the window")
+
     def _may_drop(self, doing: str) -> bool:
         """Whether the unsaved steps may go (asks when interactive)."""
         if not self.unsaved or not self.interactive:

@@ -521,7 +521,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, ev) -> None:
         """Unsaved work asks first (Save / Discard / Cancel); Cancel keeps the window open."""
         self.commit_pending()
-        if not self.document.maybe_save():
+        if not self.document.maybe_save() or not self.author.may_close():
             ev.ignore()
             return
         self.recovery.close()  # a clean close: the work is saved or knowingly discarded

@@ -214,3 +214,21 @@ def test_refusals_name_the_field_not_a_file(window, author):
     assert author.last_error == "There is no step 1: the lesson has 0"
     assert not author.save_dialog()  # never saved, not interactive: nowhere to write
     assert not author.play(0)
+
+
+def test_closing_with_unsaved_steps_asks_and_no_keeps_the_window(qtbot, window, author, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    assert author.add_step() and author.unsaved
+    author.interactive = True
+    asked = []
+
+    def answer(*args, **kwargs):
+        asked.append(args[2])
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    window.close()
+    assert len(asked) == 1 and "unsaved steps" in asked[0] and "close the window" in asked[0]
+    assert window.isVisible() and len(author.draft.steps) == 1
+    author.interactive = False
