@@ -134,14 +134,16 @@ class BarAxis:
         line = QFontMetricsF(px_font(self._font_px)).height() * per_px
         taken: list[float] = []
         inner: list[float] = []
-        spacing = 0.0
+        spacing = math.inf
         for step, values in self._plain_values(self._lo, self._hi, size):
             for v in values:
                 clear = self._lo + 1.7 * line <= v <= self._hi - 1.7 * line
                 if clear and all(abs(v - t) >= 1.3 * line for t in taken):
                     taken.append(v)
                     inner.append(v)
-                    spacing = spacing or step
+                    # The finest step among the labels kept sets their decimals: 0.5 taken
+                    # from the minor ticks beside 1 from the major ones must not read "0".
+                    spacing = min(spacing, step)
         if inner:
             levels.append((spacing, sorted(inner)))
         return levels

@@ -279,3 +279,25 @@ def test_inner_ticks_write_zero_and_large_values_as_the_cells_do():
     assert tick_text(0.0, "-0.00") == "0" and tick_text(-0.0, "0.0") == "0"
     assert tick_text(1.5e6, "1.5e+06") == "1.5e6" and tick_text(-1.5e6, "-1.5e+06") == "−1.5e6"
     assert tick_text(-0.25, "-0.25") == "−0.25"
+
+
+def test_inner_labels_mixing_major_and_minor_ticks_keep_their_decimals(window, qtbot):
+    """The finding: Q, K and V of "the dog chased the cat" (head 2 of 2) had a bar reading
+    "−1.26, −1, −0, 0, 0, 1, 1.26": ±0.5, kept from pyqtgraph's minor ticks, were written
+    with the major ticks' 0 decimals."""
+    st = window.studio
+    st.set_sentence("the dog chased the cat")
+    st.set_setting(heads=2)
+    st.set_view(head=1)
+    st.set_stage("projections")
+    settle(qtbot, window)
+    qtbot.wait(30)
+    texts, _ = window.stage_view.v_view.color_bar_text()
+    assert len(texts) >= 5, texts
+    assert len(set(texts)) == len(texts) and "−0" not in texts, texts
+    values = [float(t.replace("−", "-")) for t in texts]
+    assert values == sorted(values), texts
+    v = window.trace.head(0, 1).v
+    q, k = window.trace.head(0, 1).q, window.trace.head(0, 1).k
+    top = max(abs(float(np.min([q, k, v]))), abs(float(np.max([q, k, v]))))
+    assert values[-1] == round(top, 2) and values[0] == -round(top, 2)
