@@ -2,10 +2,11 @@
 imaging library.
 
 The studio's frames are heatmaps: flat cells in a few dozen colours plus antialiased text.
-One palette serves every frame (the 256 most frequent colours of all frames, each colour
-first reduced to 5 bits a channel, each entry the mean of the colours it stands for), so a
-flat cell keeps its exact colour and the animation does not flicker between palettes.
-Every other colour is drawn as its nearest palette entry. After the first frame only the
+One palette serves every frame, so the animation does not flicker between palettes: colours
+are grouped by their top 5 bits a channel, the 192 most frequent groups get an entry (the
+mean of their colours, so a flat cell keeps its exact colour) and the other 64 go to the
+groups farthest from every entry so far (a colour bar's gradient keeps its hues). Every
+pixel is drawn as its group's nearest entry. After the first frame only the
 rectangle that changed is stored. Codes are LZW as the GIF89a specification describes
 (variable code size up to 12 bits, a clear code when the table is full); the NETSCAPE2.0
 extension makes the animation loop.
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 PALETTE_SIZE = 256
+POPULAR = 192  # palette entries given to the most frequent colours
 MIN_DELAY_CS = 2  # browsers slow down anything shorter to 100 ms
 _BITS = 5  # bits a channel keeps when colours are grouped into palette bins
 
@@ -77,10 +79,23 @@ def _palette(frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             sums[:, c] += np.bincount(b, weights=flat[:, c], minlength=nbins)
     used = np.flatnonzero(counts)
     means = sums[used] / counts[used, None]
-    chosen = used[np.argsort(-counts[used], kind="stable")[:PALETTE_SIZE]]
-    colours = sums[chosen] / counts[chosen, None]
+    # Most entries go to the most frequent colours (flat cells keep their exact colour); the
+    # rest cover what is left farthest from any entry (a colour bar's gradient, say).
+    order = np.argsort(-counts[used], kind="stable")
+    picked = list(order[:POPULAR])
+    if len(used) > POPULAR:
+        nearest = np.full(len(used), np.inf)
+        for i in picked:
+            nearest = np.minimum(nearest, ((means - means[i]) ** 2).sum(axis=1))
+        while len(picked) < min(PALETTE_SIZE, len(used)):
+            i = int(np.argmax(nearest))
+            if nearest[i] == 0:
+                break
+            picked.append(i)
+            nearest = np.minimum(nearest, ((means - means[i]) ** 2).sum(axis=1))
+    colours = means[picked]
     palette = np.zeros((PALETTE_SIZE, 3), dtype=np.uint8)
-    palette[: len(chosen)] = np.clip(np.rint(colours), 0, 255).astype(np.uint8)
+    palette[: len(picked)] = np.clip(np.rint(colours), 0, 255).astype(np.uint8)
     lut = np.zeros(nbins, dtype=np.uint8)
     for start in range(0, len(used), 4096):  # nearest palette colour of each bin in use
         d = ((means[start:start + 4096, None, :] - colours[None, :, :]) ** 2).sum(axis=2)
