@@ -88,3 +88,15 @@ def widget_rgb(widget: QWidget, size: tuple[int, int] | None = None) -> np.ndarr
         image = image.scaled(size[0], size[1], Qt.AspectRatioMode.KeepAspectRatio,
                              Qt.TransformationMode.SmoothTransformation)
     return image_rgb(image)
+
+
+def fit_frame(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``rgb`` cropped or padded (with its top-left colour, the background) to ``size``
+    (width, height): a GIF's frames must all be one size, and a stage may lay out a pixel
+    larger or smaller than the one before it."""
+    w, h = size
+    out = np.empty((h, w, 3), dtype=np.uint8)
+    out[:] = rgb[0, 0] if rgb.size else 0
+    ch, cw = min(h, rgb.shape[0]), min(w, rgb.shape[1])
+    out[:ch, :cw] = rgb[:ch, :cw]
+    return out
