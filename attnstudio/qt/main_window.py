@@ -40,6 +40,7 @@ from attnstudio.qt import theme as _theme
 from attnstudio.qt.compute_worker import ComputeController
 from attnstudio.qt.controls import Controls
 from attnstudio.qt.document import DocumentFeature
+from attnstudio.qt.export_actions import ExportFeature
 from attnstudio.qt.feature import Feature
 from attnstudio.qt.heatmap import HeatmapView
 from attnstudio.qt.lesson_player import LessonPlayer
@@ -165,6 +166,8 @@ class MainWindow(QMainWindow):
         self.install(self.undo)  # Edit menu: undo and redo of every change to the work
         self.install(self.lesson_player)  # Lessons menu, narration dock, lesson files by drop
         self.install(self.presentation)  # full screen, clicker keys, zoom, blank screen
+        self.exports = ExportFeature(self, self.stage_view, self.editor, lambda: self.trace, interactive=interactive)
+        self.install(self.exports)  # Export menu: the stage as pictures, matrices as files, import
         self._apply_display()
         self._request()
         self._on_view_changed()
