@@ -57,6 +57,7 @@ def export_lesson(id_or_path: str | os.PathLike[str], out_dir: str | os.PathLike
                   size: tuple[int, int] = (1920, 1080)) -> int:
     """Render every step of a lesson to ``out_dir``: numbered PNG slides of exactly ``size``
     pixels, ``<lesson id>.pdf`` with one landscape page per step, or ``<lesson id>.gif``.
+    For pdf and gif, ``out_dir`` may also name the file itself (``slides.pdf``).
 
     Returns 0; or prints one line to stderr and returns 2 when the lesson cannot be read,
     the format or size is wrong, or the folder cannot be written.
@@ -80,6 +81,9 @@ def export_lesson(id_or_path: str | os.PathLike[str], out_dir: str | os.PathLike
     except LessonError as exc:
         return _fail(str(exc))
     out = Path(out_dir)
+    name = f"{lesson.id}.{fmt}"
+    if fmt != "png" and out.suffix.lower() == f".{fmt}":  # a file, not a folder to put it in
+        out, name = out.parent, out.name
     problem = _writable_folder(out)
     if problem:
         return _fail(problem)
@@ -91,7 +95,7 @@ def export_lesson(id_or_path: str | os.PathLike[str], out_dir: str | os.PathLike
     window = _slide_window((w, h))
     try:
         write = {"png": _export_png, "pdf": _export_pdf, "gif": _export_gif}[fmt]
-        written = write(window, lesson, out, (w, h))
+        written = write(window, lesson, out, (w, h), name)
     except (_ExportError, AttnStudioError) as exc:
         return _fail(str(exc))
     finally:
@@ -341,7 +345,7 @@ def _draw_text_column(p: Any, narration: str, formula: str | None, box: Any, u: 
 
 
 # ---- writing ------------------------------------------------------------------------------------
-def _export_png(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int]) -> str:
+def _export_png(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int], _name: str) -> str:
     from attnstudio.qt.render_files import save_image
 
     count = len(lesson.steps)
@@ -358,13 +362,13 @@ def _export_png(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, 
     return f"{count} PNG slides to {out}"
 
 
-def _export_pdf(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int]) -> str:
+def _export_pdf(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int], name: str) -> str:
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
     from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 
     from attnstudio.core.atomic import write_bytes
 
-    path = out / f"{lesson.id}.pdf"
+    path = out / name
     w, h = size
     # A 13.33 in wide page (a 16:9 presentation's), as tall as the slide's aspect asks,
     # at the resolution that puts one slide pixel on one device pixel.
@@ -404,12 +408,12 @@ def _export_pdf(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, 
     return f"{path.name} ({len(lesson.steps)} pages) to {out}"
 
 
-def _export_gif(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int]) -> str:
+def _export_gif(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int], name: str) -> str:
     from attnstudio.core.atomic import write_bytes
     from attnstudio.core.gif import encode_gif
     from attnstudio.qt.render_files import image_rgb
 
-    path = out / f"{lesson.id}.gif"
+    path = out / name
     frames = [image_rgb(compose_slide(window, lesson, i, size)) for i, _step in _steps(window, lesson)]
     write_bytes(path, encode_gif(frames, GIF_STEP_MS))
     return f"{path.name} ({len(frames)} frames) to {out}"

@@ -1,5 +1,6 @@
 """The Export menu: the stage on view as PNG or SVG, its matrix or the editor's as CSV or .npy,
-every stage as an animated GIF; and Import, a CSV or .npy file into the editor's matrix.
+every stage as an animated GIF, the open lesson as PDF or GIF slides; and Import, a CSV or
+.npy file into the editor's matrix.
 
 A feature of the window (``MainWindow.install``). The window hands it the stage view and the
 matrix editor to draw and read from, and a way to get the trace on view. Files are written
@@ -13,10 +14,12 @@ work untouched. The headless twin of these actions is ``attnstudio export``.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import QProcess
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
 
@@ -65,6 +68,13 @@ class ExportFeature:
         self._add("Editor's matrix as .npy…", lambda: self._ask("npy", self.editor.key, self.save_editor_matrix))
         self.menu.addSeparator()
         self.import_action = self._add("Import into the editor's matrix…", self.import_dialog)
+        self.menu.addSeparator()
+        self.lesson_pdf_action = self._add("Lesson as PDF…", lambda: self._ask("pdf", self._lesson_id(),
+                                                                               self.save_lesson))
+        self.lesson_gif_action = self._add("Lesson as GIF…", lambda: self._ask("gif", self._lesson_id(),
+                                                                               self.save_lesson))
+        self._process: QProcess | None = None
+        self.menu.aboutToShow.connect(self._enable)
 
     def _add(self, text: str, slot: Callable[[], object]) -> QAction:
         action = QAction(text, self._window)
@@ -134,6 +144,61 @@ class ExportFeature:
             write_bytes(path, matrix_to_npy(values))
         else:
             write_bytes(path, matrix_to_csv(values, f"attnstudio: {label}").encode())
+
+    # ---- a lesson, drawn by `attnstudio export` in a process of its own ----------------------------
+    @property
+    def busy(self) -> bool:
+        """Whether a lesson export is still running."""
+        return self._process is not None
+
+    def save_lesson(self, path: str | os.PathLike[str]) -> bool:
+        """Start exporting the open lesson, every step a page (``.pdf``) or a frame (``.gif``).
+
+        The slides are drawn as the command line draws them (a window of their own, the
+        projector theme), in another process so this window stays responsive; the status bar
+        says when the file is written or why not. True when it started.
+        """
+        lesson = self.studio.lesson
+        fmt = Path(os.fspath(path)).suffix.lower().lstrip(".")
+        if lesson is None:
+            self._error("Cannot export", "open a lesson first (Lessons menu)")
+            return False
+        if self._process is not None:
+            self._error("Cannot export", "a lesson is still being exported")
+            return False
+        if fmt not in ("pdf", "gif") or not str(os.fspath(path)).strip():
+            self._error("Cannot export", f"{path}: a lesson exports as .pdf or .gif")
+            return False
+        source = lesson.id if lesson.source == "built-in" else lesson.source
+        args = ["export", "--lesson", source, "--format", fmt, "--out", os.fspath(path)]
+        process = QProcess(self._window)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        process.finished.connect(lambda code, _status: self._lesson_done(process, code, os.fspath(path)))
+        self._process = process
+        frozen = getattr(sys, "frozen", False)  # a bundle's executable is the command itself
+        process.start(sys.executable, args if frozen else ["-m", "attnstudio", *args])
+        self._host.show_message(f"Exporting '{lesson.title}' to {path}…", 60_000)
+        return True
+
+    def _lesson_done(self, process: QProcess, code: int, path: str) -> None:
+        err = bytes(process.readAllStandardError().data()).decode("utf-8", "replace").strip().splitlines()
+        self._process = None
+        process.deleteLater()
+        if code == 0:
+            self.last_error = ""
+            self._host.show_message(f"Wrote {path}")
+        else:
+            self._error("Cannot export the lesson", (err[-1] if err else f"{path}: the export stopped ({code})")
+                        .removeprefix("attnstudio: error: "))
+
+    def _lesson_id(self) -> str:
+        lesson = self.studio.lesson
+        return lesson.id if lesson is not None else "lesson"
+
+    def _enable(self) -> None:
+        on = self.studio.lesson is not None and self._process is None
+        self.lesson_pdf_action.setEnabled(on)
+        self.lesson_gif_action.setEnabled(on)
 
     # ---- import -------------------------------------------------------------------------------
     def import_dialog(self) -> bool:

@@ -128,3 +128,25 @@ def test_a_failed_write_is_a_message_and_no_file(window, tmp_path):
     assert not window.exports.save_stage_matrix("")
     assert "empty" in window.exports.last_error
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_open_lesson_as_pdf_and_gif(window, qtbot, tmp_path):
+    """Drawn by `attnstudio export` in a process of its own; the window stays usable."""
+    from attnstudio.core.lessons import load_lesson
+
+    assert not window.exports.save_lesson(tmp_path / "none.pdf")  # no lesson open
+    assert "open a lesson" in window.exports.last_error
+    lesson = load_lesson("causal")
+    window.studio.open_lesson(lesson)
+    for name in ("causal slides.pdf", "causal.gif"):
+        assert window.exports.save_lesson(tmp_path / name)
+        qtbot.waitUntil(lambda: not window.exports.busy, timeout=120_000)
+        assert window.exports.last_error == "" and (tmp_path / name).is_file()
+    pdf = (tmp_path / "causal slides.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)) == len(lesson.steps)
+    (tmp_path / "plain").write_text("a file where a folder should be")
+    assert window.exports.save_lesson(tmp_path / "plain" / "x.pdf")
+    qtbot.waitUntil(lambda: not window.exports.busy, timeout=120_000)
+    assert "plain" in window.exports.last_error and "\n" not in window.exports.last_error
+    assert window.statusBar().currentMessage() == window.exports.last_error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["causal slides.pdf", "causal.gif", "plain"]
