@@ -268,7 +268,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if args.stage is not None or args.matrix is not None or args.layer is not None or args.head is not None:
             return _fail("--stage, --matrix, --layer and --head are for --workspace or --sentence: a lesson "
                          "exports every step")
-        fmt = args.format or "png"
+        suffix = args.out.lower().rsplit(".", 1)[-1] if "." in args.out else ""
+        fmt = args.format or (suffix if suffix in ("pdf", "gif") else "png")  # --out it-cat.pdf
         return export_lesson(args.lesson, args.out, fmt, args.size or ((960, 540) if fmt == "gif" else (1920, 1080)))
     from attnstudio.qt.export_stages import export_work, format_for
     from attnstudio.studio.model import StudioModel
