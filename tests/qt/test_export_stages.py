@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import resource
-import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -112,12 +110,7 @@ def test_bad_requests_are_one_line_and_write_nothing(qtbot, tmp_path, capsys, mo
     assert list(tmp_path.iterdir()) == []
 
 
-def _limit_file_size() -> None:
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so a write past the limit fails with EFBIG
-    resource.setrlimit(resource.RLIMIT_FSIZE, (50 * 512, 50 * 512))  # `ulimit -f 50`
-
-
-LONG = " ".join(f"w{i}" for i in range(64))  # a 64 × 64 matrix: more than 25 kB as CSV or .npy
+LONG = " ".join(f"w{i}" for i in range(100))  # a 100 × 100 matrix: 80 kB as .npy, more as CSV
 
 
 @pytest.mark.slow
@@ -135,9 +128,11 @@ def test_a_write_past_ulimit_f_exits_2_and_leaves_no_file(tmp_path, argv, name):
     out = tmp_path / name if name else tmp_path
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["QT_QPA_PLATFORM"] = "offscreen"
-    run = subprocess.run([sys.executable, "-m", "attnstudio", "export", *argv, "--out", str(out)],
-                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
-                         preexec_fn=_limit_file_size)
+    # As a user would: the shell's `ulimit -f 50` (bash counts 1024-byte blocks: 51 200 bytes),
+    # SIGXFSZ left as it is.
+    run = subprocess.run(["bash", "-c", 'ulimit -f 50 && exec "$@"', "bash", sys.executable, "-m", "attnstudio",
+                          "export", *argv, "--out", str(out)],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert run.returncode == 2, (run.returncode, run.stdout, run.stderr)
     assert run.stderr.startswith("attnstudio: error: ") and run.stderr.count("\n") == 1, run.stderr
     assert "ulimit -f" in run.stderr
