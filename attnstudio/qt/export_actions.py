@@ -93,7 +93,8 @@ class ExportFeature:
         return []
 
     def drops(self) -> dict[str, Callable[[str], object]]:
-        return {}
+        """A matrix file dropped on the window goes into the editor's matrix, as Import does."""
+        return {".csv": self.import_matrix, ".npy": self.import_matrix}
 
     # ---- exports (each takes a path; the menu asks for it) -------------------------------------
     def save_stage_png(self, path: str | os.PathLike[str]) -> bool:

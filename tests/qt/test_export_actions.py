@@ -150,3 +150,19 @@ def test_the_open_lesson_as_pdf_and_gif(window, qtbot, tmp_path):
     assert "plain" in window.exports.last_error and "\n" not in window.exports.last_error
     assert window.statusBar().currentMessage() == window.exports.last_error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["causal slides.pdf", "causal.gif", "plain"]
+
+
+def test_a_dropped_matrix_file_is_imported(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window.editor.select("w_k")
+    new = np.arange(16, dtype=float).reshape(4, 4) / 10
+    path = tmp_path / "wk.npy"
+    path.write_bytes(matrix_to_npy(new))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert np.array_equal(window.studio.matrix("w_k", 0, 0), new)
