@@ -97,11 +97,24 @@ def build_sub_parsers() -> argparse.ArgumentParser:
 
     sub.add_parser("lessons", help="list the built-in lessons")
 
-    ex = sub.add_parser("export", help="render every step of a lesson to slides, headless")
-    ex.add_argument("--lesson", required=True, metavar="ID|PATH")
-    ex.add_argument("--out", required=True, metavar="DIR")
-    ex.add_argument("--format", choices=("png", "pdf"), default="png")
-    ex.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
+    ex = sub.add_parser("export", help="lesson slides, or a workspace's or sentence's stages and matrices, "
+                        "headless")
+    src = ex.add_mutually_exclusive_group(required=True)
+    src.add_argument("--lesson", metavar="ID|PATH", help="every step as slides: png, pdf or gif into DIR")
+    src.add_argument("--workspace", metavar="PATH.attn", help="a saved workspace's stage or matrix into FILE")
+    src.add_argument("--sentence", metavar="TEXT", help="a sentence's stage or matrix into FILE")
+    ex.add_argument("--out", required=True, metavar="DIR|FILE", help="a folder for --lesson, else a file")
+    ex.add_argument("--format", choices=("png", "pdf", "gif", "svg", "csv", "npy"), default=None,
+                    help="default: png, or what FILE's suffix says")
+    ex.add_argument("--size", type=_size, default=None, metavar="WxH",
+                    help="slides 1920x1080, stage pictures 1280x720, GIFs 960x540 by default")
+    ex.add_argument("--stage", default=None, help="the stage to draw or whose matrix to write (default: the "
+                    "one on view); a gif steps through all")
+    ex.add_argument("--matrix", default=None, help="csv/npy: any matrix (x, q, k, v, scores, weights, output, "
+                    "concat, heads, w_q, …) instead of the stage's")
+    ex.add_argument("--layer", type=int, default=None, help="1-based; default: the one on view")
+    ex.add_argument("--head", type=int, default=None, help="1-based; default: the one on view")
+    ex.add_argument("--theme", choices=("light", "dark"), default="light", help="pictures' theme (default light)")
 
     rc = sub.add_parser("recover", help="list the unsaved work written aside by the window (autosave)")
     rc.add_argument("--list", action="store_true", required=True,
@@ -253,9 +266,27 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from attnstudio.qt.export import export_lesson
+    if args.lesson is not None:
+        from attnstudio.qt.export import export_lesson
 
-    return export_lesson(args.lesson, args.out, args.format, args.size)
+        if args.stage is not None or args.matrix is not None or args.layer is not None or args.head is not None:
+            return _fail("--stage, --matrix, --layer and --head are for --workspace or --sentence: a lesson "
+                         "exports every step")
+        suffix = args.out.lower().rsplit(".", 1)[-1] if "." in args.out else ""
+        fmt = args.format or (suffix if suffix in ("pdf", "gif") else "png")  # --out it-cat.pdf
+        return export_lesson(args.lesson, args.out, fmt, args.size or ((960, 540) if fmt == "gif" else (1920, 1080)))
+    from attnstudio.qt.export_stages import export_work, format_for
+    from attnstudio.studio.model import StudioModel
+    from attnstudio.studio.workspace import load
+
+    snap = load(args.workspace) if args.workspace is not None else StudioModel(args.sentence).snapshot()
+    index = {"layer": args.layer, "head": args.head}
+    for key, value in index.items():
+        if value is not None and value < 1:
+            return _fail(f"--{key} counts from 1, not {value}")
+    return export_work(snap, args.out, format_for(args.out, args.format), args.stage, args.matrix,
+                       None if args.layer is None else args.layer - 1, None if args.head is None else args.head - 1,
+                       args.size, args.theme)
 
 
 def _cmd_recover(args: argparse.Namespace) -> int:

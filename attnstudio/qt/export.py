@@ -1,4 +1,5 @@
-"""Export a lesson as slides, headless: one PNG per step, or one PDF with a page per step.
+"""Export a lesson as slides, headless: one PNG per step, one PDF with a page per step, or an
+animated GIF with a frame per step.
 
 Each slide is composed, not a screenshot of the whole window: the lesson's name and "Step k
 of n", the step's title, its narration and formula on the right, and the stage view of the
@@ -6,8 +7,14 @@ studio (title, formula line, the large heatmap and what sits beside it) on the l
 the real window (offscreen) after the lesson player applied the step. Slides use the light
 high-contrast theme, the one made for projectors.
 
-``attnstudio export --lesson ID|PATH --out DIR [--format png|pdf] [--size 1920x1080]`` calls
-``export_lesson``.
+The PDF is drawn, not pasted: the header, narration and formula with ``drawText`` and the
+stage view with ``QWidget.render``, so its words and numbers stay text (selectable,
+searchable, sharp when projected) and a page weighs kilobytes, not the megabyte of an image.
+Every file is written whole or not at all (``core.atomic``); a run that fails removes the
+slides it wrote.
+
+``attnstudio export --lesson ID|PATH --out DIR [--format png|pdf|gif] [--size 1920x1080]``
+calls ``export_lesson``.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QImage
+    from PySide6.QtGui import QImage, QPainter
 
     from attnstudio.core.lessons import Lesson
     from attnstudio.qt.main_window import MainWindow
@@ -32,6 +39,8 @@ MIN_SIZE = (320, 240)
 MAX_SIZE = (7680, 4320)
 THEME = "light"
 MONOSPACE = "DejaVu Sans Mono"
+FORMATS = ("png", "pdf", "gif")
+GIF_STEP_MS = 6000  # long enough to read a step's narration
 
 
 def _fail(message: str) -> int:
@@ -47,16 +56,20 @@ def slide_name(lesson_id: str, index: int, count: int) -> str:
 def export_lesson(id_or_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], fmt: str = "png",
                   size: tuple[int, int] = (1920, 1080)) -> int:
     """Render every step of a lesson to ``out_dir``: numbered PNG slides of exactly ``size``
-    pixels, or ``<lesson id>.pdf`` with one landscape page per step.
+    pixels, ``<lesson id>.pdf`` with one landscape page per step, or ``<lesson id>.gif``.
+    For pdf and gif, ``out_dir`` may also name the file itself (``slides.pdf``).
 
     Returns 0; or prints one line to stderr and returns 2 when the lesson cannot be read,
     the format or size is wrong, or the folder cannot be written.
     """
+    from attnstudio.core.errors import AttnStudioError
     from attnstudio.core.lessons import LessonError, load_lesson
 
     fmt = str(fmt).lower()
-    if fmt not in ("png", "pdf"):
-        return _fail(f"unknown export format {fmt!r}: use png or pdf")
+    if fmt not in FORMATS:
+        return _fail(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
+    if not str(os.fspath(out_dir)).strip():
+        return _fail("the output folder is empty: give a folder (--out DIR)")
     try:
         w, h = (int(v) for v in size)
     except (TypeError, ValueError):
@@ -68,6 +81,9 @@ def export_lesson(id_or_path: str | os.PathLike[str], out_dir: str | os.PathLike
     except LessonError as exc:
         return _fail(str(exc))
     out = Path(out_dir)
+    name = f"{lesson.id}.{fmt}"
+    if fmt != "png" and out.suffix.lower() == f".{fmt}":  # a file, not a folder to put it in
+        out, name = out.parent, out.name
     problem = _writable_folder(out)
     if problem:
         return _fail(problem)
@@ -78,9 +94,9 @@ def export_lesson(id_or_path: str | os.PathLike[str], out_dir: str | os.PathLike
     quiet = _QuietOffscreen()
     window = _slide_window((w, h))
     try:
-        write = _export_png if fmt == "png" else _export_pdf
-        written = write(window, lesson, out, (w, h))
-    except _ExportError as exc:
+        write = {"png": _export_png, "pdf": _export_pdf, "gif": _export_gif}[fmt]
+        written = write(window, lesson, out, (w, h), name)
+    except (_ExportError, AttnStudioError) as exc:
         return _fail(str(exc))
     finally:
         window.close()
@@ -225,8 +241,23 @@ def _steps(window: MainWindow, lesson: Lesson):
 # ---- composing a slide ----------------------------------------------------------------------------
 def compose_slide(window: MainWindow, lesson: Lesson, index: int, size: tuple[int, int]) -> QImage:
     """The slide of step ``index`` (already applied on ``window``) as a ``size`` image."""
-    from PySide6.QtCore import QPointF, QRectF, Qt
-    from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(size[0], size[1], QImage.Format.Format_RGB32)
+    p = QPainter(image)
+    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    paint_slide(p, window, lesson, index, size)
+    p.end()
+    return image
+
+
+def paint_slide(p: QPainter, window: MainWindow, lesson: Lesson, index: int, size: tuple[int, int]) -> None:
+    """Draw the slide of step ``index`` with ``p`` on a device of ``size`` slide pixels (an
+    image, or a PDF page whose resolution puts one slide pixel on one device pixel). Text is
+    drawn as text and the stage view draws itself, so a vector device keeps both as vectors."""
+    from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+    from PySide6.QtGui import QColor, QFont, QPainter, QPen, QRegion
+    from PySide6.QtWidgets import QGraphicsView, QWidget
 
     from attnstudio.qt import theme as _theme
 
@@ -235,12 +266,9 @@ def compose_slide(window: MainWindow, lesson: Lesson, index: int, size: tuple[in
     lay = _layout(size)
     u, m = lay["u"], lay["m"]
     step = lesson.steps[index]
-    image = QImage(w, h, QImage.Format.Format_RGB32)
-    image.fill(QColor(c["background"]))
-    p = QPainter(image)
+    p.fillRect(QRectF(0, 0, w, h), QColor(c["background"]))
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
 
     # Header: where we are in the lesson, then the step's title.
     small = QFont()
@@ -264,16 +292,20 @@ def compose_slide(window: MainWindow, lesson: Lesson, index: int, size: tuple[in
     p.drawLine(QPointF(m, y), QPointF(w - m, y))
 
     # The stage, as the studio draws it, fitted into its box.
-    stage = window.stage_view.grab()
+    view = window.stage_view
     box = lay["stage"]
-    if not stage.isNull():
-        scaled = stage.size().scaled(round(box.width()), round(box.height()), Qt.AspectRatioMode.KeepAspectRatio)
-        target = QRectF(box.x(), box.y(), scaled.width(), scaled.height())
-        p.drawPixmap(target, stage, QRectF(stage.rect()))
+    p.setRenderHint(QPainter.RenderHint.LosslessImageRendering)  # a PDF would store cells as JPEG
+    for graphics in view.findChildren(QGraphicsView):  # which sets its own hints when it paints
+        graphics.setRenderHint(QPainter.RenderHint.LosslessImageRendering)
+    if view.width() > 0 and view.height() > 0:
+        scale = min(box.width() / view.width(), box.height() / view.height())
+        p.save()
+        p.translate(box.topLeft())
+        p.scale(scale, scale)
+        view.render(p, QPoint(0, 0), QRegion(), QWidget.RenderFlag.DrawChildren)  # the slide is the background
+        p.restore()
 
     _draw_text_column(p, step.narration, step.formula, lay["text"], u, c)
-    p.end()
-    return image
 
 
 def _draw_text_column(p: Any, narration: str, formula: str | None, box: Any, u: float, c: dict[str, str]) -> None:
@@ -313,26 +345,39 @@ def _draw_text_column(p: Any, narration: str, formula: str | None, box: Any, u: 
 
 
 # ---- writing ------------------------------------------------------------------------------------
-def _export_png(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int]) -> str:
+def _export_png(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int], _name: str) -> str:
+    from attnstudio.qt.render_files import save_image
+
     count = len(lesson.steps)
-    for i, _step in _steps(window, lesson):
-        path = out / slide_name(lesson.id, i, count)
-        if not compose_slide(window, lesson, i, size).save(str(path), "PNG"):
-            raise _ExportError(f"cannot write {path}")
+    written: list[Path] = []
+    try:
+        for i, _step in _steps(window, lesson):
+            path = out / slide_name(lesson.id, i, count)
+            save_image(compose_slide(window, lesson, i, size), path)
+            written.append(path)
+    except BaseException:
+        for path in written:  # half a lesson is not a lesson
+            path.unlink(missing_ok=True)
+        raise
     return f"{count} PNG slides to {out}"
 
 
-def _export_pdf(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int]) -> str:
-    from PySide6.QtCore import QMarginsF, QRectF, QSizeF
+def _export_pdf(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int], name: str) -> str:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
     from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 
-    path = out / f"{lesson.id}.pdf"
+    from attnstudio.core.atomic import write_bytes
+
+    path = out / name
     w, h = size
     # A 13.33 in wide page (a 16:9 presentation's), as tall as the slide's aspect asks,
     # at the resolution that puts one slide pixel on one device pixel.
     page_w_pt = 960.0
     page_h_pt = page_w_pt * h / w
-    writer = QPdfWriter(str(path))
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buf)
     writer.setResolution(max(1, round(w / (page_w_pt / 72))))
     writer.setTitle(f"{lesson.title} — attnstudio")
     writer.setCreator("attnstudio")
@@ -348,12 +393,27 @@ def _export_pdf(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, 
                     raise _ExportError(f"cannot write {path}")
             elif not writer.newPage():
                 raise _ExportError(f"cannot add page {i + 1} to {path}")
-            slide = compose_slide(window, lesson, i, size)
-            target = QRectF(painter.viewport())
-            painter.drawImage(target, slide)
+            vp = painter.viewport()
+            painter.save()
+            painter.scale(vp.width() / w, vp.height() / h)  # slide pixels on the page, whatever rounding did
+            paint_slide(painter, window, lesson, i, size)
+            painter.restore()
     finally:
         if painter.isActive():
             painter.end()
-    if not path.is_file() or path.stat().st_size == 0:
+    buf.close()
+    if data.size() == 0:
         raise _ExportError(f"cannot write {path}")
+    write_bytes(path, bytes(data.data()))
     return f"{path.name} ({len(lesson.steps)} pages) to {out}"
+
+
+def _export_gif(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int], name: str) -> str:
+    from attnstudio.core.atomic import write_bytes
+    from attnstudio.core.gif import encode_gif
+    from attnstudio.qt.render_files import image_rgb
+
+    path = out / name
+    frames = [image_rgb(compose_slide(window, lesson, i, size)) for i, _step in _steps(window, lesson)]
+    write_bytes(path, encode_gif(frames, GIF_STEP_MS))
+    return f"{path.name} ({len(frames)} frames) to {out}"

@@ -41,6 +41,7 @@ from attnstudio.qt import theme as _theme
 from attnstudio.qt.compute_worker import ComputeController
 from attnstudio.qt.controls import Controls
 from attnstudio.qt.document import DocumentFeature, work_of
+from attnstudio.qt.export_actions import ExportFeature
 from attnstudio.qt.feature import Feature
 from attnstudio.qt.heatmap import HeatmapView
 from attnstudio.qt.lesson_author import LessonAuthor
@@ -177,6 +178,8 @@ class MainWindow(QMainWindow):
         self.install(self.presentation)  # full screen, clicker keys, zoom, blank screen
         self.author = LessonAuthor(self, interactive=interactive)
         self.install(self.author)  # Author menu, the lesson editor dock
+        self.exports = ExportFeature(self, self.stage_view, self.editor, lambda: self.trace, interactive=interactive)
+        self.install(self.exports)  # Export menu: the stage as pictures, matrices as files, import
         self._apply_display()
         self._request()
         self._on_view_changed()

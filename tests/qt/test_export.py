@@ -58,7 +58,7 @@ def test_pdf_has_one_landscape_page_per_step(qtbot, tmp_path):
     ("no-such-lesson", None, "png", (800, 600), "no-such-lesson"),
     ("it-cat", "file", "png", (800, 600), "not a folder"),
     ("it-cat", "under-file", "pdf", (800, 600), "cannot create the folder"),
-    ("it-cat", None, "gif", (800, 600), "gif"),
+    ("it-cat", None, "svg", (800, 600), "svg"),
     ("it-cat", None, "png", (10, 10), "10x10"),
 ])
 def test_bad_input_is_one_line_and_status_2(qtbot, tmp_path, capsys, lesson, where, fmt, size, says):
@@ -72,6 +72,52 @@ def test_bad_input_is_one_line_and_status_2(qtbot, tmp_path, capsys, lesson, whe
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("attnstudio: error: ") and says in err
     assert not list(tmp_path.rglob("*.png")) and not list(tmp_path.rglob("*.pdf"))
+
+
+def test_pdf_pages_are_drawn_with_text_not_pasted_as_images(qtbot, tmp_path):
+    """Text stays text: the PDF has fonts, is a few tens of kB a page (an image per page was
+    ~300 kB), and pdftotext (when installed) finds the title, the narration and the numbers."""
+    import shutil
+    import subprocess
+
+    lesson = load_lesson("it-cat")
+    assert export_lesson("it-cat", tmp_path, "pdf", (1920, 1080)) == 0
+    path = tmp_path / "it-cat.pdf"
+    pdf = path.read_bytes()
+    assert b"/Font" in pdf
+    assert len(pdf) < 40_000 * len(lesson.steps)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-f", "5", "-l", "5", str(path), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        for words in (lesson.steps[4].title, "Step 5 of 7", "0.55", "tired"):
+            assert words in text, words
+
+
+def test_lesson_gif_has_a_frame_per_step(qtbot, tmp_path):
+    """Read back by Qt's own GIF reader (not the writer's code)."""
+    from PySide6.QtGui import QImageReader
+
+    lesson = load_lesson("causal")
+    assert export_lesson("causal", tmp_path, "gif", (640, 360)) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["causal.gif"]
+    reader = QImageReader(str(tmp_path / "causal.gif"))
+    frames = []
+    while True:
+        image = reader.read()
+        if image.isNull():
+            break
+        frames.append(image)
+    assert len(frames) == len(lesson.steps)
+    assert {(f.width(), f.height()) for f in frames} == {(640, 360)}
+    assert colours(frames[0]) > 20
+    assert len({bytes(f.convertToFormat(QImage.Format.Format_RGB32).constBits()) for f in frames}) == len(frames)
+
+
+def test_an_empty_out_is_refused_not_read_as_here(qtbot, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert export_lesson("it-cat", "", "png", (800, 600)) == 2
+    assert "empty" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_command_line_export_writes_only_its_summary(qtbot, tmp_path):

@@ -1,0 +1,187 @@
+"""Export a piece of work (a workspace or a sentence), headless: the stage on view as PNG or
+SVG, a matrix of its computation as CSV or ``.npy``, or an animated GIF that steps through
+every stage.
+
+Pictures are drawn by the real window (offscreen, chrome hidden, the stage view at the
+requested size), so they show what the studio shows; the SVG keeps the numbers as text.
+Matrices need no window: they come from the same computation (``studio.inputs.run``) with
+every digit. Each file is written whole or not at all (``core.atomic``).
+
+``attnstudio export --workspace F.attn | --sentence TEXT --out FILE [--format …] [--stage …]
+[--matrix …] [--layer L --head H] [--size WxH] [--theme light|dark]`` calls ``export_work``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from attnstudio.core.atomic import check_target, write_bytes
+from attnstudio.core.errors import AttnStudioError
+from attnstudio.core.trace import MATRIX_NAMES, STAGE_KEYS, STAGE_MATRIX, STAGES
+from attnstudio.studio.model import StudioModel
+
+if TYPE_CHECKING:
+    from attnstudio.qt.main_window import MainWindow
+    from attnstudio.studio.snapshot import Snapshot
+
+PICTURE_FORMATS = ("png", "svg", "gif")
+MATRIX_FORMATS = ("csv", "npy")
+FORMATS = (*PICTURE_FORMATS, *MATRIX_FORMATS)
+WEIGHT_MATRICES = ("w_q", "w_k", "w_v", "w_o")
+GIF_STAGE_MS = 2500
+DEFAULT_SIZE = {"png": (1280, 720), "svg": (1280, 720), "gif": (960, 540)}
+_TITLES = dict(STAGES)
+
+
+def format_for(out: str | os.PathLike[str], fmt: str | None) -> str:
+    """The format asked for, or the one the output file's suffix names (png when neither)."""
+    if fmt:
+        return fmt.lower()
+    suffix = Path(os.fspath(out)).suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else "png"
+
+
+def export_work(snap: Snapshot, out: str | os.PathLike[str], fmt: str, stage: str | None = None,
+                matrix: str | None = None, layer: int | None = None, head: int | None = None,
+                size: tuple[int, int] | None = None, theme: str = "light") -> int:
+    """Write one file from ``snap``'s work; 0, or one line on stderr and 2.
+
+    ``stage`` (default: the one on view) picks what a PNG/SVG shows and which matrix CSV/.npy
+    hold; ``matrix`` names any matrix instead (MATRIX_NAMES or w_q, w_k, w_v, w_o).
+    ``layer``/``head`` count from 0 (default: the ones on view). A GIF shows every stage.
+    """
+    from attnstudio.qt.export import _fail
+
+    try:
+        model = StudioModel()
+        model.restore(snap)
+        message = _export(model, out, fmt, stage, matrix, layer, head, size, theme)
+    except AttnStudioError as exc:
+        return _fail(str(exc))
+    print(f"attnstudio: wrote {message}")
+    return 0
+
+
+def _export(model: StudioModel, out: str | os.PathLike[str], fmt: str, stage: str | None, matrix: str | None,
+            layer: int | None, head: int | None, size: tuple[int, int] | None, theme: str) -> str:
+    if fmt not in FORMATS:
+        raise AttnStudioError(f"unknown export format {fmt!r}: use {', '.join(FORMATS)}")
+    if stage is not None and stage not in STAGE_KEYS:
+        raise AttnStudioError(f"unknown stage {stage!r}: one of {', '.join(STAGE_KEYS)}")
+    if matrix is not None and (fmt not in MATRIX_FORMATS or stage is not None):
+        raise AttnStudioError("--matrix is for csv or npy, instead of --stage")
+    if fmt == "gif" and stage is not None:
+        raise AttnStudioError("a GIF steps through every stage: leave out --stage")
+    s = model.settings
+    li = model.layer if layer is None else layer
+    hi = model.head if head is None else head
+    if not (0 <= li < s.layers and 0 <= hi < s.heads):
+        raise AttnStudioError(f"layer {li + 1}, head {hi + 1} does not exist: this work has {s.layers} layer(s) "
+                              f"of {s.heads} head(s)")
+    target = check_target(out)
+    model.apply(layer=li, head=hi, **({"stage": stage} if stage else {}))
+    if fmt in MATRIX_FORMATS:
+        return _write_matrix(model, target, fmt, matrix or STAGE_MATRIX[model.stage][0], li, hi)
+    return _write_picture(model, target, fmt, size or DEFAULT_SIZE[fmt], theme)
+
+
+def _write_matrix(model: StudioModel, target: Path, fmt: str, name: str, li: int, hi: int) -> str:
+    from attnstudio.core.matrix_files import matrix_to_csv, matrix_to_npy
+    from attnstudio.studio.inputs import run
+
+    where = f"layer {li + 1}" if name in ("input", "concat", "heads", "w_o") else f"layer {li + 1}, head {hi + 1}"
+    if name in WEIGHT_MATRICES:
+        values = np.asarray(model.matrix(name, li, hi), dtype=np.float64)
+    elif name in MATRIX_NAMES:
+        inputs = model.inputs()
+        if inputs.error is not None:
+            raise AttnStudioError(inputs.error)
+        trace = run(inputs).host()
+        found = trace.matrix(name, li, hi)
+        if found is None:
+            raise AttnStudioError(f"there is no {name} matrix: positional encoding is off")
+        values = np.asarray(found, dtype=np.float64)
+        if name in ("embeddings", "positions", "x"):
+            where = "before layer 1"
+    else:
+        raise AttnStudioError(f"unknown matrix {name!r}: one of {', '.join((*MATRIX_NAMES, *WEIGHT_MATRICES))}")
+    label = f"{name} ({where}), {values.shape[0]} × {values.shape[1]}"
+    data = matrix_to_csv(values, f"attnstudio: {label}").encode() if fmt == "csv" else matrix_to_npy(values)
+    write_bytes(target, data)
+    return f"{target} ({label})"
+
+
+def _write_picture(model: StudioModel, target: Path, fmt: str, size: tuple[int, int], theme: str) -> str:
+    from attnstudio.qt.export import _application, _QuietOffscreen, _settle
+
+    app = _application()
+    if app is None:
+        raise AttnStudioError("a Qt GUI application without widgets is running: pictures need QApplication")
+    quiet = _QuietOffscreen()
+    window = stage_window(model.snapshot(), size, theme)
+    try:
+        _settle(window, "the work")
+        if window.trace is None:
+            raise AttnStudioError("nothing to draw: the work has no tokens or cannot be computed")
+        return _draw(window, target, fmt)
+    finally:
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+        quiet.restore()
+
+
+def _draw(window: MainWindow, target: Path, fmt: str) -> str:
+    from attnstudio.core.gif import encode_gif
+    from attnstudio.qt.export import _settle
+    from attnstudio.qt.render_files import fit_frame, save_widget_png, save_widget_svg, widget_rgb
+
+    view = window.stage_view
+    stage = window.studio.stage
+    size = f"{view.width()}x{view.height()}"
+    if fmt == "png":
+        save_widget_png(view, target)
+        return f"{target} ({_TITLES[stage]}, {size})"
+    if fmt == "svg":
+        save_widget_svg(view, target, f"{_TITLES[stage]} — attnstudio")
+        return f"{target} ({_TITLES[stage]}, {size})"
+    frames = []
+    first = (view.width(), view.height())
+    for key in STAGE_KEYS:
+        window.studio.set_stage(key)
+        _settle(window, f"stage {key}")
+        frames.append(fit_frame(widget_rgb(view), first))
+    write_bytes(target, encode_gif(frames, GIF_STAGE_MS))
+    return f"{target} ({len(frames)} stages, {size})"
+
+
+def stage_window(snap: Snapshot, size: tuple[int, int], theme: str = "light") -> MainWindow:
+    """A studio window, never mapped on screen, showing ``snap`` with only its stage view,
+    which is ``size`` pixels."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from attnstudio.qt.app import create_window
+
+    window = create_window(interactive=False)
+    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    for widget in (window.menuWidget(), window.statusBar(), window.sentence, window.token_strip,
+                   window.stage_strip):
+        if widget is not None:
+            widget.hide()
+    for dock in window.side_docks:
+        dock.hide()
+    window.stage_view.set_hover_lines(False)  # "hover a cell…" means nothing in a file
+    window.studio.restore(snap)
+    window.studio.apply(theme=theme)
+    window.setMinimumSize(1, 1)
+    window.resize(*size)
+    window.show()
+    QApplication.processEvents()  # the layout places the stage view
+    extra = window.size() - window.stage_view.size()
+    window.resize(size[0] + extra.width(), size[1] + extra.height())
+    return window
