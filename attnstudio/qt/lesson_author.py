@@ -1,4 +1,4 @@
-"""Lessons authored in the window: the Author menu and the lesson editor dock.
+"""Lessons authored in the window: Lessons ▸ Author a lesson and the lesson editor dock.
 
 A feature of the window (``MainWindow.install``). "Add this as a lesson step" records what
 the window shows (``studio.authoring.record``: sentence, settings, edited matrices, stage,
@@ -64,7 +64,7 @@ class LessonAuthor(QObject):
         self.dock.hide()  # until a lecturer authors: the presenter's side band stays as it was
         self._connect_panel()
 
-        self.menu = QMenu("&Author", window)
+        self.menu = QMenu("&Author a lesson", window)
         self.add_action = self._action("Add this as a lesson step", self.add_step, ADD_KEY)
         self.update_action = self._action("Update the selected step from the screen", self.update_step)
         self.menu.addSeparator()

@@ -177,9 +177,9 @@ class MainWindow(QMainWindow):
         self.install(self.lesson_player)  # Lessons menu, narration dock, lesson files by drop
         self.install(self.presentation)  # full screen, clicker keys, zoom, blank screen
         self.author = LessonAuthor(self, interactive=interactive)
-        self.install(self.author)  # Author menu, the lesson editor dock
+        self.install(self.author, under=self.lesson_player.menu)  # Lessons ▸ Author, the lesson editor dock
         self.exports = ExportFeature(self, self.stage_view, self.editor, lambda: self.trace, interactive=interactive)
-        self.install(self.exports)  # Export menu: the stage as pictures, matrices as files, import
+        self.install(self.exports, under=self.document.menu)  # File ▸ Export: pictures, matrices, import
         self._apply_display()
         self._request()
         self._on_view_changed()
@@ -218,9 +218,15 @@ class MainWindow(QMainWindow):
         self.editor.message.connect(self.show_message)
 
     # ---- features ---------------------------------------------------------------------------
-    def install(self, feature: Feature) -> None:
-        """Put a feature's menus, window-wide actions, side docks and drop handlers in place."""
+    def install(self, feature: Feature, under: QMenu | None = None) -> None:
+        """Put a feature's menus, window-wide actions, side docks and drop handlers in place.
+        ``under``: its menus go in that menu, as submenus (each status-bar button takes room
+        from the status messages)."""
         for menu in feature.menus():
+            if under is not None:
+                under.addSeparator()
+                under.addMenu(menu)
+                continue
             self.add_menu(menu)
         for action in feature.actions():
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)

@@ -29,6 +29,7 @@ def test_the_menu_lists_the_exports(window):
     texts = [a.text() for a in window.exports.menu.actions() if a.text()]
     assert "Stage as PNG…" in texts and "Stage as SVG…" in texts and "Stages as GIF…" in texts
     assert "Import into the editor's matrix…" in texts
+    assert window.exports.menu.menuAction() in window.document.menu.actions()  # File ▸ Export
 
 
 def test_stage_png_and_svg(window, qtbot, tmp_path):
