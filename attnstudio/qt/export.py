@@ -36,6 +36,7 @@ from attnstudio.studio.snapshot import MAX_ZOOM
 
 SETTLE_TIMEOUT_S = 60.0
 MIN_SIZE = (320, 240)
+SCREEN = (1280, 720)  # the screen a slide's stage is laid out for, then drawn to the slide's size
 MAX_SIZE = (7680, 4320)
 THEME = "light"
 MONOSPACE = "DejaVu Sans Mono"
@@ -185,7 +186,7 @@ def _layout(size: tuple[int, int]) -> dict[str, Any]:
 def _slide_window(size: tuple[int, int]) -> MainWindow:
     """A studio window, never mapped on screen, that shows only the stage view at the size
     the slide gives it, with text grown to match."""
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QRectF, Qt
 
     from attnstudio.qt.app import create_window
 
@@ -198,7 +199,12 @@ def _slide_window(size: tuple[int, int]) -> MainWindow:
     for dock in window.side_docks:
         dock.hide()
     window.stage_view.set_hover_lines(False)  # "hover a cell…" means nothing on a slide
-    rect = _layout(size)["stage"]
+    full = _layout(size)["stage"]
+    # Laid out as on a 1280×720 screen and drawn larger (paint_slide scales the stage to its
+    # box): on a 1920×1080 slide every label, tick and number is 1.5× what the window shows,
+    # so row labels and the colour bar read from the back of a hall as the numbers do.
+    k = max(1.0, min(size[0] / SCREEN[0], size[1] / SCREEN[1]))
+    rect = QRectF(0, 0, full.width() / k, full.height() / k)
     window.studio.apply(theme=THEME, zoom=min(MAX_ZOOM, max(1.0, rect.height() / 620)))
     central = window.centralWidget()
     margins = central.layout().contentsMargins() if central is not None and central.layout() else None

@@ -137,3 +137,21 @@ def test_the_command_line_export_writes_only_its_summary(qtbot, tmp_path):
                           str(tmp_path / "01-sparsemax-step.png" / "x")], capture_output=True, text=True, env=env,
                          timeout=120, cwd=ROOT)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.startswith("attnstudio: error:")
+
+
+@pytest.mark.parametrize("size, k", [((1920, 1080), 1.5), ((3840, 2160), 3.0), ((1280, 720), 1.0)])
+def test_a_slides_stage_is_laid_out_for_a_screen_and_drawn_larger(qtbot, size, k):
+    """On a 1920×1080 slide the stage is drawn 1.5× the size of a 1280×720 screen's, so
+    row labels and colour-bar ticks, which keep their pixel size in the window, grow with
+    the slide like everything else (at 1:1 they read 13 px on a 1920 px slide)."""
+    from attnstudio.qt.export import _layout, _slide_window
+
+    window = _slide_window(size)
+    try:
+        box = _layout(size)["stage"]
+        view = window.stage_view
+        drawn = min(box.width() / view.width(), box.height() / view.height())
+        assert drawn == pytest.approx(k, rel=0.03)
+    finally:
+        window.close()
+        window.deleteLater()
