@@ -34,6 +34,7 @@ FORMATS = (*PICTURE_FORMATS, *MATRIX_FORMATS)
 WEIGHT_MATRICES = ("w_q", "w_k", "w_v", "w_o")
 GIF_STAGE_MS = 2500
 DEFAULT_SIZE = {"png": (1280, 720), "svg": (1280, 720), "gif": (960, 540)}
+LAYOUT_MIN = (1280, 720)  # a GIF's stage is laid out at least this large, then scaled down
 _TITLES = dict(STAGES)
 
 
@@ -122,12 +123,15 @@ def _write_picture(model: StudioModel, target: Path, fmt: str, size: tuple[int, 
     if app is None:
         raise AttnStudioError("a Qt GUI application without widgets is running: pictures need QApplication")
     quiet = _QuietOffscreen()
-    window = stage_window(model.snapshot(), size, theme)
+    # A GIF smaller than a 1280×720 screen is laid out at that screen's size and its frames
+    # scaled down: laid out at 960×540 itself, the colour bar's caption ran under the Σ column.
+    k = max(1.0, LAYOUT_MIN[0] / size[0], LAYOUT_MIN[1] / size[1]) if fmt == "gif" else 1.0
+    window = stage_window(model.snapshot(), (round(size[0] * k), round(size[1] * k)), theme)
     try:
         _settle(window, "the work")
         if window.trace is None:
             raise AttnStudioError("nothing to draw: the work has no tokens or cannot be computed")
-        return _draw(window, target, fmt)
+        return _draw(window, target, fmt, size)
     finally:
         window.close()
         window.deleteLater()
@@ -135,7 +139,7 @@ def _write_picture(model: StudioModel, target: Path, fmt: str, size: tuple[int, 
         quiet.restore()
 
 
-def _draw(window: MainWindow, target: Path, fmt: str) -> str:
+def _draw(window: MainWindow, target: Path, fmt: str, frame: tuple[int, int]) -> str:
     from attnstudio.core.gif import encode_gif
     from attnstudio.qt.export import _settle
     from attnstudio.qt.render_files import fit_frame, save_widget_png, save_widget_svg, widget_rgb
@@ -150,13 +154,16 @@ def _draw(window: MainWindow, target: Path, fmt: str) -> str:
         save_widget_svg(view, target, f"{_TITLES[stage]} — attnstudio")
         return f"{target} ({_TITLES[stage]}, {size})"
     frames = []
-    first = (view.width(), view.height())
+    first: tuple[int, int] | None = None
     for key in STAGE_KEYS:
         window.studio.set_stage(key)
         _settle(window, f"stage {key}")
-        frames.append(fit_frame(widget_rgb(view), first))
+        rgb = widget_rgb(view, frame)  # scaled down to the GIF's size when laid out larger
+        first = first or (rgb.shape[1], rgb.shape[0])
+        frames.append(fit_frame(rgb, first))
+    assert first is not None
     write_bytes(target, encode_gif(frames, GIF_STAGE_MS))
-    return f"{target} ({len(frames)} stages, {size})"
+    return f"{target} ({len(frames)} stages, {first[0]}x{first[1]})"
 
 
 def stage_window(snap: Snapshot, size: tuple[int, int], theme: str = "light") -> MainWindow:

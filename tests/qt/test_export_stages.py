@@ -92,6 +92,22 @@ def test_gif_steps_through_every_stage(qtbot, tmp_path, capsys):
     assert len({bytes(f.convertToFormat(QImage.Format.Format_RGB32).constBits()) for f in frames}) == len(frames)
 
 
+def test_a_small_gif_is_laid_out_as_a_screen_and_scaled_down(qtbot, tmp_path, capsys, monkeypatch):
+    """Laid out at 960×540 itself, the colour bar's caption ran under the Σ column."""
+    from attnstudio.qt import export_stages
+
+    laid_out = []
+    real = export_stages.stage_window
+    monkeypatch.setattr(export_stages, "stage_window", lambda snap, size, theme="light": (
+        laid_out.append(size) or real(snap, size, theme)))
+    path = tmp_path / "small.gif"
+    code, out, _ = cli(capsys, "--sentence", "the cat sat", "--out", str(path), "--size", "640x360")
+    assert code == 0 and "640x360" in out
+    assert laid_out == [(1280, 720)]
+    reader = QImageReader(str(path))
+    assert (reader.size().width(), reader.size().height()) == (640, 360)
+
+
 @pytest.mark.parametrize(("argv", "says"), [
     (["--sentence", SENTENCE, "--out", ""], "empty"),
     (["--sentence", SENTENCE, "--stage", "nope", "--out", "a.png"], "unknown stage"),
