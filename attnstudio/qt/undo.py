@@ -81,8 +81,10 @@ class UndoFeature:
         self.undo_action = self.stack.createUndoAction(window, "Undo")
         self.undo_action.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Undo))
         self.redo_action = self.stack.createRedoAction(window, "Redo")
-        self.redo_action.setShortcuts([*QKeySequence.keyBindings(QKeySequence.StandardKey.Redo),
-                                       QKeySequence("Ctrl+Y")])
+        # Ctrl+Y once: where the platform's Redo keys hold it already (Linux), a second copy
+        # made it ambiguous to Qt, and Ctrl+Y did nothing.
+        redo_keys = [*QKeySequence.keyBindings(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")]
+        self.redo_action.setShortcuts(list(dict.fromkeys(redo_keys)))
         self.menu.addAction(self.undo_action)
         self.menu.addAction(self.redo_action)
         self.studio.events.connect_any(self._on_change)
