@@ -85,6 +85,7 @@ class Walk:
     tmp: Path
     log: deque = field(default_factory=lambda: deque(maxlen=25))
     counts: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)  # oddities seen on the way that fail nothing
     saves: int = 0
 
     @property
@@ -241,8 +242,17 @@ def step_buttons(walk: Walk) -> None:
             walk.qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
         return
     thumb = strip.thumbs[rng.choice(STAGE_KEYS)]
-    if thumb.isVisible():
-        walk.qtbot.mouseClick(w.windowHandle(), Qt.MouseButton.LeftButton, pos=thumb.mapTo(w, thumb.rect().center()))
+    if not thumb.isVisible():
+        return
+    pos = thumb.mapTo(w, thumb.rect().center())
+    target = w.childAt(pos)
+    if target is thumb or thumb.isAncestorOf(target):
+        walk.qtbot.mouseClick(w.windowHandle(), Qt.MouseButton.LeftButton, pos=pos)
+    else:  # something covers it: a click there would open, say, a menu button's modal popup
+        cover = f"{type(target).__name__} {target.objectName()!r}" if target is not None else "nothing"
+        walk.notes.append(f"thumbnail {thumb.toolTip()!r} at {pos.toTuple()} is covered by {cover}; zoom "
+                          f"{walk.studio.zoom:.2f}, strip at {strip.geometry().getRect()} in a central widget "
+                          f"{w.centralWidget().height()} px high")
 
 
 def _heatmap_cell(walk: Walk):
@@ -619,7 +629,8 @@ def test_soak_random_user_actions(window, qtbot, qt_warnings, tmp_path, collecte
     figures.update({"actions": ACTIONS, "seed": SEED, "seconds": round(seconds, 1),
                     "exceptions": len(collected_exceptions), "after": counts(window),
                     "rss after MB": rss_mb(), "max rss MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                    "traced growth MB": round(traced, 2), "actions drawn": dict(sorted(walk.counts.items())),
+                    "traced growth MB": round(traced, 2), "notes": [*walk.notes[:5], f"… {len(walk.notes)} in all"],
+                    "actions drawn": dict(sorted(walk.counts.items())),
                     "ms per action": {k: round(1000 * v / walk.counts[k]) for k, v in sorted(spent.items())}})
     where = "\n".join(f"{g.size_diff / 2**20:+.2f} MB in {g.count_diff:+,} blocks at\n  "
                       + "\n  ".join(g.traceback.format()) for g in grown)
