@@ -32,6 +32,7 @@ import tracemalloc
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -43,6 +44,7 @@ from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lessons import builtin_lessons
 from attnstudio.core.tokenize import tokenize
 from attnstudio.core.trace import STAGE_KEYS, STAGES, Trace
+from attnstudio.qt import undo as undo_module
 from attnstudio.qt.document import work_of
 from attnstudio.studio import workspace
 from attnstudio.studio.inputs import run
@@ -87,6 +89,7 @@ class Walk:
     counts: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)  # oddities seen on the way that fail nothing
     saves: int = 0
+    clock: float = 0.0  # seconds, as undo's merging sees them
 
     @property
     def studio(self):
@@ -250,9 +253,9 @@ def step_buttons(walk: Walk) -> None:
         walk.qtbot.mouseClick(w.windowHandle(), Qt.MouseButton.LeftButton, pos=pos)
     else:  # something covers it: a click there would open, say, a menu button's modal popup
         cover = f"{type(target).__name__} {target.objectName()!r}" if target is not None else "nothing"
-        walk.notes.append(f"thumbnail {thumb.toolTip()!r} at {pos.toTuple()} is covered by {cover}; zoom "
-                          f"{walk.studio.zoom:.2f}, strip at {strip.geometry().getRect()} in a central widget "
-                          f"{w.centralWidget().height()} px high")
+        walk.notes.append(f"{walk.log[-1]}: thumbnail {thumb.toolTip()!r} at {pos.toTuple()} is covered by "
+                          f"{cover}; zoom {walk.studio.zoom:.2f}, strip at {strip.geometry().getRect()} in a "
+                          f"central widget {w.centralWidget().height()} px high")
 
 
 def _heatmap_cell(walk: Walk):
@@ -588,6 +591,9 @@ def test_soak_random_user_actions(window, qtbot, qt_warnings, tmp_path, collecte
     monkeypatch.setattr(np.random, "default_rng",
                         lambda seed=None, *a: unseeded(rng.randrange(2**32) if seed is None else seed, *a))
     walk = Walk(window, qtbot, rng, tmp_path)
+    # Undo merges changes less than MERGE_S apart: on the walk's own clock (0.5 s an action)
+    # rather than the wall clock, so that the same seed makes the same steps on any machine.
+    monkeypatch.setattr(undo_module, "time", SimpleNamespace(monotonic=lambda: walk.clock))
     window.studio.set_sentence("the cat sat on the mat")  # the default's 10 tokens, but shorter
     window.undo.clear()
     actions = [a for a, _ in TABLE]
@@ -604,6 +610,7 @@ def test_soak_random_user_actions(window, qtbot, qt_warnings, tmp_path, collecte
             traced0 = tracemalloc.get_traced_memory()[0]
             first = tracemalloc.take_snapshot()
         action = rng.choices(actions, weights)[0]
+        walk.clock += 0.5
         walk.log.append(f"{i}: {action.__name__}")
         walk.counts[action.__name__] = walk.counts.get(action.__name__, 0) + 1
         started = time.perf_counter()
