@@ -172,7 +172,10 @@ class DocumentFeature:
                         " — the file on disk is as it was")
             return False
         self.path = path
-        self._saved = work_of(snap)
+        # What the file holds: the screen, a lesson's step included. Inside a lesson the work
+        # that closing it gives back is then still unsaved, and the title says so (marking it
+        # saved let the window close without asking, losing it).
+        self._saved = snap
         self._remember(path)
         self._show_title()
         for callback in self._on_saved:

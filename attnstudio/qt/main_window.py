@@ -525,7 +525,8 @@ class MainWindow(QMainWindow):
         # a little (as the narration's), its table not at all, so that it never scrolls sideways.
         self.token_panel.set_font_scale(zoom ** 0.25 if zoom > 1 else zoom)
         self._update_thumbs()  # the weights' colour scale may have changed
-        self._show_stage()
+        if self.stage_view.stack.currentIndex() == 0:  # not over "no tokens" or "cannot compute"
+            self._show_stage()
 
     def closeEvent(self, ev) -> None:
         """Unsaved work asks first (Save / Discard / Cancel); Cancel keeps the window open."""

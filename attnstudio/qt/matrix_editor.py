@@ -136,8 +136,10 @@ class MatrixEditor(QWidget):
             self.table.set_matrix(m, [str(i + 1) for i in range(m.shape[0])], cols)
             return
         d = self._display
-        if d is None:
-            self.where.setText("no tokens yet")
+        # A change that adds heads or layers and shows a new one (an undo, a lesson closed)
+        # announces the view before the new trace exists: wait for it (set_display).
+        if d is None or (key != "x" and not (li < d.trace.settings.layers and hi < d.trace.settings.heads)):
+            self.where.setText("no tokens yet" if d is None else "computing…")
             self.table.set_matrix(np.zeros((0, 0)), [], [])
             return
         tokens = d.trace.tokens

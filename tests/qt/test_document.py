@@ -144,3 +144,22 @@ def test_typing_not_yet_handed_over_is_saved_and_survives_closing(window, qtbot,
     window.close()
     assert window.studio.sentence == "typed just before saving and closed"
     assert window.editor.table.matrix()[0, 0] == -0.5
+
+
+def test_saved_inside_a_lesson_the_own_work_stays_unsaved(window, qtbot, tmp_path):
+    """The file holds the lesson's screen; the user's own work, which closing the lesson gives
+    back, is in no file: the title must keep saying so (the soak test found it marked saved,
+    and the window would close without asking)."""
+    doc = window.document
+    doc.interactive = False
+    window.studio.set_sentence("my own words")
+    assert window.lesson_player.open_lesson("causal")
+    path = tmp_path / "in-a-lesson.attn"
+    assert doc.save_to(path)
+    assert workspace.load(path).sentence == window.studio.sentence == "the robot wrote a short poem"
+    assert doc.modified and "•" in window.windowTitle()
+    window.lesson_player.close_lesson()
+    assert window.studio.sentence == "my own words"
+    assert doc.modified and "•" in window.windowTitle()
+    assert doc.save_to(path)
+    assert not doc.modified and workspace.load(path).sentence == "my own words"

@@ -178,3 +178,20 @@ def test_buttons_randomize_reset_identity(window, qtbot):
     np.testing.assert_allclose(window.stage_view.v_view.values(), np.asarray(tr.x), atol=1e-12)  # V = X·I
     qtbot.mouseClick(ed.reset_btn, Qt.MouseButton.LeftButton)
     np.testing.assert_array_equal(window.studio.matrix("w_v"), seeded)
+
+
+def test_q_shown_while_a_change_adds_heads_and_views_a_new_one(window, qtbot):
+    """One change that adds heads and shows one of the new ones (an undo, a lesson closed)
+    announces the view before the recompute: the editor's Q must not index the old trace's
+    heads with the new head (the soak test found an IndexError there)."""
+    studio = window.studio
+    window.editor.select("q")
+    studio.set_setting(d_model=8, heads=2)
+    studio.set_view(head=1)
+    two_heads = studio.snapshot()
+    studio.set_setting(heads=1)
+    settle(qtbot, window)
+    studio.restore(two_heads)
+    tr = settle(qtbot, window)
+    assert tr.settings.heads == 2 and studio.head == 1
+    np.testing.assert_array_equal(window.editor.table.matrix(), np.asarray(tr.head(0, 1).q))

@@ -136,3 +136,19 @@ def test_keys_typed_while_a_change_is_on_its_way_are_not_lost(window, qtbot):
     window.studio_qt.flush()  # the echo of "a b" must not overwrite " c"
     assert field.text() == "a b c"
     qtbot.waitUntil(lambda: window.trace.tokens == ("a", "b", "c"), timeout=3000)
+
+
+@pytest.mark.parametrize("display", [{"theme": "light"}, {"weights_scale": "unit"}, {"zoom": 1.3}])
+def test_while_empty_a_display_change_keeps_the_message(window, qtbot, display):
+    """The soak test found the old sentence's matrix back on screen under an empty sentence
+    after a change of theme or colours: the display redraw re-showed the last good result."""
+    window.go_to_stage("weights")
+    window.studio.set_sentence("")
+    settle(qtbot, window)
+    assert window.stage_view.stack.currentIndex() == 1
+    window.studio.apply(**display)
+    assert window.stage_view.stack.currentIndex() == 1
+    window.studio.set_sentence("back again")
+    settle(qtbot, window)
+    assert window.stage_view.stack.currentIndex() == 0
+    assert window.heatmap.values().shape == (2, 2)
