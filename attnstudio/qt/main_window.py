@@ -521,6 +521,12 @@ class MainWindow(QMainWindow):
         self.stage_strip.set_compact(compact)
         self.stage_view.set_compact(compact)
         self.stage_strip.setFixedHeight(self.stage_strip.next_btn.sizeHint().height() + 4 if compact else STRIP_PX)
+        # Lay the column out again now: setFixedHeight resizes the strip at once, and a layout
+        # that kept its old plan left the grown strip under the status bar (the soak test's
+        # finding, zoom 1.15 → 1.0: Back, Next and the thumbnails out of reach).
+        layout = self._central.layout()
+        layout.invalidate()
+        layout.activate()
         # One token's view lives in the side band, which a zoom does not widen: its text grows
         # a little (as the narration's), its table not at all, so that it never scrolls sideways.
         self.token_panel.set_font_scale(zoom ** 0.25 if zoom > 1 else zoom)

@@ -472,7 +472,8 @@ def check_window(walk: Walk) -> None:
     - the sentence field, the Settings panel and the title show the model's values;
     - a title that says nothing is unsaved has the work in its file (else closing the window
       would lose work without asking);
-    - the window is still 1280×720 (a zoom, a lesson or a label must never grow it).
+    - the window is still 1280×720 (a zoom, a lesson or a label must never grow it), and the
+      stage strip (Back, Next, the thumbnails) lies whole inside it.
     """
     w = walk.window
     walk.settle()
@@ -514,6 +515,10 @@ def check_window(walk: Walk) -> None:
         assert_same_work(workspace.load(doc.path), work_of(st.snapshot()), "the title says saved, but the file")
     if not w.isFullScreen():
         assert (w.width(), w.height()) == SIZE, f"the window is {w.width()}×{w.height()}"
+    strip, central = w.stage_strip, w.centralWidget()
+    assert strip.geometry().bottom() < central.height() and strip.height() == strip.maximumHeight(), (
+        f"the stage strip ({strip.geometry().getRect()}, fixed at {strip.maximumHeight()}) leaves the "
+        f"{central.height()} px central area: Back, Next and the thumbnails are under the status bar")
 
 
 # ---------------------------------------------------------------- measuring
