@@ -37,6 +37,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, QPoint, Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QGraphicsView
 from studio_helpers import expected_stage, viewport, viewport_pos
 
@@ -420,12 +421,64 @@ def head_layer(walk: Walk) -> None:
         combo.setCurrentIndex(walk.rng.randrange(combo.count()))
 
 
+def autosave(walk: Walk) -> None:
+    """The autosave fires (as its timer would): the recovery file holds the work exactly,
+    or, with nothing unsaved, there is none. Catches a recovery file that lags the work, or
+    one left behind after a save."""
+    w = walk.window
+    walk.settle()
+    rec = w.recovery
+    rec.folder = walk.tmp / "recovery"
+    wrote = rec.write_now(wait=True)
+    if w.document.modified:
+        assert wrote and rec.path is not None, rec.last_error
+        assert_same_work(workspace.load(rec.path), work_of(walk.studio.snapshot()), "the recovery file")
+    else:
+        assert not wrote
+        assert not (rec.folder.exists() and list(rec.folder.glob("recovery-*.attn"))), "left after a save"
+
+
+def export_stage(walk: Walk) -> None:
+    """File ▸ Export ▸ Stage as PNG or SVG: a whole file of the stage view's size."""
+    w = walk.window
+    walk.settle()
+    if w.trace is None:
+        return
+    if walk.rng.random() < 0.5:
+        path = walk.tmp / "stage.png"
+        assert w.exports.save_stage_png(path), w.exports.last_error
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == (w.stage_view.width(), w.stage_view.height())
+    else:
+        path = walk.tmp / "stage.svg"
+        assert w.exports.save_stage_svg(path), w.exports.last_error
+        assert path.read_text(encoding="utf-8").rstrip().endswith("</svg>")
+
+
+def author_step(walk: Walk) -> None:
+    """Lessons ▸ Author a lesson: record the screen as a step (or delete one); the step
+    holds the screen's sentence and stage."""
+    w = walk.window
+    author = w.author
+    author.interactive = False
+    walk.settle()
+    if author.draft.steps and walk.rng.random() < 0.3:
+        assert author.delete_step(walk.rng.randrange(len(author.draft.steps)))
+        return
+    before = len(author.draft.steps)
+    if author.add_step():
+        assert len(author.draft.steps) == before + 1
+        assert any(step.state.sentence == walk.studio.sentence and step.state.stage == walk.studio.stage
+                   for step in author.draft.steps)
+
+
 # (action, weight): how often each is drawn.
 TABLE = (
     (type_sentence, 10), (edit_cell, 14), (wheel_cell, 4), (toggle_direct, 3), (editor_button, 4),
     (change_setting, 12), (head_layer, 4), (step_keys, 12), (step_buttons, 5), (click_heatmap, 6),
     (hover_heatmap, 6), (zoom_keys, 1), (undo_redo_keys, 8), (undo_then_redo, 5), (save_and_open, 3),
-    (open_bad_file, 1), (new_workspace, 1), (lesson, 6), (presentation, 3),
+    (open_bad_file, 1), (new_workspace, 1), (lesson, 6), (presentation, 3), (autosave, 2), (export_stage, 1),
+    (author_step, 1),
 )
 
 
