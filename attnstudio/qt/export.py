@@ -411,7 +411,7 @@ def _export_pdf(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, 
     if data.size() == 0:
         raise _ExportError(f"cannot write {path}")
     write_bytes(path, bytes(data.data()))
-    return f"{path.name} ({len(lesson.steps)} pages) to {out}"
+    return f"{path}, {len(lesson.steps)} pages"
 
 
 def _export_gif(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, int], name: str) -> str:
@@ -422,4 +422,4 @@ def _export_gif(window: MainWindow, lesson: Lesson, out: Path, size: tuple[int, 
     path = out / name
     frames = [image_rgb(compose_slide(window, lesson, i, size)) for i, _step in _steps(window, lesson)]
     write_bytes(path, encode_gif(frames, GIF_STEP_MS))
-    return f"{path.name} ({len(frames)} frames) to {out}"
+    return f"{path}, {len(frames)} frames"
