@@ -551,6 +551,55 @@ def _weight_matrix(cell: _Cell, head: int | None, name: str) -> np.ndarray | Non
         return None
 
 
+# --- a cell of a matrix reduced for display ----------------------------------------------------
+
+
+def _span(word: str, a: int, b: int) -> str:
+    """"rows 6–7" for the half-open range [a, b), "row 6" for one."""
+    return f"{word} {a}" if b - a == 1 else f"{word}s {a}–{b - 1}"
+
+
+def explain_reduced_cell(source: Any, shown: np.ndarray, factor: int, row: int, col: int,
+                         name: str = "", to_host: Callable[[Any], np.ndarray] = np.asarray) -> str:
+    """What cell (row, col) of ``shown`` (``source`` reduced by core.display.reduce_for_display
+    with block side ``factor``) stands for: the block of source cells it pools, how many
+    there are and, where some are not finite, which the mean leaves out or why there is none.
+
+    An N × N stage is pooled along both axes, so a cell is a block of rows × columns (token
+    positions from 0, as the token strip numbers them); a tall, narrow matrix (Q, K, V …) is
+    pooled along its rows only, so a cell is a run of rows of one feature column (from 1,
+    as the heatmaps label them). On the masked stage the −∞ cells are the mask. Only the
+    block itself is copied to the host (``to_host``), so hovering a matrix on the GPU is cheap.
+    """
+    rows, cols = source.shape
+    r0, r1 = row * factor, min((row + 1) * factor, rows)
+    if shown.shape[1] == cols:  # columns kept apart: one feature column
+        c0, c1 = col, col + 1
+        where = f"{_span('row', r0, r1)} of column {col + 1}"
+    else:
+        c0, c1 = col * factor, min((col + 1) * factor, cols)
+        where = f"{_span('row', r0, r1)} × {_span('column', c0, c1)}"
+    block = np.asarray(to_host(source[r0:r1, c0:c1]), dtype=np.float64)
+    n = block.size
+    cells = f"{n:,} cell{'s' if n != 1 else ''}"
+    value = format_result(float(shown[row, col]))
+    minus_inf = "−∞ (masked)" if name == "masked" else "−∞"
+    lead = "reduced for display: this cell"
+    if np.isnan(block).any():
+        return f"{lead} stands for {where} ({cells}); a NaN among them makes it NaN"
+    if np.isposinf(block).any():
+        return f"{lead} stands for {where} ({cells}); a +∞ among them makes it +∞"
+    neg = int(np.count_nonzero(np.isneginf(block)))
+    if neg == n:
+        every = "both are" if n == 2 else f"all {cells} are" if n > 2 else "it is"
+        return f"{lead} stands for {where} ({cells}): {every} {minus_inf}, so it is −∞"
+    if neg:
+        rest = n - neg
+        return (f"{lead} is the mean of {where} ({cells}) without the {neg:,} that "
+                f"{'is' if neg == 1 else 'are'} {minus_inf}: the mean of the other {rest:,} = {value}")
+    return f"{lead} is the mean of {where} ({cells}) = {value}"
+
+
 # --- one token's view ------------------------------------------------------------------------
 
 
