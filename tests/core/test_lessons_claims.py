@@ -368,6 +368,42 @@ def test_multi_head_heads_have_different_roles_and_w_o_is_applied():
     assert_quotes(head2, same[0, 3])
 
 
+def test_multi_head_positions_fill_every_column_and_their_leak_makes_the_uneven_split():
+    les = lesson("multi-head")
+    first = step_titled(les, "Words and places")
+    trace = compute_step(first)
+    e, p, x = (np.asarray(a) for a in (trace.embeddings, trace.positions, trace.x))
+    words, leak = [4, 6], [c for c in range(8) if c not in (4, 6)]
+    # "The word vectors … use only columns 5 and 7": every other column of E is 0.
+    assert np.all(e[:, leak] == 0.0) and np.all(np.abs(e[:, words]).max(axis=0) == 1.0)
+    # "the position vector fills all 8 columns"; columns 1–2 are sin p, cos p and no word.
+    assert np.all(np.abs(p).max(axis=0) > 0)
+    pos = np.arange(trace.n)
+    assert x[:, 0] == pytest.approx(np.sin(pos), abs=1e-12)
+    assert x[:, 1] == pytest.approx(np.cos(pos), abs=1e-12)
+    # "In columns 5 and 7 the position adds only a little, at most 0.04".
+    assert f"{np.abs(p[:, words]).max():.2f}" == "0.04" and "at most 0.04" in plain(first)
+    assert trace.tokens[0] == trace.tokens[3] == "the"
+    assert_quotes(first, x[0, 4])  # 1.00
+    assert_quotes(first, x[3, 4])  # 1.03
+
+    head2 = step_titled(les, "same word")
+    same = compute_step(head2).head(0, 1).weights
+    assert same[0, 0] < same[0, 3] and same[3, 0] < same[3, 3]  # the second "the" gets more
+    assert_quotes(head2, x[0, 4])
+    assert_quotes(head2, x[3, 4])
+    # "without it both would get 0.49": head 2 on X without the position in
+    # columns 5 and 7, by hand.
+    hw = head2.state.weights.layers[0].heads[1]
+    clean = x.copy()
+    clean[:, words] = e[:, words]
+    q, k = clean @ np.asarray(hw.w_q), clean @ np.asarray(hw.w_k)
+    even = scipy_softmax(q @ k.T / math.sqrt(4), axis=1)
+    assert even[0, 0] == pytest.approx(even[0, 3], abs=1e-12)
+    assert_quotes(head2, even[0, 0])
+    assert "both would get 0.49" in plain(head2)
+
+
 # ---------------------------------------------------------------- trophy-suitcase
 
 
