@@ -505,7 +505,7 @@ def test_quadratic_cost_counts_n_squared_scores_from_the_traces():
         assert f"{n} × {n} = {n * n:,}" in plain(step) + (step.formula or "")
         counts.append((n, scores.size))
     assert [n for n, _ in counts] == [8, 32, 128]
-    assert counts[1][1] == 16 * counts[0][1]  # "four times as many words … sixteen times as many scores"
+    assert counts[1][1] == 16 * counts[0][1]  # "four times as many tokens … sixteen times as many scores"
 
     big = les.steps[3]
     n = 200_000
@@ -513,3 +513,30 @@ def test_quadratic_cost_counts_n_squared_scores_from_the_traces():
     text = plain(big) + (big.formula or "")
     assert "200,000 × 200,000 = 4×10¹⁰" in text
     assert f"{n * n * 4 / 1e9:.0f} GB" in text  # 4 bytes per float32 score
+
+
+def test_quadratic_cost_counts_tokens_as_tokens_and_words_as_words():
+    """N is the number of tokens; a count called "words" is the number of word tokens (the
+    punctuation marks are tokens too), and a step that cannot show its N says what it shows."""
+    les = lesson("quadratic-cost")
+    quoted_words = re.compile(r"(\d[\d,]*) words")
+    for step in les.steps[:3]:
+        tokens = compute_step(step).tokens
+        n = len(tokens)
+        n_words = sum(any(c.isalnum() for c in t) for t in tokens)
+        marks = n - n_words
+        text = f"{step.title} {plain(step)}"
+        assert step.title.startswith(f"{n} tokens: "), step.title
+        assert [int(m.replace(",", "")) for m in quoted_words.findall(text)] == [n_words], text
+        if marks > 1:
+            spelled = {3: "two commas and a full stop"}.get(marks, f"{marks} punctuation marks")
+            assert spelled in plain(step), (marks, plain(step))
+        else:
+            assert "the full stop" in plain(step)
+    assert quoted_words.findall(les.summary) == []  # the summary's counts are token counts
+    assert "8 tokens give 64, 128 tokens give 16,384" in les.summary
+
+    big = les.steps[3]
+    shown = compute_step(big)
+    assert shown.n == 128  # the step keeps the paragraph: 200,000 tokens are not computed
+    assert "still the 128-token one" in plain(big) and "not shown" in big.title
