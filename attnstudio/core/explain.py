@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from attnstudio.core.normalizers import EXP_OVERFLOW, SUM_OVERFLOW, UNDERFLOW, naive_softmax_failure
 from attnstudio.core.numbers import (
     SIG,
     format_operand,
@@ -80,6 +81,17 @@ def _eq(calc: float, shown: str) -> str:
     """" = " where a calculator working from the shown operands (``calc``) gets the written
     result ``shown`` at its digits, " ≈ " where rounding the operands makes the two differ."""
     return " = " if reads_as(calc, shown) else " ≈ "
+
+
+def _float_sum(values: Any) -> float:
+    """The exact sum of ``values`` (math.fsum), or ±∞ where it overflows as float arithmetic
+    does: the textbook softmax's finite exponentials can add up past 1.8e308."""
+    values = list(values)
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        with np.errstate(over="ignore"):
+            return float(np.sum(np.array(values, dtype=np.float64)))
 
 
 def _sum_eq(terms: Sequence[str], calc: float, shown: str) -> str:
@@ -337,15 +349,16 @@ def _weights(cell: _Cell) -> CellArithmetic:
     # shown sum (1 + 1.82 + 1.35 + 3 is 7.17, the sum 7.176 shows as 7.18: four digits then).
     sig = SIG
     for n in range(SIG, SIG + 3):
-        if len(kept) > MAX_TERMS or reads_as(math.fsum(parse_shown(format_sig(ex[k], n)) for k in kept),
+        if len(kept) > MAX_TERMS or reads_as(_float_sum(parse_shown(format_sig(ex[k], n)) for k in kept),
                                               format_sig(total, n)):
             sig = n
             break
     e_j, t_text, total_text = format_sig(ex[j], sig), format_operand(T), format_sig(total, sig)
     denominator = [format_sig(ex[k], sig) for k in kept]
 
-    def exp_of(v: tuple[float, ...]) -> float:  # exp(s_j) from s_j as shown
-        return math.exp((v[0] - v[1]) / parse_shown(t_text))
+    def exp_of(v: tuple[float, ...]) -> float:  # exp(s_j) from s_j as shown, ∞ where it overflows
+        with np.errstate(over="ignore"):
+            return float(np.exp((v[0] - v[1]) / parse_shown(t_text)))
 
     s_j, m = _enough(lambda n: (format_sig(s_row[j], n), format_operand(shift, n)), exp_of, e_j)
     arg = f"{s_j}{over_t}" if shift == 0 else f"({s_j} − {m}){over_t}"
@@ -354,14 +367,25 @@ def _weights(cell: _Cell) -> CellArithmetic:
     exp_s = "(s_j − max)" if shift else "s_j"
     text = f"{name} = exp({arg}) / Σ_j exp({exp_s}{over_t}) = {e_j} / "
     if len(kept) > 1:
-        adds = math.fsum(parse_shown(t) for t in denominator)
+        adds = _float_sum(parse_shown(t) for t in denominator)
         text += f"({join_terms(denominator)}){_sum_eq(denominator, adds, total_text)}{e_j} / {total_text}"
     else:
         text += e_j
     text += f"{_eq(ratio_shown, res)}{res}"
     if st.normalizer == "naive-softmax":
-        if not math.isfinite(value):
-            text += " — exp overflowed (float ∞, then ∞/∞ = NaN); stable softmax subtracts the row max first"
+        failure = naive_softmax_failure(s_row / T)
+        if failure == EXP_OVERFLOW and math.isinf(ex[j]):
+            text += (" — exp overflowed to ∞ (exp(x) is ∞ above x ≈ 709.78), then ∞/∞ = NaN;"
+                     " stable softmax subtracts the row max first")
+        elif failure == EXP_OVERFLOW:
+            text += (" — another exp of this row overflowed to ∞ (exp(x) is ∞ above x ≈ 709.78), so the"
+                     " sum is ∞ and this weight is x/∞ = 0; stable softmax subtracts the row max first")
+        elif failure == SUM_OVERFLOW:
+            text += (" — every exp is finite but their sum overflowed to ∞, so every weight of this row"
+                     " became x/∞ = 0 and the row sums to 0; stable softmax subtracts the row max first")
+        elif failure == UNDERFLOW:
+            text += (" — every exp underflowed to 0 (below e^−745), then 0/0 = NaN;"
+                     " stable softmax subtracts the row max first, so the largest exp is 1")
     elif shift == 0:
         text += " (the app subtracts the row max first: the same ratio, never an overflow)"
     else:
@@ -525,6 +549,55 @@ def _weight_matrix(cell: _Cell, head: int | None, name: str) -> np.ndarray | Non
         return np.asarray(lw.w_o if head is None else getattr(lw.heads[head], name), dtype=np.float64)
     except Exception:  # missing or misshapen matrices: show the formula without terms
         return None
+
+
+# --- a cell of a matrix reduced for display ----------------------------------------------------
+
+
+def _span(word: str, a: int, b: int) -> str:
+    """"rows 6–7" for the half-open range [a, b), "row 6" for one."""
+    return f"{word} {a}" if b - a == 1 else f"{word}s {a}–{b - 1}"
+
+
+def explain_reduced_cell(source: Any, shown: np.ndarray, factor: int, row: int, col: int,
+                         name: str = "", to_host: Callable[[Any], np.ndarray] = np.asarray) -> str:
+    """What cell (row, col) of ``shown`` (``source`` reduced by core.display.reduce_for_display
+    with block side ``factor``) stands for: the block of source cells it pools, how many
+    there are and, where some are not finite, which the mean leaves out or why there is none.
+
+    An N × N stage is pooled along both axes, so a cell is a block of rows × columns (token
+    positions from 0, as the token strip numbers them); a tall, narrow matrix (Q, K, V …) is
+    pooled along its rows only, so a cell is a run of rows of one feature column (from 1,
+    as the heatmaps label them). On the masked stage the −∞ cells are the mask. Only the
+    block itself is copied to the host (``to_host``), so hovering a matrix on the GPU is cheap.
+    """
+    rows, cols = source.shape
+    r0, r1 = row * factor, min((row + 1) * factor, rows)
+    if shown.shape[1] == cols:  # columns kept apart: one feature column
+        c0, c1 = col, col + 1
+        where = f"{_span('row', r0, r1)} of column {col + 1}"
+    else:
+        c0, c1 = col * factor, min((col + 1) * factor, cols)
+        where = f"{_span('row', r0, r1)} × {_span('column', c0, c1)}"
+    block = np.asarray(to_host(source[r0:r1, c0:c1]), dtype=np.float64)
+    n = block.size
+    cells = f"{n:,} cell{'s' if n != 1 else ''}"
+    value = format_result(float(shown[row, col]))
+    minus_inf = "−∞ (masked)" if name == "masked" else "−∞"
+    lead = "reduced for display: this cell"
+    if np.isnan(block).any():
+        return f"{lead} stands for {where} ({cells}); a NaN among them makes it NaN"
+    if np.isposinf(block).any():
+        return f"{lead} stands for {where} ({cells}); a +∞ among them makes it +∞"
+    neg = int(np.count_nonzero(np.isneginf(block)))
+    if neg == n:
+        every = "both are" if n == 2 else f"all {cells} are" if n > 2 else "it is"
+        return f"{lead} stands for {where} ({cells}): {every} {minus_inf}, so it is −∞"
+    if neg:
+        rest = n - neg
+        return (f"{lead} is the mean of {where} ({cells}) without the {neg:,} that "
+                f"{'is' if neg == 1 else 'are'} {minus_inf}: the mean of the other {rest:,} = {value}")
+    return f"{lead} is the mean of {where} ({cells}) = {value}"
 
 
 # --- one token's view ------------------------------------------------------------------------

@@ -34,8 +34,10 @@ def softmax(x: Any, xp: Any = np) -> Any:
 def naive_softmax(x: Any, xp: Any = np) -> Any:
     """Textbook softmax exp(x) / Σ exp(x) without the max shift: overflows for x ≳ 709.
 
-    For teaching only. Overflow gives inf/inf = NaN, which is returned (not raised) so the
-    caller can show and flag it; see ``count_nonfinite``.
+    For teaching only. It breaks in three ways, each returned (not raised) so the caller can
+    show and flag it (``naive_softmax_failures``): an exp overflows to ∞ (∞/∞ = NaN), every
+    exp is finite but their sum overflows to ∞ (every weight x/∞ = 0, the row sums to 0), or
+    every exp underflows to 0 (0/0 = NaN).
     """
     x = xp.asarray(x)
     old = np.seterr(over="ignore", invalid="ignore") if xp is np else None
@@ -55,6 +57,74 @@ def _shifted(x: Any, xp: Any) -> Any:
     # below the +∞ ones, so it gets weight 0, as in softmax.
     z = xp.where(xp.isposinf(x), 0.0, xp.where(xp.isposinf(m), -_CLIP, x - safe_m))
     return xp.clip(xp.nan_to_num(z, nan=-_CLIP, neginf=-_CLIP), -_CLIP, 0.0)
+
+
+# How a row of the textbook softmax broke, as the warnings and the hover word it.
+EXP_OVERFLOW = "exp overflowed to ∞"
+SUM_OVERFLOW = "the sum of exp overflowed to ∞"
+UNDERFLOW = "every exp underflowed to 0"
+
+
+def naive_softmax_failure(row: Any) -> str | None:
+    """How the textbook softmax breaks on one row of its input (host floats), or None.
+
+    EXP_OVERFLOW: some exp(x) is ∞, so those weights are ∞/∞ = NaN. SUM_OVERFLOW: every exp
+    is finite but their sum is ∞, so every weight is x/∞ = 0 and the row sums to 0, which no
+    NaN would reveal. UNDERFLOW: every exp of an unmasked entry is 0 (scores ≲ −745), so
+    every weight is 0/0 = NaN. A row with a NaN score, or with every key masked, is none of
+    these.
+    """
+    x = np.asarray(row, dtype=np.float64)
+    if np.isnan(x).any() or np.isneginf(x).all():
+        return None
+    with np.errstate(over="ignore"):
+        e = np.exp(x)
+        total = np.sum(e)
+    if np.isposinf(e).any():
+        return EXP_OVERFLOW
+    if np.isposinf(total):
+        return SUM_OVERFLOW
+    if total == 0.0:
+        return UNDERFLOW
+    return None
+
+
+def naive_softmax_failures(x: Any, xp: Any = np) -> dict[str, list[int]]:
+    """The rows of ``x`` (N × N, the normalizer's input) where naive_softmax breaks, by how
+    (see naive_softmax_failure); kinds with no row are left out."""
+    rows = np.asarray(x.get() if hasattr(x, "get") else x, dtype=np.float64)
+    found: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        kind = naive_softmax_failure(row)
+        if kind is not None:
+            found.setdefault(kind, []).append(i)
+    return found
+
+
+def _rows_text(rows: list[int]) -> str:
+    """"row 2", "rows 0–2", "rows 0, 3 and 5–7" (rows count from 0, as the token strip)."""
+    runs: list[list[int]] = []
+    for r in rows:
+        if runs and r == runs[-1][1] + 1:
+            runs[-1][1] = r
+        else:
+            runs.append([r, r])
+    parts = [str(a) if a == b else f"{a}–{b}" for a, b in runs]
+    words = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"row {words}" if len(rows) == 1 else f"rows {words}"
+
+
+def naive_softmax_warnings(x: Any, where: str, xp: Any = np) -> list[str]:
+    """One sentence per way naive_softmax broke on ``x``, naming the rows and what became of
+    their weights; ``where`` names the head ("head 1", "layer 2, head 1")."""
+    found = naive_softmax_failures(x, xp)
+    consequence = {
+        EXP_OVERFLOW: "∞/∞ is NaN",
+        SUM_OVERFLOW: "every weight became 0",
+        UNDERFLOW: "0/0 is NaN",
+    }
+    return [f"{kind} in {_rows_text(found[kind])} of {where}: {consequence[kind]}"
+            for kind in (EXP_OVERFLOW, SUM_OVERFLOW, UNDERFLOW) if kind in found]
 
 
 def sparsemax(x: Any, xp: Any = np) -> Any:
@@ -112,11 +182,12 @@ def normalize(name: str, x: Any, xp: Any = np) -> Any:
 def row_entropy(p: Any, xp: Any = np) -> Any:
     """H(p) = −Σ p log₂ p per row, in bits (0·log 0 = 0): 0 for one-hot, log₂ N for uniform.
 
-    A row holding NaN or ±∞ (naive softmax overflowed) has no entropy: NaN, not 0.
+    A row holding NaN or ±∞ (naive softmax overflowed), or all zeros (naive softmax's sum
+    overflowed), is no distribution and has no entropy: NaN, not 0.
     """
     safe = xp.where(p > 0, p, 1.0)
     h = 0.0 - xp.sum(xp.where(p > 0, p * xp.log2(safe), 0.0), axis=-1)
-    return xp.where(xp.all(xp.isfinite(p), axis=-1), h, xp.nan)
+    return xp.where(xp.all(xp.isfinite(p), axis=-1) & xp.any(p > 0, axis=-1), h, xp.nan)
 
 
 def count_nonfinite(a: Any, xp: Any = np) -> int:

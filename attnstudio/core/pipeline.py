@@ -25,7 +25,7 @@ from attnstudio.core.backends import Backend, fallback, resolve_backend
 from attnstudio.core.embeddings import embed, sinusoidal_positions
 from attnstudio.core.errors import MatrixError
 from attnstudio.core.matrices import DIRECT_MATRICES, check_direct, check_matrix
-from attnstudio.core.normalizers import count_nonfinite, normalize, row_entropy
+from attnstudio.core.normalizers import count_nonfinite, naive_softmax_warnings, normalize, row_entropy
 from attnstudio.core.settings import Settings
 from attnstudio.core.tokenize import tokenize
 from attnstudio.core.trace import HeadTrace, LayerTrace, Trace
@@ -110,7 +110,13 @@ def _run(
             v = dev(given["v"]) if "v" in given else layer_in @ dev(hw.w_v)
             head = attend(q, k, v, settings, xp, causal)
             bad = head.nonfinite_weights
-            if bad:
+            if settings.normalizer == "naive-softmax":
+                # Its input as normalize saw it; a sum that overflows leaves every weight 0, which
+                # no count of non-finite weights reveals.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    where = f"head {hi + 1}" if settings.layers == 1 else f"layer {li + 1}, head {hi + 1}"
+                    warnings.extend(naive_softmax_warnings(head.masked / settings.temperature, where, xp))
+            elif bad:
                 warnings.append(
                     f"layer {li + 1}, head {hi + 1}: {bad} weight(s) are not finite "
                     f"({settings.normalizer} overflowed)"

@@ -34,8 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from attnstudio.core.backends import GPU_FAILED, GPU_FAILED_EARLIER
-from attnstudio.core.explain import explain_cell, token_view
-from attnstudio.core.numbers import format_result
+from attnstudio.core.explain import explain_cell, explain_reduced_cell, token_view
 from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
 from attnstudio.qt.compute_worker import ComputeController
@@ -423,9 +422,9 @@ class MainWindow(QMainWindow):
         layer, head = self.view_index()
         m, f = res.display.get(layer, head, name)
         if f > 1:
-            r0, r1 = row * f, min((row + 1) * f, res.trace.n) - 1
-            return (f"reduced for display: this cell is the mean of rows {r0}–{r1}"
-                    f" = {format_result(m[row, col])}; numbers are shown for N ≤ {res.display.max_side}")
+            what = explain_reduced_cell(res.display.source(layer, head, name), m, f, row, col, name,
+                                        to_host=res.trace.backend.asnumpy)
+            return f"{what}; numbers are shown for N ≤ {res.display.max_side}"
         try:
             return explain_cell(res.trace, layer, head, name, row, col, weights=res.inputs.weights)
         except Exception as exc:  # a hover must never take the window down

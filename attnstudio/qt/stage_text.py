@@ -19,7 +19,8 @@ def formula(stage: str, s: Settings, layer: int = 0, nonfinite: int = 0) -> str:
     """The formula line under a stage's title, with this run's settings filled in.
 
     ``nonfinite``: how many weights of the head on view are not finite (HeadTrace.nonfinite_weights,
-    an overflowed naive softmax); the weights' line then does not claim that each row sums to 1.
+    an overflowed naive softmax), plus its rows that sum to 0 (a naive softmax whose sum
+    overflowed); the weights' line then does not claim that each row sums to 1.
     """
     x = "X" if layer == 0 else f"X{_sub(layer + 1)} (layer {layer + 1} input)"
     if stage == "tokens":
@@ -42,8 +43,9 @@ def formula(stage: str, s: Settings, layer: int = 0, nonfinite: int = 0) -> str:
     if stage == "weights":
         a = f"A = {s.normalizer}(S′ / T), T = {format_operand(s.temperature)}"
         if nonfinite:  # rows of NaN under "each row sums to 1" would contradict the header
-            why = "exp overflowed" if s.normalizer == "naive-softmax" else "a weight is not finite"
-            return f"{a}: rows sum to 1 unless {why} (NaN)"
+            if s.normalizer == "naive-softmax":
+                return f"{a}: rows sum to 1 unless exp overflows or underflows"
+            return f"{a}: rows sum to 1 unless a weight is not finite (NaN)"
         a += ", row by row"
         return f"{a}: each row sums to 1"
     if stage == "output":

@@ -151,7 +151,9 @@ class StageView(QWidget):
         index = STAGE_KEYS.index(stage) + 1
         self.title.setText(f"{index} · {TITLES[stage]}")
         self.where.setText(f"layer {layer + 1}/{s.layers} · head {head + 1}/{s.heads} · N = {tr.n:,}")
-        self.formula.setText(formula(stage, s, layer, nonfinite=tr.head(layer, head).nonfinite_weights))
+        # A naive softmax whose sum overflowed leaves a row of finite zeros: it sums to 0, not 1.
+        zero_rows = int(np.count_nonzero(d.vector(layer, head, "row_sums") == 0)) if stage == "weights" else 0
+        self.formula.setText(formula(stage, s, layer, nonfinite=tr.head(layer, head).nonfinite_weights + zero_rows))
         banners = [direct_banner(n) for n in DIRECT_MATRICES if (layer, head, n) in direct]
         self.banner.setText("    ".join(banners))
         self.banner.setVisible(bool(banners) and stage not in ("tokens", "embeddings"))

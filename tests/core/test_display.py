@@ -120,3 +120,71 @@ def test_cupy_pooling_matches_numpy():
     ref, f_ref = reduce_for_display(a, np, max_side=64)
     assert f == f_ref
     np.testing.assert_allclose(host, ref, rtol=1e-12)
+
+
+# --- the hover of a reduced cell, on a 300-token causal trace (f = 2) ------------------------
+
+
+def _causal_300():
+    from attnstudio.core import Settings, compute
+
+    tr = compute([f"w{i}" for i in range(300)], Settings(mask="causal"))
+    src = np.asarray(tr.matrix("masked"))
+    shown, f = reduce_for_display(src)
+    assert f == 2 and shown.shape == (150, 150)
+    return src, shown, f
+
+
+def _block_reference(src: np.ndarray, f: int, row: int, col: int) -> tuple[int, int, float]:
+    """(cells in the block, −∞ cells among them, mean of the others) by a plain loop."""
+    cells = masked = 0
+    total = 0.0
+    for i in range(row * f, min((row + 1) * f, src.shape[0])):
+        for j in range(col * f, min((col + 1) * f, src.shape[1])):
+            cells += 1
+            if src[i, j] == -math.inf:
+                masked += 1
+            else:
+                total += float(src[i, j])
+    return cells, masked, (total / (cells - masked) if cells > masked else -math.inf)
+
+
+def test_a_reduced_cell_names_its_block_of_rows_and_columns():
+    from attnstudio.core.explain import explain_reduced_cell
+    from attnstudio.core.numbers import format_result
+
+    src, shown, f = _causal_300()
+    cells, masked, mean = _block_reference(src, f, 3, 1)  # rows 6–7 × columns 2–3: below the diagonal
+    assert (cells, masked) == (4, 0) and shown[3, 1] == pytest.approx(mean, abs=1e-12)
+    assert explain_reduced_cell(src, shown, f, 3, 1, "masked") == (
+        f"reduced for display: this cell is the mean of rows 6–7 × columns 2–3 (4 cells) = {format_result(mean)}")
+
+
+def test_a_reduced_masked_cell_says_how_many_cells_are_masked_and_left_out():
+    from attnstudio.core.explain import explain_reduced_cell
+    from attnstudio.core.numbers import format_result
+
+    src, shown, f = _causal_300()
+    # The diagonal block of rows 6–7 × columns 6–7 holds one masked cell (row 6, column 7).
+    cells, masked, mean = _block_reference(src, f, 3, 3)
+    assert (cells, masked) == (4, 1) and shown[3, 3] == pytest.approx(mean, abs=1e-12)
+    assert explain_reduced_cell(src, shown, f, 3, 3, "masked") == (
+        "reduced for display: this cell is the mean of rows 6–7 × columns 6–7 (4 cells) without the 1 that is "
+        f"−∞ (masked): the mean of the other 3 = {format_result(mean)}")
+    # Above the diagonal every cell of the block is masked: the cell is −∞, and says so.
+    cells, masked, mean = _block_reference(src, f, 3, 4)
+    assert (cells, masked) == (4, 4) and shown[3, 4] == -math.inf == mean
+    assert explain_reduced_cell(src, shown, f, 3, 4, "masked") == (
+        "reduced for display: this cell stands for rows 6–7 × columns 8–9 (4 cells): "
+        "all 4 cells are −∞ (masked), so it is −∞")
+
+
+def test_a_reduced_tall_matrix_cell_is_a_run_of_rows_of_one_column():
+    from attnstudio.core.explain import explain_reduced_cell
+    from attnstudio.core.numbers import format_result
+
+    k = np.arange(300 * 4, dtype=np.float64).reshape(300, 4)
+    shown = np.hstack([reduce_for_display(k[:, j : j + 1])[0] for j in range(4)])
+    assert explain_reduced_cell(k, shown, 2, 149, 0, "k") == (
+        f"reduced for display: this cell is the mean of rows 298–299 of column 1 (2 cells) = "
+        f"{format_result((k[298, 0] + k[299, 0]) / 2)}")

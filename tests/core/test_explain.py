@@ -167,6 +167,43 @@ def test_naive_softmax_overflow_is_explained_not_hidden():
     assert "NaN" in text and "overflow" in text
 
 
+def naive_row(row):
+    """Every query scores the keys with ``row`` (direct Q and K, scaling off), naive softmax."""
+    n = len(row)
+    q = np.zeros((n, 4))
+    q[:, 0] = 1.0
+    k = np.zeros((n, 4))
+    k[:, 0] = row
+    return compute([f"t{i}" for i in range(n)], Settings(scale=False, normalizer="naive-softmax"),
+                   direct={(0, 0, "q"): q, (0, 0, "k"): k})
+
+
+def test_naive_softmax_sum_overflow_hover_says_the_sum_overflowed():
+    tr = naive_row([709.78, 708.78])
+    text = explain_cell(tr, 0, 0, "weights", 0, 0)
+    # The exponent keeps its digits: exp(710) would itself be ∞.
+    assert text.startswith("weight[t0, t0] = exp(709.78) / Σ_j exp(s_j) = 1.79e308 / (1.79e308 + 6.60e307)"
+                           " = 1.79e308 / ∞ = 0 — every exp is finite but their sum overflowed to ∞"), text
+    assert "∞/∞" not in text and "NaN" not in text
+    assert wrong_steps(text) == []
+
+
+def test_naive_softmax_underflow_hover_says_0_over_0_not_overflow():
+    tr = naive_row([-1000.0, -999.0, -998.0])
+    for j in range(3):
+        text = explain_cell(tr, 0, 0, "weights", 0, j)
+        assert "0 / (0 + 0 + 0) = 0 / 0 = NaN — every exp underflowed to 0" in text, text
+        assert "∞" not in text and "overflow" not in text
+
+
+def test_naive_softmax_exp_overflow_hover_tells_nan_from_zero():
+    tr = naive_row([710.0, 1.0, 2.0])
+    nan = explain_cell(tr, 0, 0, "weights", 0, 0)
+    assert "= ∞ / ∞ = NaN — exp overflowed to ∞" in nan, nan
+    zero = explain_cell(tr, 0, 0, "weights", 0, 1)
+    assert "= 2.72 / ∞ = 0 — another exp of this row overflowed to ∞" in zero, zero
+
+
 def test_sparsemax_zero_and_threshold():
     q = np.zeros((3, 4))
     q[:, 0] = 1.0

@@ -238,7 +238,8 @@ def test_stable_softmax_naive_overflows_and_is_flagged_stable_rows_sum_to_one():
     head = trace.head()
     assert head.nonfinite_weights == 9
     assert np.isnan(head.weights).all()
-    assert any("not finite" in w for w in trace.warnings)
+    # "∞ / ∞ is NaN … and the app flags it": the warning says just that.
+    assert trace.warnings == ("exp overflowed to ∞ in rows 0–2 of head 1: ∞/∞ is NaN",)
 
     stable = les.steps[2]
     assert stable.state.settings.normalizer == "softmax"
@@ -367,6 +368,42 @@ def test_multi_head_heads_have_different_roles_and_w_o_is_applied():
     assert_quotes(head2, same[0, 3])
 
 
+def test_multi_head_positions_fill_every_column_and_their_leak_makes_the_uneven_split():
+    les = lesson("multi-head")
+    first = step_titled(les, "Words and places")
+    trace = compute_step(first)
+    e, p, x = (np.asarray(a) for a in (trace.embeddings, trace.positions, trace.x))
+    words, leak = [4, 6], [c for c in range(8) if c not in (4, 6)]
+    # "The word vectors … use only columns 5 and 7": every other column of E is 0.
+    assert np.all(e[:, leak] == 0.0) and np.all(np.abs(e[:, words]).max(axis=0) == 1.0)
+    # "the position vector fills all 8 columns"; columns 1–2 are sin p, cos p and no word.
+    assert np.all(np.abs(p).max(axis=0) > 0)
+    pos = np.arange(trace.n)
+    assert x[:, 0] == pytest.approx(np.sin(pos), abs=1e-12)
+    assert x[:, 1] == pytest.approx(np.cos(pos), abs=1e-12)
+    # "In columns 5 and 7 the position adds only a little, at most 0.04".
+    assert f"{np.abs(p[:, words]).max():.2f}" == "0.04" and "at most 0.04" in plain(first)
+    assert trace.tokens[0] == trace.tokens[3] == "the"
+    assert_quotes(first, x[0, 4])  # 1.00
+    assert_quotes(first, x[3, 4])  # 1.03
+
+    head2 = step_titled(les, "same word")
+    same = compute_step(head2).head(0, 1).weights
+    assert same[0, 0] < same[0, 3] and same[3, 0] < same[3, 3]  # the second "the" gets more
+    assert_quotes(head2, x[0, 4])
+    assert_quotes(head2, x[3, 4])
+    # "without it both would get 0.49": head 2 on X without the position in
+    # columns 5 and 7, by hand.
+    hw = head2.state.weights.layers[0].heads[1]
+    clean = x.copy()
+    clean[:, words] = e[:, words]
+    q, k = clean @ np.asarray(hw.w_q), clean @ np.asarray(hw.w_k)
+    even = scipy_softmax(q @ k.T / math.sqrt(4), axis=1)
+    assert even[0, 0] == pytest.approx(even[0, 3], abs=1e-12)
+    assert_quotes(head2, even[0, 0])
+    assert "both would get 0.49" in plain(head2)
+
+
 # ---------------------------------------------------------------- trophy-suitcase
 
 
@@ -468,7 +505,7 @@ def test_quadratic_cost_counts_n_squared_scores_from_the_traces():
         assert f"{n} × {n} = {n * n:,}" in plain(step) + (step.formula or "")
         counts.append((n, scores.size))
     assert [n for n, _ in counts] == [8, 32, 128]
-    assert counts[1][1] == 16 * counts[0][1]  # "four times as many words … sixteen times as many scores"
+    assert counts[1][1] == 16 * counts[0][1]  # "four times as many tokens … sixteen times as many scores"
 
     big = les.steps[3]
     n = 200_000
@@ -476,3 +513,30 @@ def test_quadratic_cost_counts_n_squared_scores_from_the_traces():
     text = plain(big) + (big.formula or "")
     assert "200,000 × 200,000 = 4×10¹⁰" in text
     assert f"{n * n * 4 / 1e9:.0f} GB" in text  # 4 bytes per float32 score
+
+
+def test_quadratic_cost_counts_tokens_as_tokens_and_words_as_words():
+    """N is the number of tokens; a count called "words" is the number of word tokens (the
+    punctuation marks are tokens too), and a step that cannot show its N says what it shows."""
+    les = lesson("quadratic-cost")
+    quoted_words = re.compile(r"(\d[\d,]*) words")
+    for step in les.steps[:3]:
+        tokens = compute_step(step).tokens
+        n = len(tokens)
+        n_words = sum(any(c.isalnum() for c in t) for t in tokens)
+        marks = n - n_words
+        text = f"{step.title} {plain(step)}"
+        assert step.title.startswith(f"{n} tokens: "), step.title
+        assert [int(m.replace(",", "")) for m in quoted_words.findall(text)] == [n_words], text
+        if marks > 1:
+            spelled = {3: "two commas and a full stop"}.get(marks, f"{marks} punctuation marks")
+            assert spelled in plain(step), (marks, plain(step))
+        else:
+            assert "the full stop" in plain(step)
+    assert quoted_words.findall(les.summary) == []  # the summary's counts are token counts
+    assert "8 tokens give 64, 128 tokens give 16,384" in les.summary
+
+    big = les.steps[3]
+    shown = compute_step(big)
+    assert shown.n == 128  # the step keeps the paragraph: 200,000 tokens are not computed
+    assert "still the 128-token one" in plain(big) and "not shown" in big.title

@@ -175,7 +175,7 @@ def test_naive_softmax_in_the_pipeline_is_flagged_not_raised() -> None:
     assert np.all((head.scores > 995) & (head.scores < 1005))
     assert head.nonfinite_weights > 0
     assert head.nonfinite_weights == count_nonfinite(head.weights)
-    assert any("not finite" in w and "naive-softmax" in w for w in naive.warnings), naive.warnings
+    assert naive.warnings == ("exp overflowed to ∞ in rows 0–2 of head 1: ∞/∞ is NaN",)
     assert np.all(np.isnan(head.row_entropy))  # an overflowed row has no entropy (not "0 bits")
 
     stable = _near_1000("softmax")
@@ -230,3 +230,57 @@ def test_temperature_divides_before_softmax() -> None:
     s = Settings(d_model=4, heads=1, temperature=0.37)
     head = compute(SENTENCE, s).head()
     np.testing.assert_allclose(head.weights, scipy.special.softmax(head.masked / 0.37, axis=-1), rtol=1e-12)
+
+
+def naive_row_trace(row: list[float]):
+    """Every query scores the keys with ``row`` (direct Q and K, scaling off) under naive softmax."""
+    n = len(row)
+    q = np.zeros((n, 4))
+    q[:, 0] = 1.0
+    k = np.zeros((n, 4))
+    k[:, 0] = row
+    return compute([f"t{i}" for i in range(n)], Settings(scale=False, normalizer="naive-softmax"),
+                   direct={(0, 0, "q"): q, (0, 0, "k"): k})
+
+
+def test_naive_softmax_sum_overflow_is_flagged_though_every_weight_is_finite() -> None:
+    # Each exp is finite (e^709.78 ≈ 1.79e308 is just below the largest float); their sum is not.
+    assert all(math.isfinite(math.exp(s)) for s in (709.78, 708.78))
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.exp(709.78) + np.exp(708.78))
+    tr = naive_row_trace([709.78, 708.78])
+    head = tr.head()
+    assert head.scores[0].tolist() == [709.78, 708.78]
+    assert head.weights.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # x/∞, finite and wrong
+    assert head.nonfinite_weights == 0
+    assert head.row_sums.tolist() == [0.0, 0.0]
+    assert np.isnan(head.row_entropy).all()  # no distribution, so no entropy (not 0 bits)
+    assert tr.warnings == ("the sum of exp overflowed to ∞ in rows 0–1 of head 1: every weight became 0",)
+
+
+def test_naive_softmax_total_underflow_is_called_0_over_0_not_overflow() -> None:
+    tr = naive_row_trace([-1000.0, -999.0, -998.0])
+    head = tr.head()
+    assert np.isnan(head.weights).all() and np.isnan(head.row_entropy).all()
+    assert tr.warnings == ("every exp underflowed to 0 in rows 0–2 of head 1: 0/0 is NaN",)
+    assert not any("overflow" in w for w in tr.warnings)
+
+
+def test_naive_softmax_exp_overflow_and_healthy_rows() -> None:
+    tr = naive_row_trace([1000.0, 999.0, 998.0])
+    assert tr.warnings == ("exp overflowed to ∞ in rows 0–2 of head 1: ∞/∞ is NaN",)
+    assert naive_row_trace([2.0, 1.0, 0.0]).warnings == ()
+    # Partial underflow is harmless: the largest exp carries the row.
+    healthy = naive_row_trace([0.0, -800.0])
+    assert healthy.warnings == () and healthy.head().weights[0].tolist() == [1.0, 0.0]
+
+
+def test_naive_softmax_warnings_name_each_kind_with_its_rows() -> None:
+    q = np.zeros((4, 4))
+    q[:, 0] = [1.0, 1.0, -1.0, 0.0]
+    k = np.zeros((4, 4))
+    k[:, 0] = [709.78, 708.78, 1000.0, 0.0]
+    # Rows 0 and 1 hold 1000, so exp overflows there; rows 2 and 3 hold a 0 (exp 1): healthy.
+    tr = compute(list("abcd"), Settings(scale=False, normalizer="naive-softmax", layers=2),
+                 direct={(1, 0, "q"): q, (1, 0, "k"): k})
+    assert "exp overflowed to ∞ in rows 0–1 of layer 2, head 1: ∞/∞ is NaN" in tr.warnings

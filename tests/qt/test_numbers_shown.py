@@ -205,6 +205,25 @@ def test_no_header_claims_rows_sum_to_1_above_rows_of_nan(window, qtbot):
     assert "each row sums to 1" not in formula("weights", s, 0, nonfinite=3)
 
 
+def test_no_header_claims_rows_sum_to_1_above_rows_whose_sum_overflowed(window, qtbot):
+    """Scores 709.78 and 708.78: every exp is finite, their sum is ∞, every weight is 0."""
+    q = np.zeros((2, 4))
+    q[:, 0] = 1.0
+    k = np.zeros((2, 4))
+    k[:, 0] = [709.78, 708.78]
+    window.studio.apply(sentence="a b", settings={"normalizer": "naive-softmax", "scale": False})
+    window.studio.set_direct(0, 0, "q", q)
+    window.studio.set_direct(0, 0, "k", k)
+    settle(qtbot, window)
+    window.go_to_stage("weights")
+    qtbot.wait(20)
+    head = window.trace.head()
+    assert head.nonfinite_weights == 0 and head.row_sums.tolist() == [0.0, 0.0]
+    line = window.stage_view.formula.text()
+    assert "each row sums to 1" not in line and "overflows" in line
+    assert "the sum of exp overflowed to ∞ in rows 0–1 of head 1" in window.stage_view.warning.text()
+
+
 @pytest.mark.parametrize("settings", [Settings(mask="causal"), Settings(normalizer="sparsemax", mask="causal"),
                                       Settings(normalizer="entmax15", temperature=0.5),
                                       Settings(d_model=16, heads=2)], ids=lambda s: s.normalizer)

@@ -43,7 +43,8 @@ def test_2000_tokens_keep_the_event_loop_running_and_arrive_reduced(window, qtbo
     view = window.heatmap
     with qtbot.waitSignal(view.cellHovered, timeout=1000):
         qtbot.mouseMove(viewport(view), viewport_pos(view, 3, 5))
-    assert view.hover_text().startswith("reduced for display: this cell is the mean of rows 24–31")
+    assert view.hover_text().startswith(
+        "reduced for display: this cell is the mean of rows 24–31 × columns 40–47 (64 cells) = ")
 
 
 def test_a_newer_small_sentence_wins_over_a_large_one_still_computing(window, qtbot):
