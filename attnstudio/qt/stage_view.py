@@ -204,14 +204,16 @@ class StageView(QWidget):
         n = len(labels)
         rows = reduce_labels(labels, f)
         if name in TOKEN_BY_TOKEN:
-            cols = rows
+            cols, fc = rows, f
         else:
             width = s.d_k if name in HEAD_STAGES else s.d_model
-            cols = reduce_labels([str(j + 1) for j in range(width)], math.ceil(width / max(m.shape[1], 1)))
+            fc = math.ceil(width / max(m.shape[1], 1))  # Q, K, V, X: tall, shrunk along rows only
+            cols = reduce_labels([str(j + 1) for j in range(width)], fc)
         title = {"input": "X", "q": "Q", "k": "K", "v": "V", "heads": "concat·W_O"}.get(name, "")
         if self.stage == "tokens":
             title = "embeddings preview: each token becomes a vector"
-        note = f"reduced for display: {n:,} → {m.shape[0]:,} rows (block means of {f} × {f})" if f > 1 else ""
+        block = f"{f} × {fc}" if fc > 1 else f"{f} rows"
+        note = f"reduced for display: {n:,} → {m.shape[0]:,} rows (block means of {block})" if f > 1 else ""
         view.set_matrix(m, rows, cols, scale=scale, title=title, note=note, limits=limits,
                         masked=masked_cells(name, s, m.shape))
         if not self._hovering.get(view):

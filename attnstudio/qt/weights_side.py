@@ -154,12 +154,15 @@ class WeightsSide(QWidget):
             return ""
         s, h = self._sums, self._entropy
         (s_lo, s_hi, _), (h_lo, h_hi, h_mean) = _finite_range(s), _finite_range(h)
-        bad = int(np.count_nonzero(~np.isfinite(s)))
+        # A row that is not a distribution: NaN (an exp overflowed to ∞, or all underflowed to
+        # 0) or 0 (naive softmax whose sum overflowed: every weight x/∞ = 0).
+        bad = int(np.count_nonzero(~np.isfinite(s) | (s == 0)))
         text = (f"{s.size:,} rows · Σ from {format_column(s_lo, 3)} to {format_column(s_hi, 3)}\n"
                 f"H from {format_cell(h_lo)} to {format_cell(h_hi)} bits (mean {format_cell(h_mean)}; "
                 f"uniform = {format_cell(self._max_bits)})")
         if bad:
-            text += f"\n{bad:,} row{' is' if bad == 1 else 's are'} not finite (overflow)"
+            text += (f"\n{bad:,} row{' is' if bad == 1 else 's are'} not a distribution: exp overflowed or "
+                     "underflowed (see the warning)")
         return text
 
     def sizeHint(self) -> QSize:

@@ -31,12 +31,14 @@ def test_2000_tokens_keep_the_event_loop_running_and_arrive_reduced(window, qtbo
     a = np.asarray(tr.head().weights)
     np.testing.assert_allclose(shown, a.reshape(N // F, F, N // F, F).mean(axis=(1, 3)), atol=1e-12)
     notes = [lab.text() for lab in window.heatmap.findChildren(QLabel) if lab.isVisible()]
-    assert any("reduced for display: 2,000 → 250" in t for t in notes)
+    assert any("reduced for display: 2,000 → 250 rows (block means of 8 × 8)" in t for t in notes)
     assert not window.heatmap.cell_text_visible()
     # Tall, narrow matrices are pooled along the tokens only: Q keeps its d_k columns.
     window.go_to_stage("projections")
     q = np.asarray(tr.head().q)
     np.testing.assert_allclose(window.heatmap.values(), q.reshape(N // F, F, 4).mean(axis=1), atol=1e-12)
+    notes = [lab.text() for lab in window.heatmap.findChildren(QLabel) if lab.isVisible()]
+    assert any("(block means of 8 rows)" in t for t in notes), notes  # not "8 × 8": columns stay whole
     # A reduced cell says what it stands for instead of a formula.
     window.go_to_stage("scores")
     qtbot.wait(20)
