@@ -9,6 +9,11 @@ class TokenizeError(AttnStudioError):
     """The sentence gives no tokens (empty or whitespace only)."""
 
 
+class NotTextError(TokenizeError):
+    """The sentence holds lone surrogates: bytes that were not UTF-8 when it was read (a
+    command-line argument or a file decoded with ``surrogateescape``), which no token can hold."""
+
+
 class SettingsError(AttnStudioError):
     """A setting is out of range or inconsistent (e.g. d_model not divisible by heads)."""
 

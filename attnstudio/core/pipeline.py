@@ -27,7 +27,7 @@ from attnstudio.core.errors import MatrixError
 from attnstudio.core.matrices import DIRECT_MATRICES, check_direct, check_matrix
 from attnstudio.core.normalizers import count_nonfinite, normalize, row_entropy
 from attnstudio.core.settings import Settings
-from attnstudio.core.tokenize import tokenize
+from attnstudio.core.tokenize import check_text, tokenize
 from attnstudio.core.trace import HeadTrace, LayerTrace, Trace
 from attnstudio.core.weights import Weights
 
@@ -52,7 +52,9 @@ def compute(
     in ``trace.backend.reason`` and ``trace.warnings``.
     """
     settings = (settings or Settings()).validated()
-    tokens = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
+    tokens = tokenize(sentence) if isinstance(sentence, str) else [
+        check_text(t) if isinstance(t, str) else t for t in sentence
+    ]
     if not tokens:
         raise MatrixError("there are no tokens to attend over")
     n, d = len(tokens), settings.d_model
