@@ -20,3 +20,8 @@ class SettingsError(AttnStudioError):
 
 class MatrixError(AttnStudioError):
     """A user-supplied matrix has the wrong shape or a value that is not a finite number."""
+
+
+class NotEnoughMemoryError(AttnStudioError, MemoryError):
+    """A computation would need more memory than the machine has available (checked before
+    allocating, so the refusal is immediate and names the sizes)."""

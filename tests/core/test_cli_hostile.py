@@ -5,6 +5,7 @@ exit status 2, never a traceback."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -61,3 +62,11 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
     proc = subprocess.run(["bash", "-c", f"set -o pipefail; {command} | head -1 >/dev/null"], env=ENV,
                           capture_output=True, timeout=120)
     assert proc.returncode == 0 and proc.stderr == b""
+
+
+def test_a_trace_too_large_for_memory_is_refused_at_once() -> None:
+    """50,000 tokens in 8 layers of 64 heads need tens of TB: refused before allocating."""
+    words = " ".join(["w"] * 50_000)
+    proc = attnstudio("trace", words, "--layers", "8", "--heads", "64", "--d-model", "1024")
+    err = one_line_error(proc)
+    assert re.search(r"50,000 tokens × 8 layers × 64 heads needs ≈ [\d,.]+ GB; [\d,.]+ [kMG]?B available$", err), err
