@@ -377,8 +377,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return _fail(f"--sizes must be comma-separated whole numbers, not {args.sizes!r}")
     if not sizes or min(sizes) < 1 or max(sizes) > 65536:
         return _fail("--sizes must be token counts from 1 to 65536")
-    if not 1 <= args.d_k <= 4096 or not 1 <= args.repeat <= 1000:
-        return _fail("--d-k must be 1..4096 and --repeat 1..1000")
+    if not 1 <= args.repeat <= 1000:
+        return _fail(f"--repeat must be 1..1000, not {args.repeat}")
     rows = run_bench(sizes, d_k=args.d_k, repeat=args.repeat, progress=sys.stderr)
     if args.format == "json":
         json.dump(rows, sys.stdout, indent=1)
