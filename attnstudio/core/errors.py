@@ -25,3 +25,7 @@ class MatrixError(AttnStudioError):
 class NotEnoughMemoryError(AttnStudioError, MemoryError):
     """A computation would need more memory than the machine has available (checked before
     allocating, so the refusal is immediate and names the sizes)."""
+
+
+class NoSuchIndexError(AttnStudioError, IndexError):
+    """A layer or head index a trace does not have (also an IndexError, as it used to be)."""
