@@ -222,6 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from attnstudio.qt.selftest import run_self_test
 
         return run_self_test()
+    from attnstudio.qt.display_check import display_problem
+
+    problem = display_problem()  # before Qt, which aborts the process without a display
+    if problem is not None:
+        return _fail(problem)
     from attnstudio.qt.app import run_app
 
     # A workspace that cannot be read is reported in the window (as File > Open does).
