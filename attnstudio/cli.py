@@ -10,6 +10,7 @@ ends the command quietly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -29,7 +30,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message: str) -> int:
-    print(f"attnstudio: error: {message}", file=sys.stderr)
+    """Say ``message`` on stderr as one line and return 2; with stderr closed or unwritable,
+    the status alone says it (never print to stdout, never a second error)."""
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            print(f"attnstudio: error: {message}", file=sys.stderr, flush=True)
     return 2
 
 

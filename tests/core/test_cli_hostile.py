@@ -70,3 +70,9 @@ def test_a_trace_too_large_for_memory_is_refused_at_once() -> None:
     proc = attnstudio("trace", words, "--layers", "8", "--heads", "64", "--d-model", "1024")
     err = one_line_error(proc)
     assert re.search(r"50,000 tokens × 8 layers × 64 heads needs ≈ [\d,.]+ GB; [\d,.]+ [kMG]?B available$", err), err
+
+
+def test_an_error_with_stderr_closed_is_the_status_alone() -> None:
+    command = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "attnstudio", "trace", "  "))
+    proc = subprocess.run(["bash", "-c", f"{command} 2>&-"], env=ENV, capture_output=True, timeout=120)
+    assert proc.returncode == 2 and proc.stdout == b""
