@@ -2,13 +2,17 @@
 PATH.attn``), and trace / lessons / export / bench.
 
 Bad arguments print one line (``attnstudio: error: …``) and exit with status 2; no
-traceback ever reaches the user for input they typed.
+traceback ever reaches the user for input they typed. The same holds for an output that
+cannot be written (a full disk, a closed stdout); a reader that stops early (``| head``)
+ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -26,8 +30,83 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _fail(message: str) -> int:
-    print(f"attnstudio: error: {message}", file=sys.stderr)
+    """Say ``message`` on stderr as one line and return 2; with stderr closed or unwritable,
+    the status alone says it (never print to stdout, never a second error)."""
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            print(f"attnstudio: error: {message}", file=sys.stderr, flush=True)
     return 2
+
+
+class _OutputError(Exception):
+    """Standard output cannot be written (a full disk, an I/O error): the environment's fault."""
+
+
+class _GuardedStdout:
+    """sys.stdout for one command: a failed write or flush becomes _OutputError, so it is told
+    apart from an OSError of the command's own files. A broken pipe stays BrokenPipeError."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)  # type: ignore[attr-defined, no-any-return]
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputError(exc.strerror or str(exc)) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()  # type: ignore[attr-defined]
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputError(exc.strerror or str(exc)) from exc
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def _discard_stdout(stream: object) -> None:
+    """Point stdout's descriptor at the null device, so the interpreter's own flush at exit
+    finds nowhere to fail and prints no second report."""
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's capture)
+        pass
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """Run one subcommand; every failure of input or environment is one line and status 2.
+
+    stdout is flushed before returning, inside the guard, so a full disk is seen here and
+    not by the interpreter at exit (which would print a traceback-like report and exit 120).
+    """
+    from attnstudio.core.errors import AttnStudioError
+
+    stream = sys.stdout
+    if stream is None:  # started with stdout closed (`>&-`): print() would drop everything
+        return _fail("standard output is closed: there is nowhere to write the output")
+    sys.stdout = _GuardedStdout(stream)  # type: ignore[assignment]
+    try:
+        code = int(_COMMANDS[args.command](args))
+        sys.stdout.flush()
+        return code
+    except AttnStudioError as exc:
+        return _fail(str(exc))
+    except BrokenPipeError:  # `attnstudio trace … | head`
+        _discard_stdout(stream)
+        return 0
+    except _OutputError as exc:
+        _discard_stdout(stream)
+        return _fail(f"cannot write to standard output: {exc}")
+    finally:
+        sys.stdout = stream
 
 
 def _positive_float(text: str) -> float:
@@ -131,15 +210,7 @@ def build_sub_parsers() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in SUBCOMMANDS:
-        args = build_sub_parsers().parse_args(args_list)
-        from attnstudio.core.errors import AttnStudioError
-
-        try:
-            return int(_COMMANDS[args.command](args))
-        except AttnStudioError as exc:
-            return _fail(str(exc))
-        except BrokenPipeError:  # `attnstudio trace … | head`
-            return 0
+        return _run_command(build_sub_parsers().parse_args(args_list))
     parser = build_parser()
     args = parser.parse_args(args_list)
     workspace = args.workspace
@@ -156,6 +227,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from attnstudio.qt.selftest import run_self_test
 
         return run_self_test()
+    from attnstudio.qt.display_check import display_problem
+
+    problem = display_problem()  # before Qt, which aborts the process without a display
+    if problem is not None:
+        return _fail(problem)
     from attnstudio.qt.app import run_app
 
     # A workspace that cannot be read is reported in the window (as File > Open does).
@@ -311,8 +387,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         return _fail(f"--sizes must be comma-separated whole numbers, not {args.sizes!r}")
     if not sizes or min(sizes) < 1 or max(sizes) > 65536:
         return _fail("--sizes must be token counts from 1 to 65536")
-    if not 1 <= args.d_k <= 4096 or not 1 <= args.repeat <= 1000:
-        return _fail("--d-k must be 1..4096 and --repeat 1..1000")
+    if not 1 <= args.repeat <= 1000:
+        return _fail(f"--repeat must be 1..1000, not {args.repeat}")
     rows = run_bench(sizes, d_k=args.d_k, repeat=args.repeat, progress=sys.stderr)
     if args.format == "json":
         json.dump(rows, sys.stdout, indent=1)

@@ -26,7 +26,8 @@ class ExportError(AttnStudioError):
 def check_target(path: str | os.PathLike[str]) -> Path:
     """``path`` as a Path when it names a file we could create, else ExportError.
 
-    An empty name is refused rather than read as the current folder.
+    An empty name is refused rather than read as the current folder, and an existing
+    device, pipe or socket rather than replaced by a file.
     """
     text = os.fspath(path)
     if not str(text).strip():
@@ -34,6 +35,10 @@ def check_target(path: str | os.PathLike[str]) -> Path:
     target = Path(text)
     if target.is_dir():
         raise ExportError(f"{target} is a folder: give a file name")
+    if target.exists() and not target.is_file():
+        # The rename would put a regular file in place of the device (as root, /dev/null
+        # or /dev/full would be gone for every program), and a pipe's reader would get nothing.
+        raise ExportError(f"cannot write {target}: it is a device, pipe or socket, not a file")
     folder = target.parent
     if not folder.is_dir():
         raise ExportError(f"cannot write {target}: the folder {folder} does not exist")

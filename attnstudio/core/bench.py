@@ -14,8 +14,10 @@ from typing import IO, Any
 import numpy as np
 
 from attnstudio.core.backends import Backend, cupy_status, numpy_backend, resolve_backend
+from attnstudio.core.errors import AttnStudioError, SettingsError
+from attnstudio.core.memory import check_memory
 from attnstudio.core.pipeline import compute
-from attnstudio.core.settings import Settings
+from attnstudio.core.settings import MAX_D_MODEL, Settings
 from attnstudio.core.weights import Weights
 
 
@@ -26,9 +28,28 @@ def _backends() -> list[Backend]:
     return out
 
 
+def bench_settings(d_k: int, backend: str = "numpy") -> Settings:
+    """The settings of one timing: one head of width d_k (so d_model = d_k), float32."""
+    return Settings(d_model=d_k, heads=1, dtype="float32", backend=backend)
+
+
+def check_bench(sizes: list[int], d_k: int) -> None:
+    """Raise an AttnStudioError, in bench's own terms (--d-k, --sizes), for a run that would
+    fail: checked before the first timing, not after minutes of smaller sizes."""
+    try:
+        settings = bench_settings(d_k).validated()
+    except SettingsError:
+        raise SettingsError(f"--d-k must be a whole number from 1 to {MAX_D_MODEL}, not {d_k}") from None
+    for n in sorted(set(sizes), reverse=True):
+        try:
+            check_memory(n, settings)
+        except AttnStudioError as exc:
+            raise type(exc)(f"--sizes {n}: {exc}") from None
+
+
 def time_once(backend: Backend, n: int, d_k: int) -> float:
     """Seconds for one compute() of N tokens on ``backend`` (d_model = d_k, one head)."""
-    settings = Settings(d_model=d_k, heads=1, dtype="float32", backend=backend.name)
+    settings = bench_settings(d_k, backend.name)
     rng = np.random.default_rng(n)
     x = rng.uniform(-1, 1, size=(n, d_k))
     tokens = [f"t{i}" for i in range(n)]
@@ -45,9 +66,15 @@ def time_once(backend: Backend, n: int, d_k: int) -> float:
 def run_bench(
     sizes: list[int], d_k: int = 64, repeat: int = 5, progress: IO[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Median time per backend and N; one warm-up run each (CuPy compiles kernels on first use)."""
+    """Median time per backend and N; one warm-up run each (CuPy compiles kernels on first use).
+
+    ``progress`` is told each timing: on a terminal as one line rewritten in place and cleared
+    at the end (the table that follows is the record), elsewhere (a log) one line each.
+    """
+    check_bench(sizes, d_k)
     rows: list[dict[str, Any]] = []
     backends = _backends()
+    tty = progress is not None and progress.isatty()
     for n in sizes:
         for b in backends:
             time_once(b, min(n, 64), d_k)  # warm-up
@@ -62,8 +89,11 @@ def run_bench(
             }
             rows.append(row)
             if progress is not None:
-                progress.write(f"N={n:>6} {b.name:>5}: {row['median_ms']:9.3f} ms\n")
+                line = f"N={n:>6} {b.name:>5}: {row['median_ms']:9.3f} ms"
+                progress.write(f"\r{line}\033[K" if tty else f"{line}\n")
                 progress.flush()
+    if tty and progress is not None:
+        progress.write("\r\033[K")
     if len(backends) == 1 and progress is not None:
         progress.write(f"CuPy not timed: {cupy_status().reason}\n")
     return rows

@@ -25,9 +25,10 @@ from attnstudio.core.backends import Backend, fallback, resolve_backend
 from attnstudio.core.embeddings import embed, sinusoidal_positions
 from attnstudio.core.errors import MatrixError
 from attnstudio.core.matrices import DIRECT_MATRICES, check_direct, check_matrix
+from attnstudio.core.memory import check_memory
 from attnstudio.core.normalizers import count_nonfinite, naive_softmax_warnings, normalize, row_entropy
 from attnstudio.core.settings import Settings
-from attnstudio.core.tokenize import tokenize
+from attnstudio.core.tokenize import check_text, tokenize
 from attnstudio.core.trace import HeadTrace, LayerTrace, Trace
 from attnstudio.core.weights import Weights
 
@@ -48,14 +49,18 @@ def compute(
     ``sentence`` is text (tokenized here) or a list of tokens. ``weights`` default to the
     seeded ones; ``embeddings`` (N × d_model) replace the toy token vectors; ``direct``
     replaces Q, K or V of a head. Bad input raises an AttnStudioError subclass naming what
-    is wrong. On CuPy, a failure during the computation falls back to NumPy and says why
-    in ``trace.backend.reason`` and ``trace.warnings``.
+    is wrong (NotEnoughMemoryError when the trace would not fit in memory). On CuPy, a
+    failure during the computation falls back to NumPy and says why in
+    ``trace.backend.reason`` and ``trace.warnings``.
     """
     settings = (settings or Settings()).validated()
-    tokens = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
+    tokens = tokenize(sentence) if isinstance(sentence, str) else [
+        check_text(t) if isinstance(t, str) else t for t in sentence
+    ]
     if not tokens:
         raise MatrixError("there are no tokens to attend over")
     n, d = len(tokens), settings.d_model
+    check_memory(n, settings)  # before any N × N array: refuse at once what cannot fit
     weights = (weights or Weights.seeded(settings)).checked(settings)
     emb = embed(tokens, d, settings.seed) if embeddings is None else check_matrix("X (embeddings)", embeddings, (n, d))
     checked_direct = {

@@ -15,12 +15,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from attnstudio.core.errors import TokenizeError
+from attnstudio.core.errors import NotTextError, TokenizeError
 
 # A word: letters/digits/underscore, optionally joined by ' ’ or - to more of the same.
 _TOKEN = re.compile(r"\w+(?:['’\-]\w+)*|[^\w\s]", re.UNICODE)
 # Invisible characters that separate words but that str.split / \s do not count as space.
 _INVISIBLE_SPACE = str.maketrans({"\u200b": " ", "\ufeff": " ", "\u2060": " "})
+# Lone surrogates: never text; U+DC80..U+DCFF stand for the bytes 0x80..0xFF that Python
+# could not decode (a command-line argument in a non-UTF-8 encoding, a corrupt file).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SKIN_TONES = ("\U0001f3fb", "\U0001f3ff")
 _REGIONAL = ("\U0001f1e6", "\U0001f1ff")
 
@@ -43,13 +46,29 @@ def _is_flag_half(token: str, piece: str) -> bool:
     return len(token) == 1 and all(_REGIONAL[0] <= c <= _REGIONAL[1] for c in token + piece)
 
 
+def check_text(text: str) -> str:
+    """Return ``text``, or raise NotTextError when it holds a lone surrogate.
+
+    Such a string cannot be encoded (to seed a token's vector, to save, to print), so it is
+    refused here, where text enters the core, with the first offending character named.
+    """
+    bad = _SURROGATE.search(text)
+    if bad is None:
+        return text
+    code = ord(bad.group())
+    what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"lone surrogate U+{code:04X}"
+    raise NotTextError(f"the sentence holds bytes that are not UTF-8 text: {what} at character {bad.start() + 1}")
+
+
 def tokenize(text: str) -> list[str]:
     """Return the tokens of ``text`` (NFC-normalized) in order.
 
-    Raises TokenizeError when the text holds no token (empty or whitespace only).
+    Raises TokenizeError when the text holds no token (empty or whitespace only), and
+    NotTextError when it holds bytes that are not text (see ``check_text``).
     """
     if not isinstance(text, str):
         raise TokenizeError(f"the sentence must be text, not {type(text).__name__}")
+    check_text(text)
     text = unicodedata.normalize("NFC", text).translate(_INVISIBLE_SPACE)
     tokens: list[str] = []
     end = -1  # where the last token ended, to tell whether the next piece touches it

@@ -6,10 +6,12 @@ Arrays live on the backend that computed them (NumPy or CuPy); ``Backend.asnumpy
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from attnstudio.core.backends import Backend
+from attnstudio.core.errors import NoSuchIndexError
 from attnstudio.core.settings import Settings
 
 # The names below are the one vocabulary of the views, the explanations and the exports.
@@ -62,6 +64,20 @@ STAGE_MATRIX: dict[str, tuple[str, str]] = {
     "output": ("output", "signed"),
     "heads": ("heads", "signed"),
 }
+
+
+def _index(what: str, value: Any, count: int) -> int:
+    """``value`` as an index into ``count`` items, or NoSuchIndexError naming the valid range.
+
+    Negative indices are refused: a head or layer is named by its place, and ``-1`` is far
+    more often an off-by-one than a wish for the last one."""
+    try:
+        index = operator.index(value) if not isinstance(value, bool) else None
+    except TypeError:
+        index = None
+    if index is None or not 0 <= index < count:
+        raise NoSuchIndexError(f"{what} {value!r} does not exist: this trace has {what}s 0..{count - 1} (0-based)")
+    return index
 
 
 @dataclass(frozen=True)
@@ -124,23 +140,30 @@ class Trace:
     def n(self) -> int:
         return len(self.tokens)
 
+    def layer(self, layer: int = 0) -> LayerTrace:
+        """Layer ``layer`` (0-based); NoSuchIndexError names the valid range otherwise."""
+        return self.layers[_index("layer", layer, len(self.layers))]
+
     def head(self, layer: int = 0, head: int = 0) -> HeadTrace:
-        return self.layers[layer].heads[head]
+        """Head ``head`` of layer ``layer`` (both 0-based); NoSuchIndexError names the valid range otherwise."""
+        heads = self.layer(layer).heads
+        return heads[_index("head", head, len(heads))]
 
     def matrix(self, name: str, layer: int = 0, head: int = 0) -> Any:
         """The matrix a view calls ``name`` (one of MATRIX_NAMES), on the trace's device.
 
         ``layer`` matters for per-layer and per-head names, ``head`` for per-head ones.
         "positions" is None when the positional encoding is off. Raises ValueError for an
-        unknown name and IndexError for a layer or head the trace does not have.
+        unknown name and NoSuchIndexError (an IndexError) for a layer or head the trace does
+        not have.
         """
         if name in TRACE_MATRICES:
             return getattr(self, name)
-        lt = self.layers[layer]
         if name in LAYER_MATRICES:
+            lt = self.layer(layer)
             return {"input": lt.input, "concat": lt.concat, "heads": lt.output}[name]
         if name in HEAD_STAGES:
-            return lt.heads[head].stage(name)
+            return self.head(layer, head).stage(name)
         raise ValueError(f"unknown matrix {name!r}: one of {', '.join(MATRIX_NAMES)}")
 
     def host(self) -> Trace:

@@ -154,9 +154,11 @@ def _writable_folder(out: Path) -> str:
 
 
 def _application() -> Any:
-    """The running QApplication, or a new one (offscreen when there is no display)."""
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    """The running QApplication, or a new offscreen one (unless QT_QPA_PLATFORM says otherwise):
+    export never shows a window, so a DISPLAY that does not answer must not abort it."""
+    from attnstudio.qt.display_check import use_offscreen_unless_chosen
+
+    use_offscreen_unless_chosen()
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 

@@ -87,7 +87,19 @@ def _export(model: StudioModel, out: str | os.PathLike[str], fmt: str, stage: st
     model.apply(layer=li, head=hi, **({"stage": stage} if stage else {}))
     if fmt in MATRIX_FORMATS:
         return _write_matrix(model, target, fmt, matrix or STAGE_MATRIX[model.stage][0], li, hi)
+    _check_computable(model)
     return _write_picture(model, target, fmt, size or DEFAULT_SIZE[fmt], theme)
+
+
+def _check_computable(model: StudioModel) -> None:
+    """Raise what the core would say about the model's inputs (not text, empty, too large
+    for memory): the window would only show that message, and a picture of it is no export."""
+    from attnstudio.core.memory import check_memory
+
+    inputs = model.inputs()
+    if inputs.error is not None:
+        raise AttnStudioError(inputs.error)
+    check_memory(inputs.n, inputs.settings)
 
 
 def _write_matrix(model: StudioModel, target: Path, fmt: str, name: str, li: int, hi: int) -> str:

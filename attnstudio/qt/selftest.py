@@ -126,9 +126,12 @@ class _Watch:
 
 
 def _choose_platform() -> None:
-    """Offscreen unless there is a display (then the window really opens, briefly)."""
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    """Offscreen unless there is a display that answers (then the window really opens,
+    briefly); a DISPLAY naming no running server would make Qt abort the process."""
+    from attnstudio.qt.display_check import display_problem, use_offscreen_unless_chosen
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or display_problem() is not None:
+        use_offscreen_unless_chosen()
 
 
 def run_self_test() -> int:

@@ -147,6 +147,9 @@ def save(snap: Snapshot, path: str | os.PathLike[str]) -> None:
         data = dumps(snap).encode("utf-8")
     except WorkspaceError as exc:
         raise WorkspaceError(name, exc.problem, exc.key) from None
+    if Path(path).exists() and not Path(path).is_file() and not Path(path).is_dir():
+        # The rename would replace the device or pipe itself (as root, /dev/null for everyone).
+        raise WorkspaceError(name, "cannot be written: it is a device, pipe or socket, not a file")
     tmp = Path(f"{path}.saving")
     try:
         tmp.write_bytes(data)

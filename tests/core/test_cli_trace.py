@@ -334,6 +334,7 @@ def test_the_window_opens_on_a_workspace(monkeypatch: pytest.MonkeyPatch, argv: 
                                          workspace: str | None) -> None:
     fake = _FakeApp()
     monkeypatch.setitem(sys.modules, "attnstudio.qt.app", fake)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a platform chosen: no display is looked for
     assert main(argv) == 0
     assert fake.calls == [{"argv": None, "lesson": lesson, "workspace": workspace}]
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attnstudio.core import TokenizeError, tokenize
+from attnstudio.core import TokenizeError, compute, tokenize
+from attnstudio.core.errors import NotTextError
 
 
 @pytest.mark.parametrize(
@@ -110,3 +111,25 @@ _LETTERS = st.characters(categories=("Lu", "Ll", "Lo"))
 def test_letters_split_on_whitespace_exactly(words: list[str], sep: str) -> None:
     text = sep.join(words)
     assert tokenize(text) == unicodedata.normalize("NFC", text).split()
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("the \udcff cat", "byte 0xff at character 5"),  # b"the \xff cat" read with surrogateescape
+        ("\udcc3", "byte 0xc3 at character 1"),
+        ("half \ud83d pair", "lone surrogate U+D83D at character 6"),
+    ],
+)
+def test_bytes_that_are_not_text_are_refused_by_name(text: str, named: str) -> None:
+    with pytest.raises(NotTextError) as err:
+        tokenize(text)
+    assert str(err.value) == f"the sentence holds bytes that are not UTF-8 text: {named}"
+    assert isinstance(err.value, TokenizeError)
+
+
+def test_compute_refuses_bytes_that_are_not_text_as_text_or_tokens() -> None:
+    with pytest.raises(NotTextError, match="byte 0xff"):
+        compute("the \udcff cat")
+    with pytest.raises(NotTextError, match="byte 0xff"):
+        compute(["the", "\udcff", "cat"])
