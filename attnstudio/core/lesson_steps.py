@@ -14,7 +14,6 @@ Rules (docs/lessons.md says the same to lesson authors):
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -434,24 +433,13 @@ class StepWeights(Weights):
 
 
 def seeded_weights(settings: Settings) -> Weights:
-    """Weights.seeded(settings), read-only and remembered.
+    """Weights.seeded_read_only(settings): read-only, shared and remembered.
 
     Seeding costs one hash per 8 numbers: 0.2 s for d_model = 512, 2 s at the largest
     settings, which a lecturer would feel on every step. Steps and lessons reuse a few
     settings.
     """
-    return _seeded(settings.d_model, settings.heads, settings.layers, settings.seed)
-
-
-@functools.lru_cache(maxsize=4)
-def _seeded(d_model: int, heads: int, layers: int, seed: int) -> Weights:
-    w = Weights.seeded(Settings(d_model=d_model, heads=heads, layers=layers, seed=seed))
-    for lw in w.layers:
-        frozen(lw.w_o)
-        for hw in lw.heads:
-            for p in HEAD_MATRICES:
-                frozen(getattr(hw, p))
-    return w
+    return Weights.seeded_read_only(settings)
 
 
 def _weight_fits(key: WeightKey, m: np.ndarray, settings: Settings) -> bool:

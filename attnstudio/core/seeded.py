@@ -8,7 +8,6 @@ dependence on NumPy's generator streams).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 
 import numpy as np
@@ -61,14 +60,8 @@ def _suffixes(blocks: int) -> tuple[bytes, ...]:
 
 
 def matrix(key: str, rows: int, cols: int, scale: float = 1.0, decimals: int = 2) -> np.ndarray:
-    """A new rows × cols matrix of values uniform in [-scale, scale] for ``key`` (the caller may edit it)."""
-    return _cached_matrix(key, rows, cols, scale, decimals).copy()
+    """A new rows × cols matrix of values uniform in [-scale, scale] for ``key`` (the caller may edit it).
 
-
-@functools.lru_cache(maxsize=256)
-def _cached_matrix(key: str, rows: int, cols: int, scale: float, decimals: int) -> np.ndarray:
-    # Hashing costs ~0.4 s for the four 512 × 512 matrices of a wide model; changing the
-    # sentence or temperature must not pay it again. Read-only so the cache cannot be edited.
-    m = uniform(key, rows * cols, -scale, scale, decimals).reshape(rows, cols)
-    m.flags.writeable = False
-    return m
+    Not remembered here: core.weights keeps whole seeded layers, read-only.
+    """
+    return uniform(key, rows * cols, -scale, scale, decimals).reshape(rows, cols)

@@ -65,7 +65,7 @@ class Snapshot:
 
     sentence: str = DEFAULT_SENTENCE
     settings: Settings = dataclasses.field(default_factory=Settings)
-    weights: Weights = dataclasses.field(default_factory=lambda: frozen_weights(Weights.seeded(Settings())))
+    weights: Weights = dataclasses.field(default_factory=lambda: Weights.seeded_read_only(Settings()))
     embeddings: RowOverride | None = None
     direct: tuple[tuple[DirectKey, RowOverride], ...] = ()
     stash: tuple[tuple[ShapeKey, Stashed], ...] = ()

@@ -11,8 +11,9 @@ import time
 import numpy as np
 
 from attnstudio.core import Settings, Weights
-from attnstudio.core.lesson_steps import StepWeights, _seeded, seeded_weights
+from attnstudio.core.lesson_steps import StepWeights, seeded_weights
 from attnstudio.core.lessons import compute_step, parse_lesson
+from attnstudio.core.weights import _seeded_layer
 
 
 def big_lesson(steps: int, d: int, heads: int, layers: int, *, new_seed_each_step: bool) -> str:
@@ -31,14 +32,14 @@ def big_lesson(steps: int, d: int, heads: int, layers: int, *, new_seed_each_ste
 
 
 def test_forty_steps_with_their_own_seeds_open_without_seeding() -> None:
-    _seeded.cache_clear()
+    _seeded_layer.cache_clear()
     t0 = time.perf_counter()
     lesson = parse_lesson(big_lesson(40, 512, 8, 4, new_seed_each_step=True), "big.toml")
     assert time.perf_counter() - t0 < 3.0
-    assert _seeded.cache_info().misses == 0  # seeded when a step is shown, not when opened
+    assert _seeded_layer.cache_info().misses == 0  # seeded when a step is shown, not when opened
     w = lesson.steps[5].state.weights
     assert isinstance(w, StepWeights) and len(w.layers) == 4
-    assert _seeded.cache_info().misses == 1
+    assert _seeded_layer.cache_info().misses == 4  # its four layers
 
 
 def test_steps_with_equal_settings_share_every_matrix_but_the_given_one() -> None:

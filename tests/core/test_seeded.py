@@ -90,3 +90,26 @@ def test_seeded_weights_at_the_maxima_equal_the_reference_on_a_sample() -> None:
         assert_same_bits(getattr(w.layers[li].heads[hi], p), want)
     want = reference_uniform("w_o|3|1024|64|6", 1024 * 1024, -a, a).reshape(1024, 1024)
     assert_same_bits(w.layers[6].w_o, want)
+
+
+def test_read_only_seeding_is_shared_and_seeded_gives_copies_to_edit() -> None:
+    from attnstudio.core.weights import _seeded_layer
+
+    s = Settings(d_model=64, heads=4, layers=3, seed=11)
+    shared = Weights.seeded_read_only(s)
+    again = Weights.seeded_read_only(s)
+    assert shared is not again and shared.layers[0] is not again.layers[0]  # lists are new
+    assert shared.layers[2].heads[3].w_v is again.layers[2].heads[3].w_v  # arrays are one
+    assert not shared.layers[1].w_o.flags.writeable
+    editable = Weights.seeded(s)
+    assert editable.layers[1].w_o.flags.writeable
+    assert not np.shares_memory(editable.layers[1].w_o, shared.layers[1].w_o)
+    assert_same_bits(editable.layers[1].w_o, shared.layers[1].w_o)
+    editable.layers[1].w_o[0, 0] = 9.0
+    assert Weights.seeded(s).layers[1].w_o[0, 0] != 9.0
+
+    # A layer's keys do not name the number of layers: one more layer seeds only that one.
+    before = _seeded_layer.cache_info().misses
+    more = Weights.seeded_read_only(s.with_(layers=4))
+    assert _seeded_layer.cache_info().misses == before + 1
+    assert more.layers[0].heads[0].w_q is shared.layers[0].heads[0].w_q
