@@ -29,7 +29,12 @@ def uniform(key: str, count: int, low: float = -1.0, high: float = 1.0, decimals
         return np.round(low + (high - low) * np.zeros(0), decimals)
     prefix = f"{key}|".encode()
     digests = b"".join(map(_DIGEST, map(_BLAKE2B, map(prefix.__add__, _suffixes(blocks)))))
-    return np.round(low + (high - low) * units(np.frombuffer(digests, dtype="<u8", count=count)), decimals)
+    # low + (high - low) * unit, rounded, done in place: the same operations on the same
+    # values (IEEE + and × commute), without three more arrays of the full size.
+    values = units(np.frombuffer(digests, dtype="<u8", count=count))
+    values *= high - low
+    values += low
+    return np.round(values, decimals, out=values)
 
 
 def units(words: np.ndarray) -> np.ndarray:
@@ -38,7 +43,9 @@ def units(words: np.ndarray) -> np.ndarray:
     The same rounding as Python's ``float(int)`` (nearest, ties to even), which the
     derivation was first written with.
     """
-    return words.astype(np.float64) / float(2**64)
+    unit = words.astype(np.float64)
+    unit /= float(2**64)
+    return unit
 
 
 _BLAKE2B = hashlib.blake2b  # digest_size defaults to 64, the size the derivation uses
