@@ -80,7 +80,8 @@ class StepState:
     Arrays are read-only (the lesson is shared): copy them (``Weights.copy()``,
     ``array.copy()``) before editing. ``embeddings`` (N × d_model) is None for the toy
     embeddings; ``weights`` is None for the seeded ones, else a full set where the
-    matrices the file did not give are seeded. ``direct`` maps (layer, head, 'q'|'k'|'v'),
+    matrices the file did not give are seeded (composed when read, shared between steps:
+    core.lesson_steps.StepWeights). ``direct`` maps (layer, head, 'q'|'k'|'v'),
     0-based, to an N × d_k matrix. ``layer``, ``head`` and the highlights are 0-based.
     """
 

@@ -14,7 +14,6 @@ Rules (docs/lessons.md says the same to lesson authors):
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -338,15 +337,7 @@ class StepResolver:
         spec.weights = kept
         if not kept:
             return None
-        seeded = seeded_weights(settings)
-        layers = []
-        for li, lw in enumerate(seeded.layers):
-            heads = [
-                HeadWeights(*(kept.get((li, hi, p), getattr(hw, p)) for p in HEAD_MATRICES))
-                for hi, hw in enumerate(lw.heads)
-            ]
-            layers.append(LayerWeights(heads, kept.get((li, None, "w_o"), lw.w_o)))
-        return Weights(layers)
+        return StepWeights(settings, kept)
 
     def _direct(
         self, where: Where, ch: Changes, spec: Spec, settings: Settings, new_sentence: bool
@@ -407,24 +398,48 @@ class StepResolver:
         return tuple(dict.fromkeys(rows)), tuple(dict.fromkeys(cells))
 
 
-def seeded_weights(settings: Settings) -> Weights:
-    """Weights.seeded(settings), read-only and remembered.
+class StepWeights(Weights):
+    """A step's matrices: the seeded ones of its settings with the ones the file gives in place.
 
-    Seeding costs one hash per 8 numbers: 0.44 s for d_model = 512, which a lecturer would
-    feel on every step of the scaling lesson. Steps and lessons reuse a few settings.
+    Built on each read from ``seeded_weights``' few remembered sets, never kept: a lesson
+    whose 200 steps each give a matrix and another seed would otherwise seed every step
+    when it is opened and hold 200 full sets (268 MB each at the largest settings). Steps
+    with equal settings read the very same seeded arrays. Read-only like all lesson data:
+    ``copy()`` gives an editable ``Weights``.
     """
-    return _seeded(settings.d_model, settings.heads, settings.layers, settings.seed)
+
+    def __init__(self, settings: Settings, given: dict[WeightKey, np.ndarray]) -> None:
+        self._settings = settings
+        self._given = given
+
+    @property
+    def layers(self) -> list[LayerWeights]:
+        seeded = seeded_weights(self._settings)
+        given = self._given
+        return [
+            LayerWeights(
+                [
+                    HeadWeights(*(given.get((li, hi, p), getattr(hw, p)) for p in HEAD_MATRICES))
+                    for hi, hw in enumerate(lw.heads)
+                ],
+                given.get((li, None, "w_o"), lw.w_o),
+            )
+            for li, lw in enumerate(seeded.layers)
+        ]
+
+    @layers.setter
+    def layers(self, value: list[LayerWeights]) -> None:
+        raise AttributeError("a lesson step's weights are read-only: copy() them to edit")
 
 
-@functools.lru_cache(maxsize=4)
-def _seeded(d_model: int, heads: int, layers: int, seed: int) -> Weights:
-    w = Weights.seeded(Settings(d_model=d_model, heads=heads, layers=layers, seed=seed))
-    for lw in w.layers:
-        frozen(lw.w_o)
-        for hw in lw.heads:
-            for p in HEAD_MATRICES:
-                frozen(getattr(hw, p))
-    return w
+def seeded_weights(settings: Settings) -> Weights:
+    """Weights.seeded_read_only(settings): read-only, shared and remembered.
+
+    Seeding costs one hash per 8 numbers: 0.2 s for d_model = 512, 2 s at the largest
+    settings, which a lecturer would feel on every step. Steps and lessons reuse a few
+    settings.
+    """
+    return Weights.seeded_read_only(settings)
 
 
 def _weight_fits(key: WeightKey, m: np.ndarray, settings: Settings) -> bool:

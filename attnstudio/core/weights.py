@@ -7,6 +7,7 @@ so that projections keep roughly the spread of the embeddings, rounded to two de
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -45,17 +46,22 @@ class Weights:
 
     @classmethod
     def seeded(cls, settings: Settings) -> Weights:
-        """The deterministic matrices for (d_model, heads, layers, seed)."""
+        """The deterministic matrices for (d_model, heads, layers, seed), new arrays to edit."""
+        return cls.seeded_read_only(settings).copy()
+
+    @classmethod
+    def seeded_read_only(cls, settings: Settings) -> Weights:
+        """The same matrices, read-only and shared with every other caller: nothing copied.
+
+        Each layer's matrices are remembered apart, keyed without the number of layers (a
+        layer's keys do not name it), so going from 7 layers to 8 seeds only the new one.
+        The lists are new on each call; only the arrays, which cannot be written, are shared.
+        """
         d, h, s = settings.d_model, settings.heads, settings.seed
-        dk = settings.d_k
-        a = min(1.0, math.sqrt(3.0 / d))
         layers = []
         for li in range(settings.layers):
-            heads = [
-                HeadWeights(*(seeded.matrix(f"{p}|{s}|{d}|{h}|{li}|{hi}", d, dk, a) for p in PROJECTIONS))
-                for hi in range(h)
-            ]
-            layers.append(LayerWeights(heads, seeded.matrix(f"w_o|{s}|{d}|{h}|{li}", d, d, a)))
+            heads, w_o = _seeded_layer(d, h, s, li)
+            layers.append(LayerWeights([HeadWeights(*m) for m in heads], w_o))
         return cls(layers)
 
     def fits(self, settings: Settings) -> bool:
@@ -99,3 +105,31 @@ class Weights:
                 for lw in self.layers
             ]
         )
+
+
+# Two full sets at the largest settings (8 layers of 33.5 MB each); many more for small ones.
+SEEDED_LAYERS_KEPT = 16
+
+
+@functools.lru_cache(maxsize=SEEDED_LAYERS_KEPT)
+def _seeded_layer(
+    d: int, h: int, s: int, li: int
+) -> tuple[tuple[tuple[np.ndarray, ...], ...], np.ndarray]:
+    """One layer's seeded (W_Q, W_K, W_V) per head and W_O, read-only.
+
+    Values are uniform in ±min(1, √(3/d_model)); the keys name seed, d_model, heads, layer
+    and head. Remembered: changing the sentence, the temperature or the number of layers
+    must not hash the same numbers again (2 s at the largest settings).
+    """
+    dk = d // h
+    a = min(1.0, math.sqrt(3.0 / d))
+
+    def frozen(m: np.ndarray) -> np.ndarray:
+        m.setflags(write=False)
+        return m
+
+    heads = tuple(
+        tuple(frozen(seeded.matrix(f"{p}|{s}|{d}|{h}|{li}|{hi}", d, dk, a)) for p in PROJECTIONS)
+        for hi in range(h)
+    )
+    return heads, frozen(seeded.matrix(f"w_o|{s}|{d}|{h}|{li}", d, d, a))

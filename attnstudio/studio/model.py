@@ -64,7 +64,7 @@ class StudioModel:
         base = Snapshot()
         if settings is not None:
             s = settings.validated()
-            base = replace(base, settings=s, weights=frozen_weights(Weights.seeded(s)))
+            base = replace(base, settings=s, weights=Weights.seeded_read_only(s))
         if sentence is not None:
             base = replace(base, sentence=str(sentence))
         self._s = base
@@ -258,7 +258,7 @@ class StudioModel:
         """The seeded values for the current seed: every edit and direct matrix dropped."""
         s = self._s
         stash = tuple((k, v) for k, v in s.stash if k != rules.shape_key(s.settings))
-        new = replace(s, weights=frozen_weights(Weights.seeded(s.settings)), embeddings=None, direct=(),
+        new = replace(s, weights=Weights.seeded_read_only(s.settings), embeddings=None, direct=(),
                       edited=False, stash=stash)
         self._commit(new, [f"Reset: seeded values for seed {s.settings.seed}"])
 
@@ -405,7 +405,7 @@ class StudioModel:
         weights, emb, direct, stash, edited, notes = rules.resized(s, settings, quiet)
         if "weights" in changes:
             w = changes["weights"]
-            weights = frozen_weights(Weights.seeded(settings) if w is None else w.checked(settings))
+            weights = Weights.seeded_read_only(settings) if w is None else frozen_weights(w.checked(settings))
             edited = edited or w is not None
         if "embeddings" in changes:
             m = changes["embeddings"]

@@ -15,7 +15,7 @@ from attnstudio.core.tokenize import tokenize
 from attnstudio.core.trace import STAGE_KEYS
 from attnstudio.core.weights import Weights
 from attnstudio.studio.inputs import RowOverride
-from attnstudio.studio.snapshot import MAX_ZOOM, MIN_ZOOM, THEMES, WEIGHT_SCALES, Snapshot, Stashed, frozen_weights
+from attnstudio.studio.snapshot import MAX_ZOOM, MIN_ZOOM, THEMES, WEIGHT_SCALES, Snapshot, Stashed
 
 # Settings whose change gives the matrices new shapes or new seeded values.
 SHAPE_KEYS = ("d_model", "heads", "layers", "seed")
@@ -52,7 +52,7 @@ def resized(s: Snapshot, new: Settings, quiet: bool) -> tuple[Weights, RowOverri
         edited = True
         msg = "your earlier edits for these sizes are back"
     else:
-        weights = frozen_weights(Weights.seeded(new))
+        weights = Weights.seeded_read_only(new)
         emb = None if (new.d_model != old.d_model or new.seed != old.seed) else s.embeddings
         direct = () if (new.d_k != old.d_k or new.heads != old.heads or new.layers < old.layers) else s.direct
         edited = emb is not None or bool(direct)

@@ -65,7 +65,7 @@ class Snapshot:
 
     sentence: str = DEFAULT_SENTENCE
     settings: Settings = dataclasses.field(default_factory=Settings)
-    weights: Weights = dataclasses.field(default_factory=lambda: frozen_weights(Weights.seeded(Settings())))
+    weights: Weights = dataclasses.field(default_factory=lambda: Weights.seeded_read_only(Settings()))
     embeddings: RowOverride | None = None
     direct: tuple[tuple[DirectKey, RowOverride], ...] = ()
     stash: tuple[tuple[ShapeKey, Stashed], ...] = ()
@@ -94,12 +94,17 @@ class Snapshot:
 
 def same(a: Any, b: Any) -> bool:
     """Exact equality through dataclasses, tuples, lists and dicts; arrays bit for bit
-    (same shape, dtype and values, NaN equal to NaN in the same place)."""
+    (same shape, dtype and values, NaN equal to NaN in the same place); weights by their
+    matrices."""
     if a is b:
         return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
                 and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f")))
+    if isinstance(a, Weights) and isinstance(b, Weights):
+        # A lesson step's weights (core.lesson_steps.StepWeights) are built when read:
+        # the same matrices as a plain Weights, only not held.
+        return same(a.layers, b.layers)
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
         return type(a) is type(b) and all(
             same(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))

@@ -170,7 +170,7 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 
 def _weights_json(w: Weights, settings: Settings) -> str | list[dict[str, Any]]:
     """"seeded", or the matrices that differ from the seeded ones (bit for bit)."""
-    seeded = Weights.seeded(settings)
+    seeded = Weights.seeded_read_only(settings)
     out: list[dict[str, Any]] = []
     for li, (lw, sw) in enumerate(zip(w.layers, seeded.layers)):
         for hi, (hw, sh) in enumerate(zip(lw.heads, sw.heads)):
@@ -345,14 +345,8 @@ def _show(value: Any) -> str:
 
 
 def _seeded(settings: Settings) -> Weights:
-    """The seeded matrices, made read-only in place (they are new arrays: no copy needed)."""
-    w = Weights.seeded(settings)
-    for lw in w.layers:
-        lw.w_o.setflags(write=False)
-        for hw in lw.heads:
-            for name in PROJECTIONS:
-                getattr(hw, name).setflags(write=False)
-    return frozen_weights(w)
+    """The seeded matrices, read-only and shared (core.weights remembers them)."""
+    return Weights.seeded_read_only(settings)
 
 
 def _is_int(value: Any) -> bool:
