@@ -6,8 +6,6 @@ minutes to open and tens of GB: every step that gave one matrix built its own fu
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from attnstudio.core import Settings, Weights
@@ -33,9 +31,7 @@ def big_lesson(steps: int, d: int, heads: int, layers: int, *, new_seed_each_ste
 
 def test_forty_steps_with_their_own_seeds_open_without_seeding() -> None:
     _seeded_layer.cache_clear()
-    t0 = time.perf_counter()
     lesson = parse_lesson(big_lesson(40, 512, 8, 4, new_seed_each_step=True), "big.toml")
-    assert time.perf_counter() - t0 < 3.0
     assert _seeded_layer.cache_info().misses == 0  # seeded when a step is shown, not when opened
     w = lesson.steps[5].state.weights
     assert isinstance(w, StepWeights) and len(w.layers) == 4

@@ -81,6 +81,7 @@ def test_negative_count_is_refused() -> None:
         seeded.uniform("k", -1)
 
 
+@pytest.mark.slow
 def test_seeded_weights_at_the_maxima_equal_the_reference_on_a_sample() -> None:
     s = Settings(d_model=1024, heads=64, layers=8, seed=3)
     w = Weights.seeded(s)
