@@ -185,10 +185,10 @@ def _layout(size: tuple[int, int]) -> dict[str, Any]:
     return {"u": u, "m": m, "stage": stage, "text": text, "header_h": header}
 
 
-def _slide_window(size: tuple[int, int]) -> MainWindow:
-    """A studio window, never mapped on screen, that shows only the stage view at the size
-    the slide gives it, with text grown to match."""
-    from PySide6.QtCore import QRectF, Qt
+def stage_only_window() -> MainWindow:
+    """A studio window, never mapped on screen, that shows only its stage view: no menus,
+    sentence, strips or side panels, and no "hover a cell…" line (it means nothing in a file)."""
+    from PySide6.QtCore import Qt
 
     from attnstudio.qt.app import create_window
 
@@ -200,7 +200,15 @@ def _slide_window(size: tuple[int, int]) -> MainWindow:
             widget.hide()
     for dock in window.side_docks:
         dock.hide()
-    window.stage_view.set_hover_lines(False)  # "hover a cell…" means nothing on a slide
+    window.stage_view.set_hover_lines(False)
+    return window
+
+
+def _slide_window(size: tuple[int, int]) -> MainWindow:
+    """The stage-only window at the size the slide gives the stage, with text grown to match."""
+    from PySide6.QtCore import QRectF
+
+    window = stage_only_window()
     full = _layout(size)["stage"]
     # Laid out as on a 1280×720 screen and drawn larger (paint_slide scales the stage to its
     # box): on a 1920×1080 slide every label, tick and number is 1.5× what the window shows,

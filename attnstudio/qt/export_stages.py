@@ -181,20 +181,11 @@ def _draw(window: MainWindow, target: Path, fmt: str, frame: tuple[int, int]) ->
 def stage_window(snap: Snapshot, size: tuple[int, int], theme: str = "light") -> MainWindow:
     """A studio window, never mapped on screen, showing ``snap`` with only its stage view,
     which is ``size`` pixels."""
-    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from attnstudio.qt.app import create_window
+    from attnstudio.qt.export import stage_only_window
 
-    window = create_window(interactive=False)
-    window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    for widget in (window.menuWidget(), window.statusBar(), window.sentence, window.token_strip,
-                   window.stage_strip):
-        if widget is not None:
-            widget.hide()
-    for dock in window.side_docks:
-        dock.hide()
-    window.stage_view.set_hover_lines(False)  # "hover a cell…" means nothing in a file
+    window = stage_only_window()
     window.studio.restore(snap)
     window.studio.apply(theme=theme)
     window.setMinimumSize(1, 1)
