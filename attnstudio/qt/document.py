@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox
 
 from attnstudio.core.errors import AttnStudioError
-from attnstudio.qt.feature import Host
+from attnstudio.qt.feature import Host, menu_action
 from attnstudio.studio import workspace
 from attnstudio.studio.snapshot import WORK_FIELDS, Snapshot, same
 
@@ -65,11 +65,7 @@ class DocumentFeature:
         self._show_title()
 
     def _action(self, text: str, keys: QKeySequence.StandardKey | str, slot: Callable[[], object]) -> QAction:
-        action = QAction(text, self._window)
-        action.setShortcut(QKeySequence(keys))
-        action.triggered.connect(lambda _=False: slot())
-        self.menu.addAction(action)
-        return action
+        return menu_action(self.menu, self._window, text, slot, keys)
 
     # ---- what the window installs ------------------------------------------------------------
     def menus(self) -> list[QMenu]:

@@ -29,7 +29,7 @@ from attnstudio.core.gif import encode_gif
 from attnstudio.core.matrices import DIRECT_MATRICES, direct_label
 from attnstudio.core.matrix_files import matrix_to_csv, matrix_to_npy, read_matrix
 from attnstudio.core.trace import STAGE_KEYS, STAGE_MATRIX, Trace
-from attnstudio.qt.feature import Host
+from attnstudio.qt.feature import Host, menu_action
 from attnstudio.qt.matrix_editor import MatrixEditor
 from attnstudio.qt.render_files import fit_frame, save_widget_png, save_widget_svg, widget_rgb
 from attnstudio.studio.edits import weight_name
@@ -77,10 +77,7 @@ class ExportFeature:
         self.menu.aboutToShow.connect(self._enable)
 
     def _add(self, text: str, slot: Callable[[], object]) -> QAction:
-        action = QAction(text, self._window)
-        action.triggered.connect(lambda _=False: slot())
-        self.menu.addAction(action)
-        return action
+        return menu_action(self.menu, self._window, text, slot)
 
     # ---- what the window installs ------------------------------------------------------------
     def menus(self) -> list[QMenu]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
 
 from attnstudio.qt.qt_studio import QtStudio
@@ -47,3 +47,16 @@ class Host(Protocol):
     def dock_in_front(self, dock: QDockWidget) -> bool: ...
 
     def go_to_stage(self, key: str) -> None: ...
+
+
+def menu_action(menu: QMenu, parent: QWidget, text: str, slot: Callable[[], object],
+                keys: QKeySequence.StandardKey | str | None = None) -> QAction:
+    """An action in ``menu`` that calls ``slot()`` (without Qt's ``checked`` argument), with
+    ``keys`` as its shortcut when given; the window makes the shortcut window-wide when the
+    feature lists the action in ``actions()``."""
+    action = QAction(text, parent)
+    if keys:
+        action.setShortcut(QKeySequence(keys))
+    action.triggered.connect(lambda _=False: slot())
+    menu.addAction(action)
+    return action

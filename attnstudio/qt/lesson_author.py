@@ -19,13 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSaveFile, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
 
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lesson_schema import LessonError
 from attnstudio.qt.author_panel import AuthorPanel
-from attnstudio.qt.feature import Host
+from attnstudio.qt.feature import Host, menu_action
 from attnstudio.qt.scrolling import scrolling
 from attnstudio.studio.authoring import AUTHORED, Draft, record
 
@@ -77,12 +77,7 @@ class LessonAuthor(QObject):
         self._show(-1)
 
     def _action(self, text: str, slot: Callable[[], object], keys: str = "") -> QAction:
-        action = QAction(text, self._window)
-        if keys:
-            action.setShortcut(QKeySequence(keys))
-        action.triggered.connect(lambda _=False: slot())
-        self.menu.addAction(action)
-        return action
+        return menu_action(self.menu, self._window, text, slot, keys)
 
     def _connect_panel(self) -> None:
         p = self.panel
