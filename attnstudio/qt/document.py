@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox
 
 from attnstudio.core.errors import AttnStudioError
-from attnstudio.qt.feature import Host, menu_action
+from attnstudio.qt.feature import Host, menu_action, tell_failure
 from attnstudio.studio import workspace
 from attnstudio.studio.snapshot import WORK_FIELDS, Snapshot, same
 
@@ -211,11 +211,7 @@ class DocumentFeature:
 
     def _error(self, title: str, message: str) -> None:
         self.last_error = message
-        self._host.show_message(message, 30_000)
-        if self.interactive:
-            box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self._window)
-            box.setInformativeText("The work on screen is unchanged.")
-            box.open()
+        tell_failure(self._host, title, message, self.interactive)
 
     def _folder(self) -> str:
         recent = self.recent()

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QProcess
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMenu, QWidget
 
 from attnstudio.core.atomic import write_bytes
 from attnstudio.core.errors import AttnStudioError
@@ -29,7 +29,7 @@ from attnstudio.core.gif import encode_gif
 from attnstudio.core.matrices import DIRECT_MATRICES, direct_label
 from attnstudio.core.matrix_files import matrix_to_csv, matrix_to_npy, read_matrix
 from attnstudio.core.trace import STAGE_KEYS, STAGE_MATRIX, Trace
-from attnstudio.qt.feature import Host, menu_action
+from attnstudio.qt.feature import Host, menu_action, tell_failure
 from attnstudio.qt.matrix_editor import MatrixEditor
 from attnstudio.qt.render_files import fit_frame, save_widget_png, save_widget_svg, widget_rgb
 from attnstudio.studio.edits import weight_name
@@ -273,8 +273,4 @@ class ExportFeature:
 
     def _error(self, title: str, message: str) -> None:
         self.last_error = message
-        self._host.show_message(message, 30_000)
-        if self.interactive:
-            box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self._window)
-            box.setInformativeText("The work on screen is unchanged.")
-            box.open()
+        tell_failure(self._host, title, message, self.interactive)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMenu, QWidget
+from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox, QWidget
 
 from attnstudio.qt.qt_studio import QtStudio
 from attnstudio.studio.model import StudioModel
@@ -60,3 +60,14 @@ def menu_action(menu: QMenu, parent: QWidget, text: str, slot: Callable[[], obje
     action.triggered.connect(lambda _=False: slot())
     menu.addAction(action)
     return action
+
+
+def tell_failure(host: Host, title: str, message: str, interactive: bool) -> None:
+    """A command that failed and changed nothing: ``message`` on the status bar (30 s) and,
+    when ``interactive``, in a warning box that does not block the window."""
+    host.show_message(message, 30_000)
+    if interactive:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
+                          host.window_widget())
+        box.setInformativeText("The work on screen is unchanged.")
+        box.open()
