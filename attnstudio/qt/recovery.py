@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox
 
@@ -83,7 +83,10 @@ class RecoveryFeature:
         self.set_interval(interval_s())
         self._idle.timeout.connect(self.write_now)
         self._periodic.timeout.connect(self.write_now)
-        host.studio.events.connect_any(lambda _kinds: self.changed())
+        # Only these change the work (WORK_FIELDS); view, selection and display changes do not,
+        # and need not compare the work with the saved file again.
+        for kind in ("inputs", "lesson"):
+            host.studio.events.connect(kind, self.changed)
 
     # ---- the Feature protocol: nothing on screen of its own --------------------------------
     def menus(self) -> list[QMenu]:
@@ -161,8 +164,6 @@ class RecoveryFeature:
         if thread is not None:
             thread.join()
         # The result is queued to the event loop; take it now so a caller sees the outcome.
-        from PySide6.QtCore import QCoreApplication
-
         QCoreApplication.sendPostedEvents(self._signals)
 
     def _on_written(self, error: str) -> None:
