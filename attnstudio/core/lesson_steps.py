@@ -401,7 +401,7 @@ class StepResolver:
 class StepWeights(Weights):
     """A step's matrices: the seeded ones of its settings with the ones the file gives in place.
 
-    Built on each read from ``seeded_weights``' few remembered sets, never kept: a lesson
+    Built on each read from the remembered seeded layers (``Weights.seeded_read_only``), never kept: a lesson
     whose 200 steps each give a matrix and another seed would otherwise seed every step
     when it is opened and hold 200 full sets (268 MB each at the largest settings). Steps
     with equal settings read the very same seeded arrays. Read-only like all lesson data:
@@ -414,7 +414,7 @@ class StepWeights(Weights):
 
     @property
     def layers(self) -> list[LayerWeights]:
-        seeded = seeded_weights(self._settings)
+        seeded = Weights.seeded_read_only(self._settings)
         given = self._given
         return [
             LayerWeights(
@@ -431,15 +431,6 @@ class StepWeights(Weights):
     def layers(self, value: list[LayerWeights]) -> None:
         raise AttributeError("a lesson step's weights are read-only: copy() them to edit")
 
-
-def seeded_weights(settings: Settings) -> Weights:
-    """Weights.seeded_read_only(settings): read-only, shared and remembered.
-
-    Seeding costs one hash per 8 numbers: 0.2 s for d_model = 512, 2 s at the largest
-    settings, which a lecturer would feel on every step. Steps and lessons reuse a few
-    settings.
-    """
-    return Weights.seeded_read_only(settings)
 
 
 def _weight_fits(key: WeightKey, m: np.ndarray, settings: Settings) -> bool:

@@ -30,7 +30,6 @@ from attnstudio.core.lesson_schema import (
     LessonStep,
     StepState,
 )
-from attnstudio.core.lesson_steps import seeded_weights
 from attnstudio.core.settings import Settings
 from attnstudio.core.weights import Weights
 
@@ -174,7 +173,7 @@ class _StepWriter:
         if st.weights is None:
             self.weights = {}
             return '"seeded"' if kept else {}
-        seeded = seeded_weights(s)
+        seeded = Weights.seeded_read_only(s)
         give: dict[WeightKey, np.ndarray] = {}
         for key, m in _weight_items(st.weights):
             base = kept[key] if key in kept else _weight_at(seeded, key)

@@ -38,9 +38,10 @@ from attnstudio.core.lesson_schema import (
     text,
     type_name,
 )
-from attnstudio.core.lesson_steps import STATE_KEYS, Changes, StepResolver, overlay, parse_changes, seeded_weights
+from attnstudio.core.lesson_steps import STATE_KEYS, Changes, StepResolver, overlay, parse_changes
 from attnstudio.core.pipeline import compute
 from attnstudio.core.trace import Trace
+from attnstudio.core.weights import Weights
 from attnstudio.resources import lessons_dir
 
 __all__ = [
@@ -226,7 +227,7 @@ def compute_step(step: LessonStep | StepState, backend: Backend | str | None = N
     return compute(
         state.sentence,
         state.settings,
-        weights=state.weights or seeded_weights(state.settings),
+        weights=state.weights or Weights.seeded_read_only(state.settings),
         embeddings=state.embeddings,
         direct=state.direct or None,
         backend=backend,

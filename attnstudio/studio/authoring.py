@@ -35,7 +35,6 @@ from attnstudio.core.lesson_schema import (
     narration_markup,
     text,
 )
-from attnstudio.core.lesson_steps import seeded_weights
 from attnstudio.core.lesson_write import lesson_toml
 from attnstudio.core.lessons import parse_lesson
 from attnstudio.core.settings import Settings
@@ -72,7 +71,7 @@ def step_state(snap: Snapshot) -> StepState:
     direct = {key: adapt_direct(ov, tokens) for key, ov in snap.direct}
     if any(np.isnan(m).any() for m in direct.values()):
         # Rows of tokens the typed-in matrix did not have follow X·W: a file holds numbers.
-        inputs = Inputs(snap.sentence, tokens, settings, weights or seeded_weights(settings), emb, direct)
+        inputs = Inputs(snap.sentence, tokens, settings, weights or Weights.seeded_read_only(settings), emb, direct)
         direct = fill_direct(inputs)
     return StepState(
         snap.sentence, settings, emb, weights, {k: frozen_array(m) for k, m in direct.items()},
@@ -101,7 +100,7 @@ def check_text(title: str, narration: str, formula: str | None) -> tuple[str, st
 
 
 def _all_seeded(w: Weights, settings: Settings) -> bool:
-    return same(frozen_weights(w), seeded_weights(settings))
+    return same(w, Weights.seeded_read_only(settings))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from attnstudio.core import Settings, Weights
-from attnstudio.core.lesson_steps import StepWeights, seeded_weights
+from attnstudio.core.lesson_steps import StepWeights
 from attnstudio.core.lessons import compute_step, parse_lesson
 from attnstudio.core.weights import _seeded_layer
 
@@ -41,7 +41,7 @@ def test_forty_steps_with_their_own_seeds_open_without_seeding() -> None:
 def test_steps_with_equal_settings_share_every_matrix_but_the_given_one() -> None:
     lesson = parse_lesson(big_lesson(40, 512, 8, 4, new_seed_each_step=False), "big.toml")
     states = [s.state for s in lesson.steps]
-    seeded = seeded_weights(states[0].settings)
+    seeded = Weights.seeded_read_only(states[0].settings)
     given = states[0].weights.layers[0].heads[0].w_q
     assert given[0, 0] == 1.0 and not np.shares_memory(given, seeded.layers[0].heads[0].w_q)
     for st in states:
