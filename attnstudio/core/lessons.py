@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from attnstudio.core.backends import Backend, resolve_backend
+from attnstudio.core.file_text import FileTextError, file_text
 from attnstudio.core.lesson_schema import (
     FORMAT_VERSION,
     ID_PATTERN,
@@ -130,26 +131,12 @@ def parse_lesson(text_or_bytes: str | bytes, source: str, *, builtin: bool = Fal
     ``Lesson.source`` is ``source``, or "built-in" when ``builtin`` is true.
     """
     source = str(source)
-    if isinstance(text_or_bytes, (bytes, bytearray)):
-        if len(text_or_bytes) > MAX_FILE_BYTES:
-            raise LessonError(source, _too_big(len(text_or_bytes)))
-        try:
-            doc_text = bytes(text_or_bytes).decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = bytes(text_or_bytes)[: exc.start].count(b"\n") + 1
-            raise LessonError(
-                source, f"is not UTF-8 text (byte 0x{text_or_bytes[exc.start]:02x} on line {line}); save it as UTF-8"
-            ) from None
-    elif isinstance(text_or_bytes, str):
-        doc_text = text_or_bytes.removeprefix("\ufeff")
-        try:
-            size = len(doc_text.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise LessonError(source, "holds characters that are not valid Unicode text") from None
-        if size > MAX_FILE_BYTES:
-            raise LessonError(source, _too_big(size))
-    else:
+    if not isinstance(text_or_bytes, (bytes, bytearray, str)):
         raise LessonError(source, f"expected the text of a lesson file, not {type_name(text_or_bytes)}")
+    try:
+        doc_text = file_text(text_or_bytes, MAX_FILE_BYTES, _too_big, "; save it as UTF-8")
+    except FileTextError as exc:
+        raise LessonError(source, str(exc)) from None
     try:
         doc = tomllib.loads(doc_text)
     except tomllib.TOMLDecodeError as exc:

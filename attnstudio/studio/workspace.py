@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from attnstudio.core.errors import AttnStudioError, MatrixError, SettingsError
+from attnstudio.core.file_text import FileTextError, file_text
 from attnstudio.core.lesson_schema import type_name as schema_type_name
 from attnstudio.core.matrices import DIRECT_MATRICES, check_matrix, direct_label
 from attnstudio.core.settings import MAX_HEADS, Settings
@@ -293,26 +294,12 @@ def _too_big(size: int) -> str:
 
 
 def _decode(text_or_bytes: Any, source: str) -> str:
-    if isinstance(text_or_bytes, (bytes, bytearray, memoryview)):
-        data = bytes(text_or_bytes)
-        if len(data) > MAX_BYTES:
-            raise WorkspaceError(source, _too_big(len(data)))
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            raise WorkspaceError(source, f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}): "
-                                         "is it a workspace file?") from None
-    if isinstance(text_or_bytes, str):
-        text = text_or_bytes.removeprefix("\ufeff")
-        try:
-            size = len(text.encode("utf-8"))
-        except UnicodeEncodeError:
-            raise WorkspaceError(source, "holds characters that are not valid Unicode text") from None
-        if size > MAX_BYTES:
-            raise WorkspaceError(source, _too_big(size))
-        return text
-    raise WorkspaceError(source, f"expected the text of a workspace file, not {type(text_or_bytes).__name__}")
+    if not isinstance(text_or_bytes, (bytes, bytearray, memoryview, str)):
+        raise WorkspaceError(source, f"expected the text of a workspace file, not {type(text_or_bytes).__name__}")
+    try:
+        return file_text(text_or_bytes, MAX_BYTES, _too_big, ": is it a workspace file?")
+    except FileTextError as exc:
+        raise WorkspaceError(source, str(exc)) from None
 
 
 class _DuplicateKeyError(ValueError):
