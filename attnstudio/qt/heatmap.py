@@ -121,7 +121,6 @@ class HeatmapView(QWidget):
         self._marks.setZValue(2)
         self._bar: pg.ColorBarItem | None = None
         self._bar_axis: BarAxis | None = None
-        self._bar_widths = (0.0, 0.0)  # the bar's (minimum, maximum) width while it is hidden
         if compact:
             self._plot.hideAxis("left")
             self._plot.hideAxis("top")
@@ -254,16 +253,12 @@ class HeatmapView(QWidget):
             self._plot.hideAxis("left")
         if self._bar is not None and self._bar.isVisible() != colorbar:
             self._bar.setVisible(colorbar)
-            # A hidden item keeps its cell in the layout; give the width back as well, and
-            # restore the bar's own width limits when it comes back.
-            if not colorbar:
-                self._bar_widths = (self._bar.minimumWidth(), self._bar.maximumWidth())
-                self._bar.setMinimumWidth(0)
-                self._bar.setMaximumWidth(0)
-            else:
-                lo, hi = self._bar_widths
-                self._bar.setMinimumWidth(lo)
-                self._bar.setMaximumWidth(hi)
+            # A hidden item keeps its cell in the layout: give the width back as well. Shown
+            # again, the bar takes the width its axis needs now (-1 unsets the limits): the
+            # widths from when it was hidden fitted other labels, and cut the caption off.
+            width = 0 if not colorbar else -1
+            self._bar.setMinimumWidth(width)
+            self._bar.setMaximumWidth(width)
 
     def cells_width(self) -> float:
         """The width (px) the matrix's cells take; the rest is labels, colour bar, margins."""

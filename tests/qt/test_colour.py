@@ -301,3 +301,23 @@ def test_inner_labels_mixing_major_and_minor_ticks_keep_their_decimals(window, q
     q, k = window.trace.head(0, 1).q, window.trace.head(0, 1).k
     top = max(abs(float(np.min([q, k, v]))), abs(float(np.max([q, k, v]))))
     assert values[-1] == round(top, 2) and values[0] == -round(top, 2)
+
+
+def test_the_bar_comes_back_from_q_k_v_as_wide_as_its_caption_needs(window, qtbot):
+    """The finding (a real window, stepping with →): after Q, K, V, whose large view hides
+    its bar, the weights' bar came back at the width it had when hidden (78 px, Q's labels
+    and no caption) and cut "0 … 0.62 (largest weight)" down the middle."""
+    window.go_to_stage("weights")
+    settle(qtbot, window)
+    qtbot.wait(30)
+    bar = window.heatmap._bar
+    direct = bar.geometry().width()
+    window.go_to_stage("projections")
+    settle(qtbot, window)
+    qtbot.wait(30)
+    assert not bar.isVisible()
+    window.go_to_stage("weights")
+    settle(qtbot, window)
+    qtbot.wait(30)
+    assert window.heatmap.color_bar_text()[1] == "0 … 0.62 (largest weight)"
+    assert bar.geometry().width() == direct
