@@ -15,6 +15,7 @@ instance): the graphics items of a heatmap are created once and never re-parente
 from __future__ import annotations
 
 import html
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -132,20 +133,23 @@ class BarAxis:
             return levels
         per_px = (self._hi - self._lo) / size
         line = QFontMetricsF(px_font(self._font_px)).height() * per_px
-        taken: list[float] = []
         inner: list[float] = []
         spacing = math.inf
+        # Whole levels, coarse to fine, while every value of a level has room: a level that
+        # fits only in part would leave uneven labels (0.5, 0.54, 0.6 …; −0.8 beside −0.5).
         for step, values in self._plain_values(self._lo, self._hi, size):
-            for v in values:
-                clear = self._lo + 1.7 * line <= v <= self._hi - 1.7 * line
-                if clear and all(abs(v - t) >= 1.3 * line for t in taken):
-                    taken.append(v)
-                    inner.append(v)
-                    # The finest step among the labels kept sets their decimals: 0.5 taken
-                    # from the minor ticks beside 1 from the major ones must not read "0".
-                    spacing = min(spacing, step)
+            level = [v for v in values if self._lo + 1.7 * line <= v <= self._hi - 1.7 * line]
+            if not level:
+                continue  # all of it too near an end: a finer level may still fit between them
+            placed = sorted([*inner, *level])
+            if any(b - a < 1.3 * line for a, b in itertools.pairwise(placed)):
+                break
+            inner = placed
+            # The finest level kept sets the decimals: 0.5 from the minor ticks beside 1
+            # from the major ones must not read "0".
+            spacing = step
         if inner:
-            levels.append((spacing, sorted(inner)))
+            levels.append((spacing, inner))
         return levels
 
     def _tick_strings(self, values: list[float], scale: float, spacing: float) -> list[str]:

@@ -321,3 +321,18 @@ def test_the_bar_comes_back_from_q_k_v_as_wide_as_its_caption_needs(window, qtbo
     qtbot.wait(30)
     assert window.heatmap.color_bar_text()[1] == "0 … 0.62 (largest weight)"
     assert bar.geometry().width() == direct
+
+
+@pytest.mark.parametrize("zoom", [1.0, 1.5, 2.0])
+def test_inner_labels_are_evenly_spaced_round_values(window, qtbot, zoom):
+    """The finding: zoomed, the weights' bar read "0.62 0.54 0.50 0.44 0.40 0.34 …": round
+    values taken from a finer tick level wherever one fitted. A level is now kept whole or
+    not at all, so the inner labels step evenly."""
+    window.studio.apply(stage="weights", zoom=zoom)
+    settle(qtbot, window)
+    qtbot.wait(30)
+    texts, _ = window.heatmap.color_bar_text()
+    inner = sorted(float(t.replace("−", "-")) for t in texts[1:-1])
+    assert len(inner) >= 2, texts
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(inner)}
+    assert len(steps) == 1, texts
