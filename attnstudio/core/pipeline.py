@@ -61,7 +61,7 @@ def compute(
         raise MatrixError("there are no tokens to attend over")
     n, d = len(tokens), settings.d_model
     check_memory(n, settings)  # before any N × N array: refuse at once what cannot fit
-    weights = (weights or Weights.seeded(settings)).checked(settings)
+    weights = (weights or Weights.seeded_read_only(settings)).checked(settings)
     emb = embed(tokens, d, settings.seed) if embeddings is None else check_matrix("X (embeddings)", embeddings, (n, d))
     checked_direct = {
         (li, hi, name): check_direct(name, li, hi, m, n, settings.d_k) for (li, hi, name), m in (direct or {}).items()

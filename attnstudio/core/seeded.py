@@ -28,7 +28,13 @@ def uniform(key: str, count: int, low: float = -1.0, high: float = 1.0, decimals
     if blocks == 0:
         return np.round(low + (high - low) * np.zeros(0), decimals)
     prefix = f"{key}|".encode()
-    digests = b"".join(map(_DIGEST, map(_BLAKE2B, map(prefix.__add__, _suffixes(blocks)))))
+    suffixes = _suffixes(blocks)
+    # In slices of CHUNK_BLOCKS: one C call keeps Python's lock until it returns, and the
+    # window's UI thread must not wait 60 ms (W_O at d_model 1024) while a worker seeds.
+    digests = b"".join(
+        b"".join(map(_DIGEST, map(_BLAKE2B, map(prefix.__add__, suffixes[i:i + CHUNK_BLOCKS]))))
+        for i in range(0, blocks, CHUNK_BLOCKS)
+    )
     # low + (high - low) * unit, rounded, done in place: the same operations on the same
     # values (IEEE + and × commute), without three more arrays of the full size.
     values = units(np.frombuffer(digests, dtype="<u8", count=count))
@@ -48,6 +54,7 @@ def units(words: np.ndarray) -> np.ndarray:
     return unit
 
 
+CHUNK_BLOCKS = 4096  # ~2 ms of hashing
 _BLAKE2B = hashlib.blake2b  # digest_size defaults to 64, the size the derivation uses
 _DIGEST = hashlib.blake2b.digest
 _SUFFIXES: list[tuple[bytes, ...]] = [()]  # one slot, replaced whole

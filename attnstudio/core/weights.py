@@ -7,8 +7,10 @@ so that projections keep roughly the spread of the embeddings, rounded to two de
 
 from __future__ import annotations
 
-import functools
 import math
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,12 +59,21 @@ class Weights:
         layer's keys do not name it), so going from 7 layers to 8 seeds only the new one.
         The lists are new on each call; only the arrays, which cannot be written, are shared.
         """
-        d, h, s = settings.d_model, settings.heads, settings.seed
         layers = []
-        for li in range(settings.layers):
-            heads, w_o = _seeded_layer(d, h, s, li)
+        for key in _layer_keys(settings):
+            heads, w_o = SEEDED_LAYERS.get(key)
             layers.append(LayerWeights([HeadWeights(*m) for m in heads], w_o))
         return cls(layers)
+
+    @staticmethod
+    def unseeded_values(settings: Settings) -> int:
+        """How many values ``seeded_read_only(settings)`` would hash (0: all in memory).
+
+        The window asks before a change of size or seed and, when there are many, seeds on a
+        worker thread first (2 s at the largest settings): see docs/architecture.md, "Seeding".
+        """
+        per_layer = 4 * settings.d_model * settings.d_model  # W_Q, W_K, W_V of every head, and W_O
+        return per_layer * sum(not SEEDED_LAYERS.has(key) for key in _layer_keys(settings))
 
     def fits(self, settings: Settings) -> bool:
         """Whether these matrices have the shapes ``settings`` asks for."""
@@ -89,12 +100,12 @@ class Weights:
                 )
             heads = [
                 HeadWeights(
-                    *(check_matrix(f"{matrix_label(p)} (layer {li + 1}, head {hi + 1})", getattr(hw, p), dk)
+                    *(_checked(f"{matrix_label(p)} (layer {li + 1}, head {hi + 1})", getattr(hw, p), dk)
                       for p in PROJECTIONS)
                 )
                 for hi, hw in enumerate(layer.heads)
             ]
-            w_o = check_matrix(f"W_O (layer {li + 1})", layer.w_o, (settings.d_model, settings.d_model))
+            w_o = _checked(f"W_O (layer {li + 1})", layer.w_o, (settings.d_model, settings.d_model))
             out.append(LayerWeights(heads, w_o))
         return Weights(out)
 
@@ -107,25 +118,79 @@ class Weights:
         )
 
 
+def _checked(name: str, m: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``m`` itself when it is a seeded matrix of that shape (finite, read-only: nothing to
+    check or copy, 268 MB at the largest settings), else ``check_matrix``'s checked copy."""
+    if _SEEDED_ARRAYS.get(id(m)) is m and m.shape == shape:
+        return m
+    return check_matrix(name, m, shape)
+
+
+def _layer_keys(settings: Settings) -> list[tuple[int, int, int, int]]:
+    return [(settings.d_model, settings.heads, settings.seed, li) for li in range(settings.layers)]
+
+
+SeededLayer = tuple[tuple[tuple[np.ndarray, ...], ...], np.ndarray]
+
+
+class _SeededLayers:
+    """The seeded layers used last, read-only, shared by every caller and thread.
+
+    Keyed by (d_model, heads, seed, layer) and not by the number of layers (a layer's keys
+    do not name it), so going from 7 layers to 8 seeds only the new one. A layer is hashed
+    outside the lock: the window's worker thread may seed while the UI thread reads others
+    (two threads asking for the same new layer both hash it; the values are the same).
+    """
+
+    def __init__(self, kept: int) -> None:
+        self.kept = kept
+        self.misses = 0  # layers hashed (for tests and the curious)
+        self._layers: OrderedDict[tuple[int, int, int, int], SeededLayer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def has(self, key: tuple[int, int, int, int]) -> bool:
+        with self._lock:
+            return key in self._layers
+
+    def get(self, key: tuple[int, int, int, int]) -> SeededLayer:
+        with self._lock:
+            layer = self._layers.get(key)
+            if layer is not None:
+                self._layers.move_to_end(key)
+                return layer
+            self.misses += 1
+        layer = _seed_layer(*key)
+        with self._lock:
+            self._layers[key] = layer
+            self._layers.move_to_end(key)
+            while len(self._layers) > self.kept:
+                self._layers.popitem(last=False)
+        return layer
+
+    def clear(self) -> None:
+        with self._lock:
+            self._layers.clear()
+
+
 # Two full sets at the largest settings (8 layers of 33.5 MB each); many more for small ones.
-SEEDED_LAYERS_KEPT = 16
+SEEDED_LAYERS = _SeededLayers(kept=16)
+# Every seeded matrix alive, by id: ``checked`` passes them through (weakly held: a matrix
+# no layer keeps any more drops out).
+_SEEDED_ARRAYS: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
 
 
-@functools.lru_cache(maxsize=SEEDED_LAYERS_KEPT)
-def _seeded_layer(
-    d: int, h: int, s: int, li: int
-) -> tuple[tuple[tuple[np.ndarray, ...], ...], np.ndarray]:
+def _seed_layer(d: int, h: int, s: int, li: int) -> SeededLayer:
     """One layer's seeded (W_Q, W_K, W_V) per head and W_O, read-only.
 
     Values are uniform in ±min(1, √(3/d_model)); the keys name seed, d_model, heads, layer
-    and head. Remembered: changing the sentence, the temperature or the number of layers
-    must not hash the same numbers again (2 s at the largest settings).
+    and head.
     """
     dk = d // h
     a = min(1.0, math.sqrt(3.0 / d))
 
     def frozen(m: np.ndarray) -> np.ndarray:
         m.setflags(write=False)
+        _SEEDED_ARRAYS[id(m)] = m
         return m
 
     heads = tuple(

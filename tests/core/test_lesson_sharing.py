@@ -11,7 +11,7 @@ import numpy as np
 from attnstudio.core import Settings, Weights
 from attnstudio.core.lesson_steps import StepWeights
 from attnstudio.core.lessons import compute_step, parse_lesson
-from attnstudio.core.weights import _seeded_layer
+from attnstudio.core.weights import SEEDED_LAYERS
 
 
 def big_lesson(steps: int, d: int, heads: int, layers: int, *, new_seed_each_step: bool) -> str:
@@ -30,12 +30,13 @@ def big_lesson(steps: int, d: int, heads: int, layers: int, *, new_seed_each_ste
 
 
 def test_forty_steps_with_their_own_seeds_open_without_seeding() -> None:
-    _seeded_layer.cache_clear()
+    SEEDED_LAYERS.clear()
+    before = SEEDED_LAYERS.misses
     lesson = parse_lesson(big_lesson(40, 512, 8, 4, new_seed_each_step=True), "big.toml")
-    assert _seeded_layer.cache_info().misses == 0  # seeded when a step is shown, not when opened
+    assert SEEDED_LAYERS.misses == before  # seeded when a step is shown, not when opened
     w = lesson.steps[5].state.weights
     assert isinstance(w, StepWeights) and len(w.layers) == 4
-    assert _seeded_layer.cache_info().misses == 4  # its four layers
+    assert SEEDED_LAYERS.misses == before + 4  # its four layers
 
 
 def test_steps_with_equal_settings_share_every_matrix_but_the_given_one() -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from attnstudio.core import Settings, Weights, seeded
+from attnstudio.core.errors import MatrixError
 
 
 def reference_uniform(key: str, count: int, low: float = -1.0, high: float = 1.0, decimals: int = 2) -> np.ndarray:
@@ -94,7 +95,7 @@ def test_seeded_weights_at_the_maxima_equal_the_reference_on_a_sample() -> None:
 
 
 def test_read_only_seeding_is_shared_and_seeded_gives_copies_to_edit() -> None:
-    from attnstudio.core.weights import _seeded_layer
+    from attnstudio.core.weights import SEEDED_LAYERS
 
     s = Settings(d_model=64, heads=4, layers=3, seed=11)
     shared = Weights.seeded_read_only(s)
@@ -110,7 +111,26 @@ def test_read_only_seeding_is_shared_and_seeded_gives_copies_to_edit() -> None:
     assert Weights.seeded(s).layers[1].w_o[0, 0] != 9.0
 
     # A layer's keys do not name the number of layers: one more layer seeds only that one.
-    before = _seeded_layer.cache_info().misses
+    before = SEEDED_LAYERS.misses
     more = Weights.seeded_read_only(s.with_(layers=4))
-    assert _seeded_layer.cache_info().misses == before + 1
+    assert SEEDED_LAYERS.misses == before + 1
     assert more.layers[0].heads[0].w_q is shared.layers[0].heads[0].w_q
+
+
+def test_unseeded_values_counts_what_seeding_would_hash_and_checked_does_not_copy_seeded() -> None:
+    from attnstudio.core.weights import SEEDED_LAYERS
+
+    s = Settings(d_model=32, heads=4, layers=2, seed=424242)
+    SEEDED_LAYERS.clear()
+    assert Weights.unseeded_values(s) == 2 * (3 * 32 * 8 * 4 + 32 * 32)  # W_Q, W_K, W_V per head, W_O
+    shared = Weights.seeded_read_only(s)
+    assert Weights.unseeded_values(s) == 0
+    assert Weights.unseeded_values(s.with_(layers=3)) == 3 * 32 * 8 * 4 + 32 * 32  # only the new layer
+    checked = shared.checked(s)
+    assert checked.layers[1].heads[2].w_k is shared.layers[1].heads[2].w_k  # nothing copied
+    # A matrix that only looks like a seeded one (same values, its own memory) is checked.
+    edited = shared.copy()
+    edited.layers[0].w_o[3, 4] = np.nan
+    edited.layers[0].w_o.setflags(write=False)
+    with pytest.raises(MatrixError, match=r"W_O \(layer 1\) row 4, column 5 is not a number"):
+        edited.checked(s)
