@@ -1,8 +1,9 @@
 """Runs the core's computation for the studio: at once for small inputs, off the UI thread
 for large ones, and never lets a stale result overwrite a newer one.
 
-Each request carries the state's generation. Small inputs (N ≤ ``sync_max_tokens``) are
-computed synchronously: instant, and no flicker. Larger ones go to one worker thread; at
+Each request carries the state's generation. Small inputs (N ≤ ``sync_max_tokens`` and at
+most ``SYNC_MAX_WORK`` multiply-adds, ``core.cost``) are computed synchronously: instant,
+and no flicker. Larger ones (many tokens, or a large model) go to one worker thread; at
 most one computation runs and at most one waits (the newest), so a person typing into a
 10,000-token sentence never queues up gigabytes of work. A result whose generation is
 older than the newest request is dropped. NumPy releases the GIL in its heavy loops, so the
@@ -16,10 +17,14 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
+from attnstudio.core.cost import multiply_adds
 from attnstudio.studio.inputs import Inputs
 from attnstudio.studio.result import Result, compute_result
 
 SYNC_MAX_TOKENS = 128
+# About 10 ms of arithmetic: beyond it the UI thread would visibly stall (d_model 1024,
+# 64 heads and 8 layers take ~0.5 s for 11 tokens).
+SYNC_MAX_WORK = 20_000_000
 
 
 class _Signals(QObject):
@@ -39,9 +44,11 @@ class ComputeController(QObject):
     result = Signal(object)
     busy_changed = Signal(bool)
 
-    def __init__(self, sync_max_tokens: int = SYNC_MAX_TOKENS, parent: QObject | None = None) -> None:
+    def __init__(self, sync_max_tokens: int = SYNC_MAX_TOKENS, parent: QObject | None = None,
+                 sync_max_work: int = SYNC_MAX_WORK) -> None:
         super().__init__(parent)
         self.sync_max_tokens = sync_max_tokens
+        self.sync_max_work = sync_max_work
         self._signals = _Signals(self)
         self._signals.done.connect(self._on_done)
         self._latest = -1
@@ -56,7 +63,7 @@ class ComputeController(QObject):
     def request(self, inputs: Inputs, view: tuple[int, int] = (0, 0)) -> None:
         """Compute ``inputs``; ``view`` = (layer, head) on view, whose matrices are prepared first."""
         self._latest = inputs.generation
-        if inputs.n <= self.sync_max_tokens:
+        if self.at_once(inputs):
             # Instant; a computation still running for older input will be dropped on arrival.
             self._pending = None
             self.result.emit(compute_result(inputs))
@@ -65,6 +72,10 @@ class ComputeController(QObject):
             self._pending = (inputs, view)
             return
         self._start(inputs, view)
+
+    def at_once(self, inputs: Inputs) -> bool:
+        """Whether ``inputs`` are small enough to compute on the calling (UI) thread."""
+        return inputs.n <= self.sync_max_tokens and multiply_adds(inputs.n, inputs.settings) <= self.sync_max_work
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until the worker thread has finished (its result is still delivered through the
