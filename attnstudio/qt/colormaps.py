@@ -94,6 +94,15 @@ class ScaleLimits(tuple[float, float]):
         return self
 
 
+def default_limits(v: np.ndarray, scale: str) -> tuple[float, float]:
+    """Honest colour limits: ±max|finite| for 'signed' (±1 when all are 0), 0..1 for 'unit'."""
+    if scale == "unit":
+        return (0.0, 1.0)
+    finite = np.abs(v[np.isfinite(v)])
+    m = float(finite.max()) if finite.size else 0.0
+    return (-m, m) if m > 0 else (-1.0, 1.0)
+
+
 def to_rgba(values: np.ndarray, scale: str, limits: tuple[float, float], theme: str = "dark") -> np.ndarray:
     """rows × cols × 4 uint8 image of ``values`` under ``limits`` on ``theme``; special cells
     get their fill.

@@ -74,9 +74,8 @@ class HeatmapView(QWidget):
     cellHovered = Signal(int, int)  # noqa: N815  (Qt signal naming, part of the API)
     cellClicked = Signal(int, int)  # noqa: N815
 
-    def __init__(self, parent: QWidget | None = None, compact: bool = False) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._compact = compact
         self._values = np.zeros((0, 0))
         self._scale = "signed"
         self._limits = (-1.0, 1.0)
@@ -121,18 +120,11 @@ class HeatmapView(QWidget):
         self._marks.setZValue(2)
         self._bar: pg.ColorBarItem | None = None
         self._bar_axis: BarAxis | None = None
-        if compact:
-            self._plot.hideAxis("left")
-            self._plot.hideAxis("top")
-            self._cells.set_numbers(False)
-            self._note.hide()
-            self._hover.hide()
-        else:
-            self._bar = pg.ColorBarItem(values=self._limits, colorMap=colormaps.DIVERGING, interactive=False,
-                                        width=22, pen=None)
-            self._glw.addItem(self._bar, row=0, col=1)
-            # Both ends labelled at every zoom, the caption saying which scale is in use.
-            self._bar_axis = BarAxis(self._bar)
+        self._bar = pg.ColorBarItem(values=self._limits, colorMap=colormaps.DIVERGING, interactive=False,
+                                    width=22, pen=None)
+        self._glw.addItem(self._bar, row=0, col=1)
+        # Both ends labelled at every zoom, the caption saying which scale is in use.
+        self._bar_axis = BarAxis(self._bar)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -192,7 +184,7 @@ class HeatmapView(QWidget):
             self._bar.setColorMap(colormaps.colormap_for(scale, self._theme.name))
         self._scale = scale
         if limits is None:
-            self._limits = _limits(v, scale)
+            self._limits = colormaps.default_limits(v, scale)
         elif isinstance(limits, colormaps.ScaleLimits):
             self._limits = limits
         else:
@@ -211,7 +203,7 @@ class HeatmapView(QWidget):
         self._title.setText(title)
         self._title.setVisible(bool(title))
         self._note.setText(note)
-        self._note.setVisible(bool(note) and not self._compact)
+        self._note.setVisible(bool(note))
         if self._hovered != (-1, -1) and not (self._hovered[0] < rows and self._hovered[1] < cols):
             self._set_hovered(-1, -1)
         self._sync_layout()  # the cells' largest size depends on their number
@@ -245,8 +237,6 @@ class HeatmapView(QWidget):
     def set_chrome(self, *, row_labels: bool = True, colorbar: bool = True) -> None:
         """Show or hide the row labels and the colour bar: matrices side by side that share
         rows and a colour range need them once, and give the room to their cells."""
-        if self._compact:
-            return
         if row_labels:
             self._plot.showAxis("left")
         else:
@@ -286,7 +276,7 @@ class HeatmapView(QWidget):
     def set_hover_line_visible(self, on: bool) -> None:
         """Show or hide the line under the heatmap (its text is kept): matrices side by side
         share one line below them, so that a wrapped text cannot make their rows misalign."""
-        self._hover.setVisible(on and not self._compact)
+        self._hover.setVisible(on)
 
     # --- presentation -------------------------------------------------------------------
 
@@ -312,7 +302,7 @@ class HeatmapView(QWidget):
         if self._bar_axis is not None:
             self._bar_axis.set_font_px(AXIS_FONT_PX * 0.9)
         around = math.sqrt(labels)
-        title_px = (13 if self._compact else 20) * around
+        title_px = 20 * around
         self._title.setFont(px_font(title_px, bold=True))
         self._note.setFont(px_font(14 * around))
         self._hover.setFont(px_font(HOVER_FONT_PX * around))
@@ -374,7 +364,7 @@ class HeatmapView(QWidget):
     def cell_text_visible(self) -> bool:
         """Whether the numbers are drawn at the current size."""
         rows, cols = self._values.shape
-        if rows == 0 or self._compact:
+        if rows == 0:
             return False
         rect = self._vb.boundingRect()
         return self._cells.font_px(rect.width() / cols, rect.height() / rows) > 0
@@ -436,8 +426,6 @@ class HeatmapView(QWidget):
 
     def _sync_layout(self, *args: object) -> None:
         """Align the colour bar with the matrix and leave room for rotated column labels."""
-        if self._compact:
-            return
         bar = self._bar
         if bar is not None:
             # Level the bar's plot area with the matrix: the bar shares the plot's layout row,
@@ -478,15 +466,6 @@ class HeatmapView(QWidget):
         if (r, c) != self._hovered:
             self._hovered = (r, c)
             self.cellHovered.emit(r, c)
-
-
-def _limits(v: np.ndarray, scale: str) -> tuple[float, float]:
-    """Honest colour limits: ±max|finite| for 'signed' (±1 when all are 0), 0..1 for 'unit'."""
-    if scale == "unit":
-        return (0.0, 1.0)
-    finite = np.abs(v[np.isfinite(v)])
-    m = float(finite.max()) if finite.size else 0.0
-    return (-m, m) if m > 0 else (-1.0, 1.0)
 
 
 def _fit_labels(labels: Sequence[str], n: int) -> list[str]:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from attnstudio.core.trace import STAGE_SHORT_TITLES, STAGES
-from attnstudio.qt.heatmap import HeatmapView
+from attnstudio.qt.matrix_picture import MatrixPicture
 from attnstudio.qt.stage_text import weight_limits
 from attnstudio.studio.snapshot import DEFAULT_WEIGHTS_SCALE
 
@@ -51,7 +51,7 @@ class Thumb(QFrame):
         # A long title must not widen the strip: it may be clipped, the tooltip has it all.
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setToolTip(title)
-        self.heatmap: HeatmapView | None = None
+        self.heatmap: MatrixPicture | None = None
         self.text: QLabel | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(3, 3, 3, 3)
@@ -62,7 +62,7 @@ class Thumb(QFrame):
             self.text.setWordWrap(True)
             layout.addWidget(self.text, 1)
         else:
-            self.heatmap = HeatmapView(self, compact=True)
+            self.heatmap = MatrixPicture(self)
             self.heatmap.setMinimumSize(24, 24)
             policy = self.heatmap.sizePolicy()
             policy.setRetainSizeWhenHidden(True)  # hidden (no tokens), the caption stays put
@@ -85,10 +85,9 @@ class Thumb(QFrame):
         """Show ``values``; weights ('unit' scale) coloured as the large view colours them
         (``weights_scale``, see stage_text.weight_limits) unless ``limits`` are given."""
         if self.heatmap is not None:
-            n = values.shape
             if limits is None and scale == "unit":
                 limits = weight_limits(values, weights_scale)
-            self.heatmap.set_matrix(values, [""] * n[0], [""] * n[1], scale=scale, limits=limits)
+            self.heatmap.set_matrix(values, scale, limits)
 
     def set_text(self, text: str) -> None:
         if self.text is not None:

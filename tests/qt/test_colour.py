@@ -268,9 +268,9 @@ def test_thumbnails_colour_the_weights_like_the_large_view(qtbot):
     # Heads are compared on one scale: the second head's largest weight is not the top colour.
     assert [t.heatmap.color_limits() for t in overview.thumbs] == [(0.0, 0.82), (0.0, 0.82)]
     table = colormaps.lut("unit", "dark")
-    assert not np.array_equal(overview.thumbs[1].heatmap._image.image[1, 4], table[-1])
+    assert not np.array_equal(overview.thumbs[1].heatmap.rgba[1, 4], table[-1])
     overview.set_heads([TOY, TOY / 2], 0, "row")
-    np.testing.assert_array_equal(overview.thumbs[1].heatmap._image.image[1, 4], table[-1])
+    np.testing.assert_array_equal(overview.thumbs[1].heatmap.rgba[1, 4], table[-1])
 
 
 def test_inner_ticks_write_zero_and_large_values_as_the_cells_do():

@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 
 from attnstudio.core.numbers import format_cell
 from attnstudio.qt import colormaps
-from attnstudio.qt.heatmap import LABEL_ZOOM_MAX, HeatmapView
+from attnstudio.qt.heatmap import LABEL_ZOOM_MAX
 
 TOKENS = ["The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired"]
 
@@ -171,15 +171,29 @@ def test_hover_text_font_scale_theme_and_highlights(view, qtbot):
         view.set_font_scale(0)
 
 
-def test_compact_thumbnail_has_no_text(qtbot):
-    w = HeatmapView(compact=True)
+def test_thumbnail_pictures_colour_cells_as_the_large_view_and_write_nothing(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from attnstudio.qt import colormaps
+    from attnstudio.qt.matrix_picture import MatrixPicture
+
+    w = MatrixPicture()
     qtbot.addWidget(w)
     w.resize(160, 120)
     w.show()
-    w.set_matrix(np.eye(4), list("abcd"), list("abcd"), scale="unit", title="weights")
-    assert w._bar is None
-    assert not w.cell_text_visible()
-    assert not w._left.isVisible() and not w._top.isVisible()
+    m = np.array([[0.5, -2.0], [1.0, -np.inf]])
+    w.set_matrix(m, "signed")
+    assert w.color_limits() == (-2.0, 2.0)
+    np.testing.assert_array_equal(w.rgba, colormaps.to_rgba(m, "signed", (-2.0, 2.0), "dark"))
+    assert tuple(w.rgba[1, 1, :3]) == colormaps.MASKED_FILL
+    picture = w.grab().toImage()
+    # Stretched to the widget: the top-left quarter has the first cell's colour.
+    assert picture.pixelColor(20, 15).getRgb()[:3] == tuple(int(c) for c in w.rgba[0, 0, :3])
+    w.set_theme("light")
+    np.testing.assert_array_equal(w.rgba, colormaps.to_rgba(m, "signed", (-2.0, 2.0), "light"))
+    assert not w.findChildren(QLabel)  # colours only: no numbers, labels or colour bar
+    with pytest.raises(ValueError, match="2-D"):
+        w.set_matrix(np.zeros((2, 2, 2)))
 
 
 def test_bad_matrices_are_refused_clearly(view):
