@@ -27,6 +27,7 @@ from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.normalizers import NORMALIZERS
 from attnstudio.core.settings import BACKENDS, MASKS, MAX_D_MODEL, MAX_HEADS, MAX_LAYERS
 from attnstudio.qt.qt_studio import QtStudio
+from attnstudio.studio.rules import SHAPE_KEYS
 from attnstudio.studio.snapshot import THEMES, WEIGHT_SCALES
 
 T_MIN, T_MAX = 0.05, 5.0
@@ -58,6 +59,7 @@ class Controls(QWidget):
     def __init__(self, studio_qt: QtStudio, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.studio = studio_qt.model
+        self._seeding = studio_qt.seeding
         self._syncing = False
         self.d_model = QSpinBox(self)
         self.d_model.setRange(1, MAX_D_MODEL)
@@ -135,6 +137,13 @@ class Controls(QWidget):
     def _set(self, **changes) -> None:
         if self._syncing:
             return
+        if any(k in changes for k in SHAPE_KEYS):  # new matrices: seeded first, off the UI thread
+            self._seeding.run("settings:" + ",".join(sorted(changes)),
+                              lambda: [self.studio.settings.with_(**changes)], lambda: self._apply(changes))
+            return
+        self._apply(changes)
+
+    def _apply(self, changes: dict) -> None:
         try:
             self.studio.set_setting(**changes)
         except AttnStudioError as exc:

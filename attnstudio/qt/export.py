@@ -234,7 +234,7 @@ def _settle(window: MainWindow, where: str) -> None:
     deadline = time.perf_counter() + SETTLE_TIMEOUT_S
     while True:
         QApplication.processEvents()
-        if not window.compute.busy:
+        if window.idle:
             break
         if time.perf_counter() > deadline:
             raise _ExportError(f"{where}: still computing after {SETTLE_TIMEOUT_S:.0f} s")
@@ -247,10 +247,11 @@ def _steps(window: MainWindow, lesson: Lesson):
     """Yield (index, step) with the step applied and drawn on ``window``."""
     player = window.lesson_player
     for i, step in enumerate(lesson.steps):
-        ok = player.open_lesson(lesson) if i == 0 else (player.go_to_step(i) or player.step_index == i)
-        if not ok:
+        player.last_error = ""
+        opened = player.open_lesson(lesson) if i == 0 else (player.go_to_step(i) or True)
+        _settle(window, f"{lesson.id}, step {i + 1}")  # a step with large matrices: once seeded
+        if not opened or player.step_index != i or player.last_error:
             raise _ExportError(player.last_error or f"{lesson.source}, step {i + 1}: cannot be shown")
-        _settle(window, f"{lesson.id}, step {i + 1}")
         yield i, step
 
 

@@ -55,6 +55,8 @@ class LessonPlayer(QObject):
         self._host = host
         self._window = window
         self.studio = host.studio
+        self._seeding = host.studio_qt.seeding
+        self._pending_step: int | None = None  # the step on its way while its matrices are seeded
         self.interactive = interactive
         self.last_error = ""
         self.error_box: QMessageBox | None = None
@@ -114,18 +116,34 @@ class LessonPlayer(QObject):
         """Open a Lesson, a built-in lesson id or a lesson file, on its first step.
 
         Returns False, shows one message (file, step, key) and keeps the current work when it
-        cannot be read or its first step cannot be applied.
+        cannot be read or its first step cannot be applied. A lesson whose matrices must be
+        seeded first (large models) opens when a worker thread has seeded them: True then
+        means it is on its way.
         """
         try:
             lesson = (lesson_or_id_or_path if isinstance(lesson_or_id_or_path, Lesson)
                       else load_lesson(lesson_or_id_or_path))
-            self.studio.open_lesson(lesson)
-        except AttnStudioError as exc:  # LessonError, or a step the model cannot show
+        except AttnStudioError as exc:  # LessonError
             self._show_error(str(exc))
             return False
-        if self.interactive:
-            self.show_narration()
-        self._host.show_message(f"Lesson: {lesson.title} — PgDn / → / Space for the next step")
+        opened = [False]
+
+        def change() -> None:
+            try:
+                self.studio.open_lesson(lesson)
+            except AttnStudioError as exc:  # a step the model cannot show
+                self._show_error(str(exc))
+                return
+            opened[0] = True
+            if self.interactive:
+                self.show_narration()
+            self._host.show_message(f"Lesson: {lesson.title} — PgDn / → / Space for the next step")
+
+        self._pending_step = None
+        self._seeding.drop("step")  # steps of the lesson open now
+        if self._seeding.run("lesson", lambda: [lesson.steps[0].state.settings], change):
+            return opened[0]
+        self._host.show_message(f"Opening the lesson {lesson.title}: seeding its matrices…")
         return True
 
     def show_narration(self) -> None:
@@ -152,18 +170,44 @@ class LessonPlayer(QObject):
 
     def close_lesson(self) -> None:
         """Stop the lesson: the window keeps what is on it; highlights and narration go."""
+        self._seeding.drop("lesson")
+        self._seeding.drop("step")
+        self._pending_step = None
         self.studio.close_lesson()
 
     # ---- stepping ---------------------------------------------------------------------------
     def go_to_step(self, index: int) -> None:
-        """Apply step ``index`` (0-based, clamped to the lesson); nothing without a lesson."""
-        self._step(lambda: self.studio.go_to_step(index))
+        """Apply step ``index`` (0-based, clamped to the lesson); nothing without a lesson.
+
+        A step whose matrices are not in memory is applied when a worker thread has seeded
+        them; steps asked for meanwhile count from the one on its way (three presses of → go
+        three steps on), and the last one asked for is the one shown."""
+        lesson = self.studio.lesson
+        if lesson is None:
+            return
+        index = max(0, min(int(index), len(lesson.steps) - 1))
+        self._pending_step = index
+
+        def change() -> None:
+            self._pending_step = None
+            if self.studio.lesson is lesson:
+                self._step(lambda: self.studio.go_to_step(index))
+
+        self._seeding.run("step", lambda: [lesson.steps[index].state.settings], change)
 
     def next_step(self) -> None:
-        self._step(self.studio.next_step)
+        self._relative_step(+1)
 
     def prev_step(self) -> None:
-        self._step(self.studio.prev_step)
+        self._relative_step(-1)
+
+    def _relative_step(self, delta: int) -> None:
+        if self.studio.lesson is None:
+            return
+        here = self.studio.step_index if self._pending_step is None else self._pending_step
+        there = max(0, min(here + delta, len(self.studio.lesson.steps) - 1))
+        if there != here:  # past either end: nothing (the step on view keeps what was done on it)
+            self.go_to_step(there)
 
     def _step(self, go: Callable[[], None]) -> None:
         try:

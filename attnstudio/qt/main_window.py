@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         sq.note.connect(self.show_message)
         self.compute.result.connect(self._on_result)
         self.compute.busy_changed.connect(self._set_busy)
+        sq.seeding.busy_changed.connect(self._set_busy)
         self.stage_strip.stage_clicked.connect(self.go_to_stage)
         self.stage_strip.back.connect(st.prev_stage)
         self.stage_strip.next.connect(st.next_stage)
@@ -489,10 +490,25 @@ class MainWindow(QMainWindow):
         self._hidden_docks = []
         self._front_docks = []
 
-    def _set_busy(self, busy: bool) -> None:
+    @property
+    def idle(self) -> bool:
+        """Nothing on its way: no change waits for seeding, none for its frame, no computation
+        runs (tests, exports and the self-test wait for this; small inputs are instant)."""
+        return not (self.studio_qt.seeding.busy or self.studio_qt.pending or self.compute.busy)
+
+    def _set_busy(self, _busy: bool = False) -> None:
+        """The busy bar and what it waits for: seeding a change's matrices, or a computation."""
+        seeding = self.studio_qt.seeding.seeding
+        busy = self.compute.busy or self.studio_qt.seeding.busy
+        if seeding:
+            s = seeding[-1]
+            text = f"seeding {s.layers * s.heads:,} heads' weights…"
+        elif self.compute.busy:
+            text = f"computing {len(self.studio.tokens()):,} tokens…"
+        else:
+            text = "waiting…" if busy else ""
         self.busy.setVisible(busy)
-        n = len(self.studio.tokens()) if busy else 0
-        self.busy_label.setText(f"computing {n:,} tokens…" if busy else "")
+        self.busy_label.setText(text)
         self.busy_label.setVisible(busy)
 
     def _apply_display(self) -> None:

@@ -49,6 +49,7 @@ class MatrixEditor(QWidget):
     def __init__(self, studio_qt: QtStudio, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.studio = studio_qt.model
+        self._seeding = studio_qt.seeding
         self._display: DisplayCache | None = None
         self.chooser = QComboBox(self)
         for key, label in MATRICES:
@@ -98,7 +99,7 @@ class MatrixEditor(QWidget):
         self.table.edit_requested.connect(self._on_edit)
         self.table.scrubbed.connect(self._on_edit)
         self.randomize_btn.clicked.connect(self._on_randomize)
-        self.reset_btn.clicked.connect(self.studio.reset)
+        self.reset_btn.clicked.connect(self._on_reset)
         self.identity_btn.clicked.connect(self._on_identity)
 
     # ---- what is shown -------------------------------------------------------------------
@@ -192,8 +193,18 @@ class MatrixEditor(QWidget):
         self.refresh()
 
     def _on_randomize(self) -> None:
-        seed = self.studio.randomize()
-        self.message.emit(f"Randomized: seed {seed}")
+        """A new seed, its matrices seeded off the UI thread (the same queue as the Seed box)."""
+        seed = self.studio.new_seed()
+
+        def change() -> None:
+            self.studio.set_setting(seed=seed)
+            self.message.emit(f"Randomized: seed {seed}")
+
+        self._seeding.run("settings:seed", lambda: [self.studio.settings.with_(seed=seed)], change)
+
+    def _on_reset(self) -> None:
+        # The current seed's matrices, seeded again first if memory let them go.
+        self._seeding.run("reset", lambda: [self.studio.settings], self.studio.reset)
 
     def _on_identity(self) -> None:
         try:

@@ -6,6 +6,8 @@ callbacks; this adapter turns them into signals and adds what only a GUI needs:
 - ``changed`` (the inputs changed: recompute) is coalesced: changes made in the same turn of
   the event loop, or within one frame (16 ms) of the last signal, give ONE signal, so a drag
   over a cell costs at most one recompute per frame;
+- ``seeding`` (a SeedGate, qt/seeding.py): changes of size or seed, Randomize and lesson
+  steps wait there while a worker thread seeds the matrices they need;
 - ``view_changed`` (stage, layer, head), ``selection_changed`` (selected row, highlights),
   ``display_changed`` (theme, zoom, colour scale), ``lesson_changed`` (lesson or step) and
   ``note`` (a sentence for the status bar) are delivered at once.
@@ -17,6 +19,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from attnstudio.qt.seeding import SeedGate
 from attnstudio.studio.model import StudioModel
 
 FRAME_MS = 16
@@ -35,6 +38,7 @@ class QtStudio(QObject):
     def __init__(self, model: StudioModel | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.model = model or StudioModel()
+        self.seeding = SeedGate(self)
         self._last_emit = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

@@ -217,8 +217,7 @@ def _exercise() -> tuple[str, str]:
             for k, step in enumerate(lesson.steps, 1):
                 where = f"lesson {lesson.id!r}, step {k} ({step.title!r})"
                 t0 = time.perf_counter()
-                _show_step(window, lesson, k)
-                _settle(app, window, where)
+                _show_step(app, window, lesson, k, where)
                 slowest = max(slowest, (time.perf_counter() - t0, f"{lesson.id} step {k}"))
                 _check_trace(window, compute_step(step), where, np)
                 _check_painted(window, where)
@@ -239,14 +238,16 @@ def _exercise() -> tuple[str, str]:
             f"slowest step: {slowest[1]}, {slowest[0]:.2f} s")
 
 
-def _show_step(window: Any, lesson: Any, k: int) -> None:
-    """Put step k (1-based) on the window through its lesson player, as a lecturer would."""
+def _show_step(app: Any, window: Any, lesson: Any, k: int, where: str) -> None:
+    """Put step k (1-based) on the window through its lesson player, as a lecturer would, and
+    wait until it is shown (a step with large matrices arrives once they are seeded)."""
     player = window.lesson_player
     if k == 1:
         if not player.open_lesson(lesson):
             raise SelfTestError(f"lesson {lesson.id!r} did not open: {player.last_error}")
     else:
         player.next_step()
+    _settle(app, window, where)
     if player.step_index != k - 1:
         raise SelfTestError(f"lesson {lesson.id!r}: the player is on step {player.step_index + 1}, not {k}")
 
@@ -258,7 +259,7 @@ def _settle(app: Any, window: Any, where: str = "start-up") -> None:
     deadline = time.perf_counter() + SETTLE_TIMEOUT_S
     while True:
         app.processEvents()
-        if not window.compute.busy:
+        if window.idle:
             break
         if time.perf_counter() > deadline:
             raise SelfTestError(f"{where}: still computing after {SETTLE_TIMEOUT_S:.0f} s")

@@ -247,11 +247,16 @@ class StudioModel:
 
     def randomize(self) -> int:
         """A new seed: fresh seeded weights and embeddings; returns the seed."""
+        seed = self.new_seed()
+        self.set_setting(seed=seed)
+        return seed
+
+    def new_seed(self) -> int:
+        """A random seed from 1 to 9,999, other than the current one (what Randomize picks)."""
         rng = np.random.default_rng()
         seed = self._s.settings.seed
         while seed == self._s.settings.seed:
             seed = int(rng.integers(1, 10_000))
-        self.set_setting(seed=seed)
         return seed
 
     def reset(self) -> None:

@@ -27,7 +27,7 @@ def settle(qtbot, w: MainWindow, timeout: int = 5000) -> Trace:
     """Flush pending edits and wait until the window shows a result for the state's inputs."""
     w.sentence.flush()
     w.studio_qt.flush()
-    qtbot.waitUntil(lambda: not w.compute.busy, timeout=timeout)
+    qtbot.waitUntil(lambda: w.idle, timeout=timeout)
     qtbot.wait(1)
     assert w.trace is not None
     return w.trace

@@ -126,7 +126,11 @@ def test_a_window_that_shows_other_numbers_fails_it(qtbot, one_short_lesson, mon
     """The check compares the window's trace with the step's own computation."""
     import attnstudio.qt.selftest as st
 
-    monkeypatch.setattr(st, "_show_step", lambda window, lesson, k: window.studio.apply(sentence="a different one"))
+    def show_another(app, window, lesson, k, where) -> None:
+        window.studio.apply(sentence="a different one")
+        st._settle(app, window, where)
+
+    monkeypatch.setattr(st, "_show_step", show_another)
     assert selftest.run_self_test() == 1
     assert "the window shows tokens" in capsys.readouterr().err
 
