@@ -33,6 +33,7 @@ def load_model(folder: str | os.PathLike[str]) -> RealModel:
     missing = [f for f in FILES if not (path / f).is_file()]
     if missing:
         raise ModelError(f"{path}: {' and '.join(missing)} missing (a model folder holds {', '.join(FILES)})")
+    require("scipy.special")  # the GELU's erf: refuse now rather than at the first trace
     config = read_config(path / "config.json")
     tokenizer = ModelTokenizer(path / "tokenizer.json", config.max_position_embeddings)
     tensors = read_tensors(path / "model.safetensors")

@@ -138,6 +138,9 @@ def test_sentences_the_model_cannot_read(minilm) -> None:
 def test_a_missing_package_is_named_with_how_to_install_it(
     minilm_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)  # `import safetensors.numpy` now fails
-    with pytest.raises(ModelError, match=r"needs the 'safetensors' package.*pip install \"\.\[model\]\""):
-        load_model(minilm_path)
+    for module, package in (("safetensors.numpy", "safetensors"), ("tokenizers", "tokenizers"),
+                            ("scipy.special", "scipy")):
+        with monkeypatch.context() as m:
+            m.setitem(sys.modules, module, None)  # `import module` now fails
+            with pytest.raises(ModelError, match=rf"needs the '{package}' package.*pip install \"\.\[model\]\""):
+                load_model(minilm_path)
