@@ -75,7 +75,9 @@ def forward(
             raise
         safe = fallback(backend, exc)
         trace = _run(config, weights, device_weights(safe, dtype), encoding, info, safe, dtype)
-        return replace(trace, warnings=(*trace.warnings, f"computing on NumPy: {safe.reason}"))
+        if safe.requested == "auto":  # _run already reports a fallback from an explicit "cupy"
+            trace = replace(trace, warnings=(*trace.warnings, safe.reason or ""))
+        return trace
 
 
 def to_device(obj: Any, xp: Any, dtype: str) -> Any:
@@ -156,4 +158,6 @@ def _run(
         )
         layers.append(LayerTrace(layer_in, tuple(heads), concat, mha, out, after))
         layer_in = out
+    if backend.reason and backend.requested not in (backend.name, "auto"):
+        warnings.append(f"computing on NumPy: {backend.reason}")
     return Trace(tuple(encoding.tokens), settings, backend, e, p, x, tuple(layers), tuple(warnings), info)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import threading
 
 from attnstudio.core.backends import Backend, resolve_backend
-from attnstudio.core.bert import CAPTIONS, forward, to_device
+from attnstudio.core.bert import CAPTIONS, forward, model_settings, to_device
 from attnstudio.core.bert_weights import BertLayerWeights, BertWeights
 from attnstudio.core.errors import ModelError, SettingsError
+from attnstudio.core.memory import check_memory
 from attnstudio.core.model_config import BertConfig
 from attnstudio.core.model_info import ModelInfo
 from attnstudio.core.model_tokenize import Encoding, ModelTokenizer
@@ -71,6 +72,7 @@ class RealModel:
             if requested not in BACKENDS:
                 raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, not {requested!r}")
             backend = resolve_backend(requested, len(enc.ids))
+        check_memory(len(enc.ids), model_settings(self.config, backend.requested, dtype))
         return forward(self.config, self.weights, self._layers_on, enc, self.info, backend, dtype)
 
     def _layers_on(self, backend: Backend, dtype: str) -> tuple[BertLayerWeights, ...]:

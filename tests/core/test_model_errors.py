@@ -135,6 +135,22 @@ def test_sentences_the_model_cannot_read(minilm) -> None:
         minilm.trace("x", dtype="float16")
 
 
+def test_cupy_asked_for_and_missing_computes_on_numpy_and_says_so(minilm, monkeypatch: pytest.MonkeyPatch) -> None:
+    from attnstudio.core import backends
+
+    def no_cupy() -> None:
+        raise ImportError("no cupy here")
+
+    monkeypatch.setattr(backends, "_import_cupy", no_cupy)
+    backends.cupy_status.cache_clear()
+    try:
+        trace = minilm.trace("The cat sat.", "cupy")
+    finally:
+        backends.cupy_status.cache_clear()
+    assert trace.backend.name == "numpy" and trace.warnings == ("computing on NumPy: CuPy not installed",)
+    assert np.array_equal(trace.head(2, 3).weights, minilm.trace("The cat sat.").head(2, 3).weights)
+
+
 def test_a_missing_package_is_named_with_how_to_install_it(
     minilm_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
