@@ -45,7 +45,13 @@ class RealModel:
 
     def encode(self, sentence: str) -> Encoding:
         """``sentence`` as the model's subword tokens and ids; ModelError or TokenizeError when it cannot be."""
-        enc = self.tokenizer.encode(sentence)
+        return self._checked(self.tokenizer.encode(sentence))
+
+    def _checked(self, enc: Encoding) -> Encoding:
+        """``enc`` if this model can read it: every id and token type in its tables, no more
+        tokens than its positions, at least one token."""
+        if not enc.ids or not len(enc.ids) == len(enc.tokens) == len(enc.type_ids):
+            raise ModelError("an encoding needs as many tokens, ids and token types, and at least one")
         bad = [i for i in enc.ids if not 0 <= i < self.config.vocab_size]
         if bad:
             raise ModelError(f"the tokenizer gave id {bad[0]}, beyond the model's vocabulary of "
@@ -64,7 +70,7 @@ class RealModel:
         ``backend`` is a Backend or "numpy" | "cupy" | "auto" (default NumPy); ``dtype``
         "float32" (as the weights are stored) or "float64".
         """
-        enc = self.encode(sentence) if isinstance(sentence, str) else sentence
+        enc = self.encode(sentence) if isinstance(sentence, str) else self._checked(sentence)
         if dtype not in DTYPES:
             raise SettingsError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
         if backend is None or isinstance(backend, str):

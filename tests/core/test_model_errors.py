@@ -14,6 +14,7 @@ import pytest
 
 from attnstudio.core.errors import AttnStudioError, ModelError, TokenizeError
 from attnstudio.core.model_folder import FILES, load_model
+from attnstudio.core.model_tokenize import Encoding
 
 
 def broken(tmp_path: Path, source: Path, change: Callable[[Path], None]) -> Path:
@@ -129,6 +130,10 @@ def test_sentences_the_model_cannot_read(minilm) -> None:
         minilm.encode("   ")
     with pytest.raises(AttnStudioError, match="not UTF-8"):
         minilm.encode("bad \udcff byte")
+    with pytest.raises(ModelError, match="id 40000, beyond the model's vocabulary of 30522"):
+        minilm.trace(Encoding(("[CLS]", "?", "[SEP]"), (101, 40000, 102), (0, 0, 0)))
+    with pytest.raises(ModelError, match="as many tokens, ids and token types"):
+        minilm.trace(Encoding(("[CLS]",), (101, 102), (0, 0)))
     with pytest.raises(AttnStudioError, match="backend must be one of"):
         minilm.trace("x", "tpu")
     with pytest.raises(AttnStudioError, match="dtype must be one of"):
