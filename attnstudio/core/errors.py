@@ -29,3 +29,9 @@ class NotEnoughMemoryError(AttnStudioError, MemoryError):
 
 class NoSuchIndexError(AttnStudioError, IndexError):
     """A layer or head index a trace does not have (also an IndexError, as it used to be)."""
+
+
+class ModelError(AttnStudioError):
+    """A model folder that cannot be used: a file missing, unreadable or malformed, an
+    architecture or setting attnstudio does not implement, a tensor of the wrong shape, a
+    package the real-model support needs that is not installed."""

@@ -210,7 +210,52 @@ def cell_arithmetic(
     if not (0 <= row < rows and 0 <= col < cols):
         raise ValueError(f"cell ({row}, {col}) is outside the {name} matrix ({rows} × {cols})")
     cell = _Cell(tr, layer, head, lt.heads[head], token_labels(tr.tokens), row, col, weights)
+    if tr.model is not None and name in _MODEL_BUILDERS:
+        return _MODEL_BUILDERS[name](cell)
     return _BUILDERS[name](cell)
+
+
+# --- a real model's matrices that differ from the toy pipeline's (docs/architecture.md, "Real
+# models"): the formula it computed and the value; the model's tensors are not in the trace,
+# so no terms are shown.
+
+
+def _model_value(cell: _Cell, matrix: Any, formula: str, note: str = "") -> CellArithmetic:
+    value = cell.at(matrix)
+    return CellArithmetic(f"{formula} = {format_result(value)}{note}", value, _NONE, None)
+
+
+def _model_input(cell: _Cell) -> CellArithmetic:
+    lab, c = cell.labels[cell.i], cell.j + 1
+    if cell.layer == 0:
+        return _model_value(cell, cell.tr.x, f"x[{lab}, {c}] = LayerNorm(e_{lab} + p_{cell.i})[{c}]",
+                            f" (normalized over the row's {cell.tr.settings.d_model} numbers, then ·γ + β)")
+    return _model_value(cell, cell.tr.layers[cell.layer].input, f"x[{lab}, {c}] = LayerNorm₂(h + FFN(h))[{lab}, {c}]",
+                        f" (layer {cell.layer}'s output: add & norm after its feed-forward network)")
+
+
+def _model_projection(cell: _Cell, which: str) -> CellArithmetic:
+    W, lab, c = which.upper(), cell.labels[cell.i], cell.j + 1
+    return _model_value(cell, cell.h.stage(which), f"{which}[{lab}, {c}] = x_{lab} · W_{W}[:, {c}] + b_{W}[{c}]")
+
+
+_MODEL_BUILDERS: dict[str, Callable[[_Cell], CellArithmetic]] = {
+    "embeddings": lambda cell: _model_value(
+        cell, cell.tr.embeddings, f"e_{cell.labels[cell.i]}[{cell.j + 1}]",
+        " (the token's word embedding plus its token-type embedding)"),
+    "positions": lambda cell: _model_value(
+        cell, cell.tr.positions, f"p_{cell.i}[{cell.j + 1}]", " (the learned embedding of position "
+        f"{cell.i})"),
+    "x": lambda cell: _model_input(replace(cell, layer=0)),
+    "input": _model_input,
+    "q": functools.partial(_model_projection, which="q"),
+    "k": functools.partial(_model_projection, which="k"),
+    "v": functools.partial(_model_projection, which="v"),
+    "heads": lambda cell: _model_value(
+        cell, cell.tr.layers[cell.layer].output,
+        f"out[{cell.labels[cell.i]}, {cell.j + 1}] = concat_{cell.labels[cell.i]} · W_O[:, {cell.j + 1}] "
+        f"+ b_O[{cell.j + 1}]"),
+}
 
 
 def _input(cell: _Cell) -> CellArithmetic:

@@ -12,6 +12,7 @@ from typing import Any
 
 from attnstudio.core.backends import Backend
 from attnstudio.core.errors import NoSuchIndexError
+from attnstudio.core.model_info import ModelInfo
 from attnstudio.core.settings import Settings
 
 # The names below are the one vocabulary of the views, the explanations and the exports.
@@ -106,16 +107,34 @@ class HeadTrace:
 
 
 @dataclass(frozen=True)
+class NamedMatrix:
+    """A matrix a real model computes beyond the toy stages: ``key`` names it in files,
+    ``caption`` says what it is (e.g. "h = LayerNorm₁(x + MHA(x))")."""
+
+    key: str
+    caption: str
+    matrix: Any
+
+
+@dataclass(frozen=True)
 class LayerTrace:
     """One layer: its input X, its heads, concat(Z_1..Z_h) (N × d_model), output = concat·W_O,
     and ``residual`` = X + output (or output alone with the residual switched off), which is
-    the next layer's input."""
+    the next layer's input.
+
+    In a real model's trace (``Trace.model`` set) ``output`` is concat·W_O + b_O, ``after``
+    lists what the layer computes between it and ``residual`` (add & norm, the feed-forward
+    network), and ``residual`` is the layer's final output, the next layer's input; the
+    model's captions say so (docs/architecture.md, "Real models"). ``after`` is empty for
+    the toy pipeline.
+    """
 
     input: Any
     heads: tuple[HeadTrace, ...]
     concat: Any
     output: Any
     residual: Any
+    after: tuple[NamedMatrix, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,11 @@ class Trace:
     ``embeddings`` are the token vectors, ``positions`` the positional encoding P (None when
     off) and ``x`` = embeddings + P, the first layer's input. ``warnings`` lists what a
     person should notice (non-finite values, a backend fallback).
+
+    ``model`` is None for the toy pipeline; for a real model it names the model and says
+    what its matrices hold where they differ (``caption``). ``settings`` then describes what
+    was computed (the model's sizes; softmax, scaled, no mask, learned positions): it is
+    never passed through ``Settings.validated``, whose limits bound the toy model only.
     """
 
     tokens: tuple[str, ...]
@@ -135,10 +159,15 @@ class Trace:
     x: Any
     layers: tuple[LayerTrace, ...]
     warnings: tuple[str, ...] = ()
+    model: ModelInfo | None = None
 
     @property
     def n(self) -> int:
         return len(self.tokens)
+
+    def caption(self, name: str, default: str = "") -> str:
+        """What matrix ``name`` holds in this trace's model, or ``default`` (the toy meaning)."""
+        return default if self.model is None else self.model.caption(name, default)
 
     def layer(self, layer: int = 0) -> LayerTrace:
         """Layer ``layer`` (0-based); NoSuchIndexError names the valid range otherwise."""
@@ -179,7 +208,7 @@ class Trace:
             changes: dict[str, Any] = {}
             for f in fields(obj):
                 value = getattr(obj, f.name)
-                if isinstance(value, tuple) and value and isinstance(value[0], (HeadTrace, LayerTrace)):
+                if isinstance(value, tuple) and value and isinstance(value[0], (HeadTrace, LayerTrace, NamedMatrix)):
                     changes[f.name] = tuple(conv(v) for v in value)
                 elif hasattr(value, "__cuda_array_interface__"):
                     changes[f.name] = to(value)

@@ -40,7 +40,7 @@ def test_json_follows_the_schema_and_equals_the_core(capsys: pytest.CaptureFixtu
     )
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     assert doc["tokens"] == ["The", "cat", "sat", "on", "the", "mat", "because", "it", "was", "tired"]
     assert doc["backend"] == "numpy"
     assert doc["settings"]["heads"] == 2 and doc["settings"]["mask"] == "causal"
