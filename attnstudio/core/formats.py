@@ -45,6 +45,9 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
         "backend": t.backend.name,
         "backend_label": t.backend.label,
         "settings": t.settings.as_dict(),
+        # What the drawn masks were given (0-based), whichever mask is chosen: core/masks.py.
+        "padding": list(t.padding),
+        "mask_cells": [list(c) for c in t.mask_cells],
         "embeddings": matrix_to_json(t.embeddings),
         "positions": None if t.positions is None else matrix_to_json(t.positions),
         "x": matrix_to_json(t.x),
@@ -100,6 +103,10 @@ def trace_to_table(trace: Trace, decimals: int = 3) -> str:
         f"backend: {trace.backend.label}",
         "settings: " + ", ".join(f"{k}={v}" for k, v in trace.settings.as_dict().items() if k != "backend"),
     ]
+    if trace.settings.mask == "padding":
+        out.append("padding tokens: " + (" ".join(str(i) for i in trace.padding) or "none"))
+    if trace.settings.mask == "custom":
+        out.append("masked cells (query,key): " + (" ".join(f"{i},{j}" for i, j in trace.mask_cells) or "none"))
     out += [f"warning: {w}" for w in trace.warnings]
     for title, m, rows, cols in _blocks(trace):
         arr = np.asarray(m, dtype=np.float64)

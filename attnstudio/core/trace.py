@@ -124,7 +124,9 @@ class Trace:
 
     ``embeddings`` are the token vectors, ``positions`` the positional encoding P (None when
     off) and ``x`` = embeddings + P, the first layer's input. ``warnings`` lists what a
-    person should notice (non-finite values, a backend fallback).
+    person should notice (non-finite values, a backend fallback). ``padding`` (token
+    positions) and ``mask_cells`` ((query, key) positions), 0-based, are what the "padding"
+    and "custom" masks were given (core/masks.py); each hides cells only under its own mask.
     """
 
     tokens: tuple[str, ...]
@@ -135,6 +137,8 @@ class Trace:
     x: Any
     layers: tuple[LayerTrace, ...]
     warnings: tuple[str, ...] = ()
+    padding: tuple[int, ...] = ()
+    mask_cells: tuple[tuple[int, int], ...] = ()
 
     @property
     def n(self) -> int:
