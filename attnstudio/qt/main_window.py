@@ -63,7 +63,7 @@ from attnstudio.studio.result import Result
 MESSAGE_MS = 10_000
 # What the status bar says when a mask you draw is chosen (the masked stage's line says it too).
 MASK_HINTS = {
-    "padding": "Padding mask: click a token chip to mark it",
+    "padding": "Padding mask: click a token or a Masked column",
     "custom": "Custom mask: click cells on the Masked stage",
 }
 FIT_SIZE = (1280, 800)  # the window's size where the screen has room for it
@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         self.stage_view.cell_hovered.connect(self._on_hover)
         self.stage_view.row_clicked.connect(self.show_token_view)
         self.stage_view.cell_clicked.connect(self._on_mask_cell_clicked)
+        self.stage_view.key_clicked.connect(self._on_token_clicked)
         self.stage_view.token_clicked.connect(self._on_token_clicked)
         self.stage_view.head_clicked.connect(lambda h: st.set_view(head=h))
         self.token_strip.token_clicked.connect(self._on_token_clicked)

@@ -63,8 +63,7 @@ def formula(stage: str, s: Settings, layer: int = 0, nonfinite: int = 0, empty_r
 MASK_LINES = {
     "none": "no mask: every token sees every token",
     "causal": "causal mask: −∞ above the diagonal (no peeking at later tokens)",
-    "padding": "padding mask: −∞ in the columns of padding tokens — click a token chip to mark or unmark it "
-               "(a padding row still attends to the other tokens)",
+    "padding": "padding mask: −∞ in the columns of padding tokens — click a column to (un)mark one",
     "custom": "custom mask: −∞ in the cells you choose — click a cell to mask or unmask it",
 }
 
@@ -117,6 +116,8 @@ def hint(stage: str, mask: str = "none") -> str:
     """What the hover line says while no cell is hovered (so nothing is hover-only)."""
     if stage == "masked" and mask == "custom":
         return "Click a cell to mask or unmask it · hover a cell to see its arithmetic"
+    if stage == "masked" and mask == "padding":
+        return "Click a column to mark or unmark its token as padding · hover a cell to see its arithmetic"
     if stage in TOKEN_BY_TOKEN:
         return "Hover a cell to see its arithmetic · click a row for that token's view"
     return "Hover a cell to see its arithmetic"

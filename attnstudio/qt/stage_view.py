@@ -39,6 +39,7 @@ class StageView(QWidget):
     cell_hovered = Signal(str, int, int)  # cache matrix name, row, col ((-1, -1) on leaving)
     row_clicked = Signal(int)
     cell_clicked = Signal(int, int)  # (query, key) on the masked stage under the custom mask
+    key_clicked = Signal(int)  # a key column of the masked stage under the padding mask
     head_clicked = Signal(int)
     token_clicked = Signal(int)
 
@@ -285,10 +286,13 @@ class StageView(QWidget):
         return super().eventFilter(obj, ev)
 
     def _on_clicked(self, row: int, col: int) -> None:
-        # Under the custom mask a click on the masked stage draws the mask (cell by cell, so
-        # only while every cell is shown); elsewhere a click on a row opens its token's view.
+        # Under a drawn mask a click on the masked stage draws it (a cell under the custom mask,
+        # its key's column under the padding mask; only while every cell is shown, one by one);
+        # elsewhere a click on a row opens its token's view.
         if self.stage == "masked" and self.mask == "custom" and self.factor == 1:
             self.cell_clicked.emit(row, col)
+        elif self.stage == "masked" and self.mask == "padding" and self.factor == 1:
+            self.key_clicked.emit(col)
         elif self.stage in TOKEN_BY_TOKEN:
             self.row_clicked.emit(row * self.factor)
 

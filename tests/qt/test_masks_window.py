@@ -94,7 +94,7 @@ def test_clicking_a_token_chip_with_the_padding_mask_marks_it_and_undo_unmarks_i
     window.go_to_stage("weights")
     settle(qtbot, window)
     strip = window.token_strip
-    assert "click a token chip" in window.statusBar().currentMessage()
+    assert "click a token" in window.statusBar().currentMessage()
     for i in (3, 4):
         qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip._rects[i].center().toPoint())
     qtbot.waitUntil(lambda: studio.padding == (3, 4), timeout=1000)
@@ -107,6 +107,14 @@ def test_clicking_a_token_chip_with_the_padding_mask_marks_it_and_undo_unmarks_i
     undo(qtbot, window)
     settle(qtbot, window)
     assert studio.padding == (3,) and strip.marked() == {3}
+    window.go_to_stage("masked")  # a click on a column of the masked stage marks its token too
+    settle(qtbot, window)
+    assert "click a column to (un)mark one" in window.stage_view.formula.text()
+    click_cell(qtbot, window, 0, 1)
+    qtbot.waitUntil(lambda: studio.padding == (1, 3), timeout=1000)
+    assert np.isneginf(np.asarray(settle(qtbot, window).head().masked)[:, 1]).all()
+    undo(qtbot, window)
+    settle(qtbot, window)
     studio.set_setting(mask="none")  # another mask: the chip opens that token's view again
     settle(qtbot, window)
     assert strip.marked() == frozenset()
