@@ -83,8 +83,9 @@ def mask_matrix(kind: str, n: int, padding: Sequence[int] = (), cells: Sequence[
     if kind == "padding":
         m[:, list(padding)] = True
     elif kind == "custom":
-        for i, j in cells:
-            m[i, j] = True
+        if cells:
+            rows, cols = zip(*cells, strict=True)
+            m[list(rows), list(cols)] = True
     else:
         raise MaskError(f"mask must be one of {', '.join(MASK_KINDS)}, not {kind!r}")
     return m

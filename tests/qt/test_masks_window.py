@@ -120,3 +120,30 @@ def test_clicking_a_token_chip_with_the_padding_mask_marks_it_and_undo_unmarks_i
     assert strip.marked() == frozenset()
     qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=strip._rects[1].center().toPoint())
     qtbot.waitUntil(lambda: studio.selected_row == 1, timeout=1000)
+
+
+def test_the_mask_list_offers_every_mask_with_what_it_hides(window):
+    from attnstudio.core.settings import MASKS
+
+    combo = window.controls.mask
+    items = [combo.itemText(i) for i in range(combo.count())]
+    assert items == list(MASKS) == ["none", "causal", "padding", "custom"]
+    for i, name in enumerate(items):
+        assert combo.itemData(i, Qt.ItemDataRole.ToolTipRole).startswith(f"{name}: ")
+
+
+def test_exports_keep_the_drawn_mask(tmp_path, capsys):
+    """`export --sentence … --padding / --mask-cells`: −inf in the masked stage's CSV, exact
+    zeros in the weights', and the rows of the weights sum to 1 over the other keys."""
+    from attnstudio.cli import main
+
+    masked, weights = tmp_path / "m.csv", tmp_path / "w.csv"
+    assert main(["export", "--sentence", "a b PAD", "--padding", "2", "--stage", "masked", "--out", str(masked)]) == 0
+    rows = [line.split(",") for line in masked.read_text().splitlines()[1:]]
+    assert [r[2] for r in rows] == ["-inf"] * 3 and all(r[0] != "-inf" for r in rows)
+    assert main(["export", "--sentence", "a b c", "--mask-cells", "0,1", "--stage", "weights",
+                 "--out", str(weights)]) == 0
+    w = np.loadtxt(weights, delimiter=",", comments="#")
+    assert w[0, 1] == 0.0 and np.count_nonzero(w == 0.0) == 1
+    assert w.sum(axis=1) == pytest.approx(np.ones(3), abs=1e-12)
+    assert "wrote" in capsys.readouterr().out
