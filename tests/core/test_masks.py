@@ -179,3 +179,30 @@ def test_command_line_text_of_cells_and_positions():
             parse_cells_text(bad)
     with pytest.raises(MaskError, match="--padding takes token positions"):
         parse_positions_text("x")
+
+
+def _cupy_works() -> bool:
+    import importlib.util
+
+    from attnstudio.core import backends
+
+    if importlib.util.find_spec("cupy") is None:
+        return False
+    backends.cupy_status.cache_clear()
+    return backends.cupy_status().module is not None
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cupy_works(), reason="needs a working CuPy and GPU")
+@pytest.mark.parametrize("normalizer", NORMALIZERS)
+@pytest.mark.parametrize("kind", ["padding", "custom"])
+def test_cupy_masks_match_numpy_with_the_same_exact_zeros(kind, normalizer):
+    s = Settings(d_model=8, heads=2, mask=kind, normalizer=normalizer)
+    cells = [*CELLS, *((1, j) for j in range(8))]  # row 1 wholly masked: all 0 on both
+    gpu = compute(SENTENCE, s.with_(backend="cupy"), padding=[6, 7], mask_cells=cells)
+    cpu = compute(SENTENCE, s, padding=[6, 7], mask_cells=cells)
+    assert gpu.backend.name == "cupy"
+    for hg, hc in zip(gpu.host().layers[0].heads, cpu.layers[0].heads, strict=True):
+        assert np.array_equal(np.isneginf(hg.masked), np.isneginf(hc.masked))
+        assert np.all(hg.weights[np.isneginf(hc.masked)] == 0.0)
+        np.testing.assert_allclose(hg.weights, hc.weights, atol=1e-12)
