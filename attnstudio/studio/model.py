@@ -170,7 +170,9 @@ class StudioModel:
 
         ``settings`` is a Settings or a dict of changes; ``weights`` None means the seeded
         matrices; ``embeddings`` None drops the X override; ``direct`` replaces every direct
-        matrix ({(layer, head, 'q'|'k'|'v'): N × d_k}, {} for none).
+        matrix ({(layer, head, 'q'|'k'|'v'): N × d_k}, {} for none); ``padding`` (token
+        positions) and ``mask_cells`` ((query, key) positions) replace what the padding and
+        custom masks hide (MaskError for a position outside the sentence or one given twice).
         """
         unknown = sorted(set(changes) - set(CHANGES))
         if unknown:
