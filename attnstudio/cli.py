@@ -136,12 +136,39 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--d-model", type=int, default=None, help="embedding width d_model; default 4")
     p.add_argument("--layers", type=int, default=None, help="stacked layers (residual between); default 1")
     p.add_argument("--causal", action="store_true", default=None, help="mask every later token (GPT-style)")
+    _add_mask_options(p)
     p.add_argument("--no-scale", action="store_true", default=None, help="do not divide scores by √d_k")
     p.add_argument("--temperature", type=_positive_float, default=None, help="softmax temperature T > 0")
     p.add_argument("--normalizer", choices=tuple(NORMALIZERS), default=None)
     p.add_argument("--positional", action="store_true", default=None, help="add sinusoidal positions to X")
     p.add_argument("--seed", type=int, default=None, help="seed of the toy embeddings and weights")
     p.add_argument("--backend", choices=("numpy", "cupy", "auto"), default=None)
+
+
+def _add_mask_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--padding", metavar="POSITIONS", default=None,
+                   help="the padding mask: these tokens (positions from 0, e.g. \"5,6\") are padding, and no "
+                   "query attends to them")
+    p.add_argument("--mask-cells", metavar="CELLS", default=None,
+                   help="a custom mask: these (query,key) cells (positions from 0, e.g. \"3,3 3,4\") are "
+                   "masked: −∞ before the normalizer, weight exactly 0 after")
+
+
+def _drawn_mask(args: argparse.Namespace) -> dict[str, object]:
+    """The mask --padding or --mask-cells asks for, as model changes ({} for neither);
+    MaskError for text that is not positions, or for two masks at once."""
+    from attnstudio.core.errors import MaskError
+    from attnstudio.core.masks import parse_cells_text, parse_positions_text
+
+    given = [name for name, value in (("--causal", getattr(args, "causal", None)), ("--padding", args.padding),
+                                      ("--mask-cells", args.mask_cells)) if value]
+    if len(given) > 1:
+        raise MaskError(f"give one mask, not {' and '.join(given)}")
+    if args.padding is not None:
+        return {"mask": "padding", "padding": parse_positions_text(args.padding)}
+    if args.mask_cells is not None:
+        return {"mask": "custom", "mask_cells": parse_cells_text(args.mask_cells)}
+    return {}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,6 +225,7 @@ def build_sub_parsers() -> argparse.ArgumentParser:
     ex.add_argument("--layer", type=int, default=None, help="1-based; default: the one on view")
     ex.add_argument("--head", type=int, default=None, help="1-based; default: the one on view")
     ex.add_argument("--theme", choices=("light", "dark"), default="light", help="pictures' theme (default light)")
+    _add_mask_options(ex)
 
     rc = sub.add_parser("recover", help="list the unsaved work written aside by the window (autosave)")
     rc.add_argument("--list", action="store_true", required=True,
@@ -254,7 +282,7 @@ def _settings_from(args: argparse.Namespace, base: object | None = None):  # typ
         "normalizer": args.normalizer,
         "seed": args.seed,
         "backend": args.backend,
-        "mask": "causal" if args.causal else None,
+        "mask": "causal" if args.causal else _drawn_mask(args).get("mask"),
         "scale": False if args.no_scale else None,
         "positional": True if args.positional else None,
     }
@@ -286,6 +314,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         if fixed:
             return _fail(f"{', '.join(fixed)} cannot be set with --model: the model's folder fixes its sizes "
                          "and stages")
+    cells = {k: v for k, v in _drawn_mask(args).items() if k != "mask"}
     if args.model is not None:
         from attnstudio.core.model_folder import load_model
 
@@ -295,7 +324,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         traces = [_workspace_trace(args)]
         lesson = None
     elif args.lesson is None:
-        traces = [compute(args.sentence, _settings_from(args))]
+        traces = [compute(args.sentence, _settings_from(args), **cells)]  # type: ignore[arg-type]
         lesson = None
     else:
         from dataclasses import replace
@@ -309,7 +338,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
                 return _fail(f"lesson {lesson.id!r} has steps 1..{len(steps)}, not {args.step}")
             steps = [steps[args.step - 1]]
         # Options given on the command line win over the step's settings.
-        traces = [compute_step(replace(step.state, settings=_settings_from(args, step.state.settings)))
+        traces = [compute_step(replace(step.state, settings=_settings_from(args, step.state.settings), **cells))
                   for _, step in steps]
 
     layer = None if args.layer is None else args.layer - 1
@@ -339,7 +368,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 # The options that set the toy model, which a real model's folder fixes.
 _TOY_OPTIONS = ("heads", "d_model", "layers", "causal", "no_scale", "temperature", "normalizer", "positional",
-                "seed")
+                "seed", "padding", "mask_cells")
 
 
 def _check_part(trace, layer: int | None, head: int | None) -> None:  # type: ignore[no-untyped-def]
@@ -365,8 +394,9 @@ def _workspace_trace(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     model = StudioModel()
     model.restore(snap)
     settings = _settings_from(args, snap.settings)
-    if settings != snap.settings:
-        model.apply(settings=settings)
+    cells = {k: v for k, v in _drawn_mask(args).items() if k != "mask"}
+    if settings != snap.settings or cells:
+        model.apply(settings=settings, **cells)
     inputs = model.inputs()
     if inputs.error is not None:
         raise AttnStudioError(f"{args.workspace}: {inputs.error}")
@@ -390,6 +420,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if args.stage is not None or args.matrix is not None or args.layer is not None or args.head is not None:
             return _fail("--stage, --matrix, --layer and --head are for --workspace or --sentence: a lesson "
                          "exports every step")
+        if args.padding is not None or args.mask_cells is not None:
+            return _fail("--padding and --mask-cells are for --workspace or --sentence: a lesson sets its own masks")
         suffix = args.out.lower().rsplit(".", 1)[-1] if "." in args.out else ""
         fmt = args.format or (suffix if suffix in ("pdf", "gif") else "png")  # --out it-cat.pdf
         return export_lesson(args.lesson, args.out, fmt, args.size or ((960, 540) if fmt == "gif" else (1920, 1080)))
@@ -398,6 +430,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from attnstudio.studio.workspace import load
 
     snap = load(args.workspace) if args.workspace is not None else StudioModel(args.sentence).snapshot()
+    drawn = _drawn_mask(args)
+    if drawn:  # the mask drawn on the command line, on the workspace's or sentence's own work
+        model = StudioModel()
+        model.restore(snap)
+        model.apply(settings={"mask": drawn.pop("mask")}, **drawn)
+        snap = model.snapshot()
     index = {"layer": args.layer, "head": args.head}
     for key, value in index.items():
         if value is not None and value < 1:

@@ -160,4 +160,4 @@ def _run(
         layer_in = out
     if backend.reason and backend.requested not in (backend.name, "auto"):
         warnings.append(f"computing on NumPy: {backend.reason}")
-    return Trace(tuple(encoding.tokens), settings, backend, e, p, x, tuple(layers), tuple(warnings), info)
+    return Trace(tuple(encoding.tokens), settings, backend, e, p, x, tuple(layers), tuple(warnings), model=info)

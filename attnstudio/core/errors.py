@@ -22,6 +22,11 @@ class MatrixError(AttnStudioError):
     """A user-supplied matrix has the wrong shape or a value that is not a finite number."""
 
 
+class MaskError(AttnStudioError):
+    """A padding token or masked cell that is not a token position of the sentence, or is
+    given twice."""
+
+
 class NotEnoughMemoryError(AttnStudioError, MemoryError):
     """A computation would need more memory than the machine has available (checked before
     allocating, so the refusal is immediate and names the sizes)."""

@@ -359,13 +359,23 @@ def _masked(cell: _Cell) -> CellArithmetic:
     value, before = cell.at(cell.h.masked), cell.at(cell.h.scaled)
     qi, kj = cell.labels[cell.i], cell.labels[cell.j]
     name = f"masked[{qi}, {kj}]"
-    if cell.tr.settings.mask != "causal":
+    mask = cell.tr.settings.mask
+    hidden = math.isinf(value) and value < 0
+    if mask == "none":
         text = f"{name} = scaled = {format_result(value)} (no mask: every token sees every token)"
-    elif math.isinf(value) and value < 0:
-        return CellArithmetic(f"{name} = −∞ (causal: a token cannot attend to a later one)",
-                              value, _NONE, -math.inf)
-    else:
+    elif hidden:
+        why = {"causal": "causal: a token cannot attend to a later one",
+               "padding": f"padding: {kj} is a padding token, so no query attends to it",
+               "custom": "custom mask: this cell is masked"}[mask]
+        return CellArithmetic(f"{name} = −∞ ({why})", value, _NONE, -math.inf)
+    elif mask == "causal":
         text = f"{name} = scaled = {format_result(value)} (causal: {kj} is not after {qi}, so it stays)"
+    elif mask == "padding":
+        own = (f"; {qi} is padding itself: its row is computed, and a model ignores it"
+               if cell.i in cell.tr.padding else "")
+        text = f"{name} = scaled = {format_result(value)} (padding mask: {kj} is not padding, so it stays{own})"
+    else:
+        text = f"{name} = scaled = {format_result(value)} (custom mask: this cell is not masked)"
     return CellArithmetic(text, value, np.array([before]), before)
 
 
@@ -377,6 +387,9 @@ def _weights(cell: _Cell) -> CellArithmetic:
     name = f"weight[{cell.labels[cell.i]}, {cell.labels[j]}]"
     T = st.temperature
     over_t = "" if T == 1 else f"/{format_operand(T)}"
+    if np.isneginf(s_row).all():  # every key masked: nothing to normalise over
+        text = f"{name} = {format_weight_result(value)} (every key of this row is masked: nothing to attend to)"
+        return CellArithmetic(text, value, _NONE, 0.0)
     if st.normalizer in ("sparsemax", "entmax15"):
         return _sparse_weight(name, st, s_row, cell.row(cell.h.weights), j, value)
     if math.isinf(s_row[j]) and s_row[j] < 0:

@@ -73,6 +73,9 @@ def trace_to_json(trace: Trace, layer: int | None = None, head: int | None = Non
         "settings": t.settings.as_dict(),
         "model": None if t.model is None else t.model.as_dict(),
         "selected": {"layer": None if layer is None else layer + 1, "head": None if head is None else head + 1},
+        # What the drawn masks were given (0-based), whichever mask is chosen: core/masks.py.
+        "padding": list(t.padding),
+        "mask_cells": [list(c) for c in t.mask_cells],
         "embeddings": matrix_to_json(t.embeddings),
         "positions": None if t.positions is None else matrix_to_json(t.positions),
         "x": matrix_to_json(t.x),
@@ -160,6 +163,10 @@ def trace_to_table(trace: Trace, decimals: int = 3, layer: int | None = None, he
         out.append(f"model: {m.name} ({m.architecture}, {m.layers} layers × {m.heads} heads, d_model {m.d_model}, "
                    f"d_ff {m.d_ff}) from {m.folder}")
     out.append("settings: " + ", ".join(f"{k}={v}" for k, v in trace.settings.as_dict().items() if k != "backend"))
+    if trace.settings.mask == "padding":
+        out.append("padding tokens: " + (" ".join(str(i) for i in trace.padding) or "none"))
+    if trace.settings.mask == "custom":
+        out.append("masked cells (query,key): " + (" ".join(f"{i},{j}" for i, j in trace.mask_cells) or "none"))
     out += [f"warning: {w}" for w in trace.warnings]
     for title, m, rows, cols in _blocks(trace, layer, head):
         arr = np.asarray(m, dtype=np.float64)

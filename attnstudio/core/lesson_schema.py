@@ -34,6 +34,7 @@ TEXT_KEYS = ("title", "narration", "formula")
 STATE_KEYS = (
     "sentence", "settings", "embeddings", "weights", "direct",
     "stage", "layer", "head", "highlight_rows", "highlight_cells", "weights_scale",
+    "padding", "mask_cells",
 )
 STEP_KEYS = TEXT_KEYS + STATE_KEYS
 # The settings a lesson may set; backend and dtype belong to the machine, not the lesson.
@@ -98,6 +99,10 @@ class StepState:
     tokens: tuple[str, ...] = ()
     # How the weights are coloured (core.trace.WEIGHT_SCALES); None: the presenter's choice.
     weights_scale: str | None = None
+    # What the drawn masks hide (core/masks.py), 0-based: the padding tokens (settings.mask
+    # "padding") and the (query, key) cells (settings.mask "custom").
+    padding: tuple[int, ...] = ()
+    mask_cells: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -329,8 +334,18 @@ def highlight_rows(where: Where, value: Any) -> tuple[TokenRef, ...]:
     return tuple(token_ref(where, "highlight_rows", v) for v in value)
 
 
-def highlight_cells(where: Where, value: Any) -> tuple[tuple[TokenRef, TokenRef], ...]:
-    key = "highlight_cells"
+def token_refs(where: Where, key: str, value: Any) -> tuple[TokenRef, ...]:
+    """A list of token references (``padding``), each given once."""
+    if not isinstance(value, list):
+        raise where.error(key, f"must be a list of token positions or texts, not {type_name(value)}")
+    refs = tuple(token_ref(where, key, v) for v in value)
+    for i, ref in enumerate(refs):
+        if ref in refs[:i]:
+            raise where.error(key, f"entry {i + 1} names {ref!r} again: give each token once")
+    return refs
+
+
+def highlight_cells(where: Where, value: Any, key: str = "highlight_cells") -> tuple[tuple[TokenRef, TokenRef], ...]:
     if not isinstance(value, list):
         raise where.error(key, f"must be a list of [row, column] pairs, not {type_name(value)}")
     cells = []

@@ -38,6 +38,7 @@ from attnstudio.core.lesson_schema import (
     settings_table,
     stage_name,
     text,
+    token_refs,
     type_name,
     whole_number,
 )
@@ -70,6 +71,8 @@ class Changes:
     rows: tuple[TokenRef, ...] = ()
     cells: tuple[tuple[TokenRef, TokenRef], ...] = ()
     weights_scale: str | None = None
+    padding: tuple[TokenRef, ...] = ()
+    mask_cells: tuple[tuple[TokenRef, TokenRef], ...] = ()
 
 
 @dataclass
@@ -88,6 +91,8 @@ class Spec:
     rows: tuple[TokenRef, ...] = ()
     cells: tuple[tuple[TokenRef, TokenRef], ...] = ()
     weights_scale: str | None = None
+    padding: tuple[TokenRef, ...] = ()
+    mask_cells: tuple[tuple[TokenRef, TokenRef], ...] = ()
 
 
 def parse_changes(where: Where, table: dict[str, Any], allowed: tuple[str, ...]) -> Changes:
@@ -125,6 +130,10 @@ def parse_changes(where: Where, table: dict[str, Any], allowed: tuple[str, ...])
         if not isinstance(value, str) or value not in WEIGHT_SCALES:
             raise where.error("weights_scale", f"must be one of {', '.join(WEIGHT_SCALES)}, not {value!r}")
         ch.weights_scale = value
+    if "padding" in table:
+        ch.padding = token_refs(where, "padding", table["padding"])
+    if "mask_cells" in table:
+        ch.mask_cells = highlight_cells(where, table["mask_cells"], "mask_cells")
     return ch
 
 
@@ -274,11 +283,42 @@ class StepResolver:
         direct = self._direct(where, ch, spec, settings, new_sentence)
         self._view(where, ch, spec, settings, new_sentence)
         rows, cells = self._highlights(where, spec)
+        padding, mask_cells = self._masks(where, ch, spec, settings, new_sentence)
         self.spec = spec
         return StepState(
             spec.sentence, settings, embeddings, weights, direct, spec.stage,
             spec.layer, spec.head, rows, cells, spec.tokens, spec.weights_scale,
+            padding, mask_cells,
         )
+
+    def _masks(self, where: Where, ch: Changes, spec: Spec, settings: Settings,
+               new_sentence: bool) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+        """The drawn masks' padding tokens and cells, 0-based (core/masks.py), each () unless
+        the step's mask is its kind. Like the highlights they belong to their sentence and are
+        inherited; a step that gives one must choose its mask."""
+        if new_sentence:
+            spec.padding, spec.mask_cells = (), ()
+        for key, kind in (("padding", "padding"), ("mask_cells", "custom")):
+            if key in ch.given:
+                if settings.mask != kind:
+                    raise where.error(key, f"applies only with settings.mask = \"{kind}\"; this step's mask is "
+                                           f"\"{settings.mask}\"")
+                setattr(spec, key, getattr(ch, key))
+        padding = [i for ref in spec.padding for i in resolve_refs(where, "padding", ref, spec.tokens)]
+        if len(set(padding)) != len(padding):
+            raise where.error("padding", "names a token twice (a text names every token that has it)")
+        cells = [(r, c) for a, b in spec.mask_cells
+                 for r in resolve_refs(where, "mask_cells", a, spec.tokens)
+                 for c in resolve_refs(where, "mask_cells", b, spec.tokens)]
+        seen: set[tuple[int, int]] = set()
+        for r, c in cells:
+            if (r, c) in seen:
+                raise where.error("mask_cells", f"names the cell [{r + 1}, {c + 1}] ({spec.tokens[r]!r}, "
+                                                f"{spec.tokens[c]!r}) twice")
+            seen.add((r, c))
+        # Kept in the spec for a later step that chooses the mask again; shown only under it.
+        return (tuple(sorted(padding)) if settings.mask == "padding" else (),
+                tuple(sorted(cells)) if settings.mask == "custom" else ())
 
     def _embeddings(
         self, where: Where, ch: Changes, spec: Spec, settings: Settings, new_sentence: bool

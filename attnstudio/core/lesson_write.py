@@ -117,6 +117,8 @@ class _StepWriter:
         self.prev: StepState | None = None
         self.weights: dict[WeightKey, np.ndarray] = {}  # the matrices given so far and kept
         self.direct: dict[DirectKey, np.ndarray] = {}
+        self.padding: tuple[int, ...] = ()  # the drawn masks as the reader keeps them
+        self.mask_cells: tuple[tuple[int, int], ...] = ()
 
     def step(self, k: int, step: LessonStep) -> list[str]:
         st, prev = step.state, self.prev
@@ -130,6 +132,7 @@ class _StepWriter:
         if changed:
             keys.append(("settings", "{ " + ", ".join(f"{n} = {toml_value(v)}" for n, v in changed) + " }"))
         keys.extend(self._view(st, prev, new_tokens))
+        keys.extend(self._masks(st, new_tokens))
         keys.extend(_embeddings(st, prev, new_tokens))
 
         tables: list[str] = []
@@ -164,6 +167,21 @@ class _StepWriter:
                 raise LessonError(self.source, "weights_scale cannot go back to unset once a step set it",
                                   None, "weights_scale")
             keys.append(("weights_scale", toml_string(st.weights_scale)))
+        return keys
+
+    def _masks(self, st: StepState, new_tokens: bool) -> list[tuple[str, str]]:
+        """``padding`` / ``mask_cells`` where the step shows other ones than the reader keeps
+        (a step shows them only under their own mask: core.lesson_steps)."""
+        if new_tokens:
+            self.padding, self.mask_cells = (), ()
+        keys = []
+        if st.settings.mask == "padding" and st.padding != self.padding:
+            keys.append(("padding", toml_value([_token_ref(st.tokens, i) for i in st.padding])))
+            self.padding = st.padding
+        if st.settings.mask == "custom" and st.mask_cells != self.mask_cells:
+            cells = [[_token_ref(st.tokens, r), _token_ref(st.tokens, c)] for r, c in st.mask_cells]
+            keys.append(("mask_cells", toml_value(cells)))
+            self.mask_cells = st.mask_cells
         return keys
 
     def _weights(self, st: StepState) -> str | dict[WeightKey, np.ndarray]:

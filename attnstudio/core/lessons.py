@@ -218,4 +218,6 @@ def compute_step(step: LessonStep | StepState, backend: Backend | str | None = N
         embeddings=state.embeddings,
         direct=state.direct or None,
         backend=backend,
+        padding=state.padding,
+        mask_cells=state.mask_cells,
     )

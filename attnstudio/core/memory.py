@@ -38,8 +38,8 @@ def trace_bytes(n: int, settings: Settings) -> int:
 
 
 def needed_bytes(n: int, settings: Settings) -> int:
-    """``trace_bytes`` plus the scratch arrays of the head being computed and the causal mask."""
-    mask = n * n if settings.mask == "causal" else 0
+    """``trace_bytes`` plus the scratch arrays of the head being computed and the mask."""
+    mask = n * n if settings.mask != "none" else 0
     return trace_bytes(n, settings) + WORKING_SQUARES * n * n * np.dtype(settings.dtype).itemsize + mask
 
 

@@ -5,8 +5,11 @@ For each layer ℓ and head h (the stages the window steps through):
     Q = X·W_Q,  K = X·W_K,  V = X·W_V          (or Q, K, V given directly)
     S = Q·Kᵀ                                   scores
     S_s = S / √d_k                             scaled (or S when scaling is off)
-    S' = S_s with −∞ above the diagonal        masked (causal) or S_s (none)
-    A = normalize(S' / T)                      weights, row by row
+    S' = S_s with −∞ where the mask hides      masked: causal (above the diagonal), padding
+         a key                                 (padding tokens' key columns), custom (drawn
+                                               cells), or S_s unchanged (none); core/masks.py
+    A = normalize(S' / T)                      weights, row by row (a row with every key
+                                               masked: all 0)
     Z = A·V                                    output
     MHA(X) = concat(Z_1..Z_h)·W_O
     X_{ℓ+1} = X_ℓ + MHA(X_ℓ)                   residual (or MHA(X_ℓ) alone)
@@ -24,6 +27,7 @@ import numpy as np
 from attnstudio.core.backends import Backend, fallback, resolve_backend
 from attnstudio.core.embeddings import embed, sinusoidal_positions
 from attnstudio.core.errors import MatrixError
+from attnstudio.core.masks import Cell, check_cells, check_padding, empty_rows, mask_matrix
 from attnstudio.core.matrices import DIRECT_MATRICES, check_direct, check_matrix
 from attnstudio.core.memory import check_memory
 from attnstudio.core.normalizers import count_nonfinite, naive_softmax_warnings, normalize, row_entropy
@@ -43,14 +47,19 @@ def compute(
     embeddings: Any | None = None,
     direct: Direct | None = None,
     backend: Backend | None = None,
+    padding: Sequence[int] | None = None,
+    mask_cells: Sequence[Cell] | None = None,
 ) -> Trace:
     """Run every stage and return the Trace.
 
     ``sentence`` is text (tokenized here) or a list of tokens. ``weights`` default to the
     seeded ones; ``embeddings`` (N × d_model) replace the toy token vectors; ``direct``
-    replaces Q, K or V of a head. Bad input raises an AttnStudioError subclass naming what
-    is wrong (NotEnoughMemoryError when the trace would not fit in memory). On CuPy, a
-    failure during the computation falls back to NumPy and says why in
+    replaces Q, K or V of a head. ``padding`` (token positions) and ``mask_cells`` ((query,
+    key) positions), both counted from 0, are the cells the "padding" and "custom" masks hide
+    (core/masks.py); each counts only under its own ``settings.mask``. Bad input raises an
+    AttnStudioError subclass naming what is wrong (NotEnoughMemoryError when the trace would
+    not fit in memory). On CuPy, a failure during the computation falls back to NumPy and
+    says why in
     ``trace.backend.reason`` and ``trace.warnings``.
     """
     settings = (settings or Settings()).validated()
@@ -70,14 +79,16 @@ def compute(
         if not (0 <= li < settings.layers and 0 <= hi < settings.heads):
             raise MatrixError(f"direct matrix {name!r} for layer {li + 1}, head {hi + 1} does not exist")
 
+    drawn = (check_padding(padding, n), check_cells(mask_cells, n))
+
     backend = backend or resolve_backend(settings.backend, n)
     try:
-        return _run(tokens, settings, weights, emb, checked_direct, backend)
+        return _run(tokens, settings, weights, emb, checked_direct, backend, drawn)
     except Exception as exc:
         if backend.name != "cupy":
             raise
         safe = fallback(backend, exc)
-        trace = _run(tokens, settings, weights, emb, checked_direct, safe)
+        trace = _run(tokens, settings, weights, emb, checked_direct, safe, drawn)
         if safe.requested == "auto":  # _run already reports a fallback from an explicit "cupy"
             trace = replace(trace, warnings=(*trace.warnings, safe.reason or ""))
         return trace
@@ -90,6 +101,7 @@ def _run(
     emb: np.ndarray,
     direct: dict[tuple[int, int, str], np.ndarray],
     backend: Backend,
+    drawn: tuple[tuple[int, ...], tuple[Cell, ...]] = ((), ()),
 ) -> Trace:
     xp = backend.xp
     dtype = getattr(xp, settings.dtype)
@@ -101,9 +113,16 @@ def _run(
     e = dev(emb)
     p = dev(sinusoidal_positions(n, d)) if settings.positional else None
     x = e + p if p is not None else e
-    causal = dev(np.triu(np.ones((n, n), dtype=bool), k=1)).astype(bool) if settings.mask == "causal" else None
+    padding, cells = drawn
+    hidden = mask_matrix(settings.mask, n, padding, cells)
+    mask = None if hidden is None else xp.asarray(hidden)
 
     warnings: list[str] = []
+    empty = empty_rows(hidden)
+    if empty:
+        names = ", ".join(f"{i} ({tokens[i]!r})" for i in empty[:5]) + (" …" if len(empty) > 5 else "")
+        warnings.append(f"every key of row {names} is masked: nothing to attend to, so its weights are all 0 "
+                        f"and its output is 0")
     layers = []
     layer_in = x
     for li, lw in enumerate(weights.layers):
@@ -113,7 +132,7 @@ def _run(
             q = dev(given["q"]) if "q" in given else layer_in @ dev(hw.w_q)
             k = dev(given["k"]) if "k" in given else layer_in @ dev(hw.w_k)
             v = dev(given["v"]) if "v" in given else layer_in @ dev(hw.w_v)
-            head = attend(q, k, v, settings, xp, causal)
+            head = attend(q, k, v, settings, xp, mask)
             bad = head.nonfinite_weights
             if settings.normalizer == "naive-softmax":
                 # Its input as normalize saw it; a sum that overflows leaves every weight 0, which
@@ -134,19 +153,22 @@ def _run(
         layer_in = residual
     if backend.reason and backend.requested not in (backend.name, "auto"):
         warnings.append(f"computing on NumPy: {backend.reason}")
-    return Trace(tuple(tokens), settings, backend, e, p, x, tuple(layers), tuple(warnings))
+    return Trace(tuple(tokens), settings, backend, e, p, x, tuple(layers), tuple(warnings),
+                 padding=padding, mask_cells=cells)
 
 
-def attend(q: Any, k: Any, v: Any, settings: Settings, xp: Any = np, causal: Any | None = None) -> HeadTrace:
-    """One head's stages from its q, k, v: scores, scaled, masked, weights and output."""
+def attend(q: Any, k: Any, v: Any, settings: Settings, xp: Any = np, mask: Any | None = None) -> HeadTrace:
+    """One head's stages from its q, k, v: scores, scaled, masked, weights and output.
+
+    ``mask`` (N × N booleans on the device, True = hidden) is the mask to apply; None builds
+    the causal one when ``settings.mask`` is "causal" and masks nothing otherwise. A row with
+    every key hidden gets weights of exactly 0 (not softmax's 0/0 = NaN): core/masks.py.
+    """
     scores = q @ k.T
     scaled = scores / math.sqrt(q.shape[1]) if settings.scale else scores
-    if settings.mask == "causal":
-        if causal is None:
-            causal = xp.asarray(np.triu(np.ones(scores.shape, dtype=bool), k=1))
-        masked = xp.where(causal, -xp.inf, scaled)
-    else:
-        masked = scaled
+    if mask is None and settings.mask == "causal":
+        mask = xp.asarray(np.triu(np.ones(scores.shape, dtype=bool), k=1))
+    masked = scaled if mask is None else xp.where(mask, -xp.inf, scaled)
     with np.errstate(over="ignore", invalid="ignore"):
         logits = masked
         if settings.normalizer != "naive-softmax":
@@ -157,6 +179,10 @@ def attend(q: Any, k: Any, v: Any, settings: Settings, xp: Any = np, causal: Any
             m = xp.max(masked, axis=-1, keepdims=True)
             logits = masked - xp.where(xp.isfinite(m), m, 0.0)
         weights = normalize(settings.normalizer, logits / settings.temperature, xp)
+        if mask is not None:
+            # A masked key gets exactly 0 whatever the normalizer's rounding; a row with no key
+            # left gets 0 everywhere instead of NaN (softmax) or 1/N (sparsemax, entmax).
+            weights = xp.where(mask | xp.all(mask, axis=-1, keepdims=True), 0.0, weights)
         output = weights @ v
     return HeadTrace(
         q, k, v, scores, scaled, masked, weights, output,

@@ -9,7 +9,7 @@ from typing import Any
 from attnstudio.core.errors import SettingsError
 from attnstudio.core.normalizers import NORMALIZERS
 
-MASKS = ("none", "causal")
+MASKS = ("none", "causal", "padding", "custom")  # core/masks.py says what each hides
 BACKENDS = ("numpy", "cupy", "auto")
 DTYPES = ("float64", "float32")
 MAX_D_MODEL = 1024

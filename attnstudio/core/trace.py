@@ -143,7 +143,9 @@ class Trace:
 
     ``embeddings`` are the token vectors, ``positions`` the positional encoding P (None when
     off) and ``x`` = embeddings + P, the first layer's input. ``warnings`` lists what a
-    person should notice (non-finite values, a backend fallback).
+    person should notice (non-finite values, a backend fallback). ``padding`` (token
+    positions) and ``mask_cells`` ((query, key) positions), 0-based, are what the "padding"
+    and "custom" masks were given (core/masks.py); each hides cells only under its own mask.
 
     ``model`` is None for the toy pipeline; for a real model it names the model and says
     what its matrices hold where they differ (``caption``). ``settings`` then describes what
@@ -159,6 +161,8 @@ class Trace:
     x: Any
     layers: tuple[LayerTrace, ...]
     warnings: tuple[str, ...] = ()
+    padding: tuple[int, ...] = ()
+    mask_cells: tuple[tuple[int, int], ...] = ()
     model: ModelInfo | None = None
 
     @property

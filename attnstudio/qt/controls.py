@@ -50,6 +50,15 @@ def divisors(n: int, limit: int = MAX_HEADS) -> list[int]:
     return [h for h in range(1, min(n, limit) + 1) if n % h == 0]
 
 
+# What each of core.settings.MASKS hides, as the mask list's tooltips (core/masks.py).
+MASK_TIPS = (
+    "none: every token sees every token",
+    "causal: a token cannot see the tokens after it",
+    "padding: no query sees a padding token; click a token (or a column of the Masked stage) to mark it",
+    "custom: the cells you click on the Masked stage",
+)
+
+
 class Controls(QWidget):
     """Every setting of the computation plus what is on view (layer, head) and how (theme,
     weights' colours)."""
@@ -73,6 +82,9 @@ class Controls(QWidget):
         self.scale = QCheckBox("divide by √d_k", self)
         self.mask = QComboBox(self)
         self.mask.addItems(list(MASKS))
+        for i, tip in enumerate(MASK_TIPS):
+            self.mask.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+        self.mask.setToolTip("Which keys each query may not see (−∞ before the normalizer, weight 0 after)")
         self.normalizer = QComboBox(self)
         self.normalizer.addItems(list(NORMALIZERS))
         self.positional = QCheckBox("add sinusoidal P", self)

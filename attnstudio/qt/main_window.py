@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from attnstudio.core.backends import GPU_FAILED, GPU_FAILED_EARLIER
-from attnstudio.core.explain import explain_cell, explain_reduced_cell, token_view
+from attnstudio.core.errors import AttnStudioError
+from attnstudio.core.explain import explain_cell, explain_reduced_cell, token_labels, token_view
 from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
 from attnstudio.qt.compute_worker import ComputeController
@@ -60,6 +61,11 @@ from attnstudio.studio.model import StudioModel
 from attnstudio.studio.result import Result
 
 MESSAGE_MS = 10_000
+# What the status bar says when a mask you draw is chosen (the masked stage's line says it too).
+MASK_HINTS = {
+    "padding": "Padding mask: click a token or a Masked column",
+    "custom": "Custom mask: click cells on the Masked stage",
+}
 FIT_SIZE = (1280, 800)  # the window's size where the screen has room for it
 STRIP_PX = 104  # the stage strip with its thumbnails
 # The side panels' band: one token's view fits twelve keys' five columns without scrolling.
@@ -86,6 +92,7 @@ class MainWindow(QMainWindow):
         self.studio: StudioModel = self.studio_qt.model
         self.trace: Trace | None = None
         self.result: Result | None = None
+        self._mask_shown = self.studio.settings.mask  # a drawn mask's hint is shown when it is chosen
         self.features: list[Feature] = []
         self._drops: dict[str, Callable[[str], object]] = {}
         self._thumbs_for = (-1, -1)  # (layer, head) the thumbnails show
@@ -211,9 +218,11 @@ class MainWindow(QMainWindow):
         self.stage_strip.next.connect(st.next_stage)
         self.stage_view.cell_hovered.connect(self._on_hover)
         self.stage_view.row_clicked.connect(self.show_token_view)
-        self.stage_view.token_clicked.connect(self.show_token_view)
+        self.stage_view.cell_clicked.connect(self._on_mask_cell_clicked)
+        self.stage_view.key_clicked.connect(self._on_token_clicked)
+        self.stage_view.token_clicked.connect(self._on_token_clicked)
         self.stage_view.head_clicked.connect(lambda h: st.set_view(head=h))
-        self.token_strip.token_clicked.connect(self.show_token_view)
+        self.token_strip.token_clicked.connect(self._on_token_clicked)
         self.controls.message.connect(self.show_message)
         self.editor.message.connect(self.show_message)
 
@@ -336,6 +345,11 @@ class MainWindow(QMainWindow):
 
     # ---- model → compute → views -------------------------------------------------------
     def _on_inputs_changed(self) -> None:
+        mask = self.studio.settings.mask
+        if mask != self._mask_shown:
+            self._mask_shown = mask
+            if mask in MASK_HINTS:  # a drawn mask: say how to draw it, once, when it is chosen
+                self.show_message(MASK_HINTS[mask], 15_000)
         self.sentence.set_text(self.studio.sentence)
         self.editor.refresh()
         self._request()
@@ -356,6 +370,9 @@ class MainWindow(QMainWindow):
         self.result, self.trace = res, res.trace
         self.stage_strip.set_empty(False)
         self.token_strip.set_tokens(res.trace.tokens)
+        padding = res.trace.padding if res.trace.settings.mask == "padding" else ()
+        self.token_strip.set_marked(padding)
+        self.stage_view.tokens.set_marked(padding)
         self.backend_label.setText(res.trace.backend.label)
         self._tell_gpu_failure(res.trace.backend.reason or "")
         self.timing_label.setText(f"computed in {res.elapsed_ms:.1f} ms")
@@ -430,6 +447,32 @@ class MainWindow(QMainWindow):
             return explain_cell(res.trace, layer, head, name, row, col, weights=res.inputs.weights)
         except Exception as exc:  # a hover must never take the window down
             return f"(no explanation for this cell: {exc})"
+
+    def _on_token_clicked(self, index: int) -> None:
+        """A token chip: under the padding mask it marks or unmarks the token as padding (one
+        undoable edit); otherwise it opens that token's view."""
+        if self.studio.settings.mask != "padding":
+            self.show_token_view(index)
+            return
+        try:
+            self.studio.toggle_padding(index)
+        except AttnStudioError as exc:
+            self.show_message(str(exc))
+            return
+        token = token_labels(self.studio.tokens())[index]
+        state = "marked as padding" if index in self.studio.padding else "no longer padding"
+        self.show_message(f"{token} {state} · Ctrl+Z undoes it")
+
+    def _on_mask_cell_clicked(self, row: int, col: int) -> None:
+        """A cell of the masked stage under the custom mask: mask or unmask it (undoable)."""
+        try:
+            self.studio.toggle_mask_cell(row, col)
+        except AttnStudioError as exc:
+            self.show_message(str(exc))
+            return
+        tokens = token_labels(self.studio.tokens())
+        state = "masked" if (row, col) in self.studio.mask_cells else "unmasked"
+        self.show_message(f"({tokens[row]}, {tokens[col]}) {state} · Ctrl+Z undoes it")
 
     def show_token_view(self, row: int) -> None:
         """Open "one token's view" for query ``row`` of the head on view (selects the row)."""

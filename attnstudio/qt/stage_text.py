@@ -15,12 +15,13 @@ from attnstudio.core.trace import TOKEN_BY_TOKEN
 from attnstudio.qt.colormaps import ScaleLimits
 
 
-def formula(stage: str, s: Settings, layer: int = 0, nonfinite: int = 0) -> str:
+def formula(stage: str, s: Settings, layer: int = 0, nonfinite: int = 0, empty_rows: int = 0) -> str:
     """The formula line under a stage's title, with this run's settings filled in.
 
     ``nonfinite``: how many weights of the head on view are not finite (HeadTrace.nonfinite_weights,
     an overflowed naive softmax), plus its rows that sum to 0 (a naive softmax whose sum
-    overflowed); the weights' line then does not claim that each row sums to 1.
+    overflowed); the weights' line then does not claim that each row sums to 1. ``empty_rows``:
+    how many rows have every key masked (all 0 by core/masks.py's rule), which the line names.
     """
     x = "X" if layer == 0 else f"X{_sub(layer + 1)} (layer {layer + 1} input)"
     if stage == "tokens":
@@ -38,8 +39,7 @@ def formula(stage: str, s: Settings, layer: int = 0, nonfinite: int = 0) -> str:
         return f"S / √d_k = S / √{s.d_k} = S / {format_operand(math.sqrt(s.d_k))}" if s.scale else \
             "scaling is off: S unchanged (switch it on to see why it exists)"
     if stage == "masked":
-        return "causal mask: −∞ above the diagonal (no peeking at later tokens)" if s.mask == "causal" else \
-            "no mask: every token sees every token"
+        return MASK_LINES[s.mask]
     if stage == "weights":
         a = f"A = {s.normalizer}(S′ / T), T = {format_operand(s.temperature)}"
         if nonfinite:  # rows of NaN under "each row sums to 1" would contradict the header
@@ -47,12 +47,25 @@ def formula(stage: str, s: Settings, layer: int = 0, nonfinite: int = 0) -> str:
                 return f"{a}: rows sum to 1 unless exp overflows or underflows"
             return f"{a}: rows sum to 1 unless a weight is not finite (NaN)"
         a += ", row by row"
+        if empty_rows:
+            return f"{a}: each row sums to 1, except a row with every key masked: all 0"
+        if s.mask != "none":
+            return f"{a}: each row sums to 1 over its unmasked keys"
         return f"{a}: each row sums to 1"
     if stage == "output":
         return "Z = A·V: each row is a weighted mix of the value rows"
     if stage == "heads":
         return f"concat(Z₁ … Z_{s.heads})·W_O  →  N × d_model = N × {s.d_model}"
     return ""
+
+
+# The masked stage's line for each mask (core/masks.py); a drawn mask says how to draw it.
+MASK_LINES = {
+    "none": "no mask: every token sees every token",
+    "causal": "causal mask: −∞ above the diagonal (no peeking at later tokens)",
+    "padding": "padding mask: −∞ in the columns of padding tokens — click a column to (un)mark one",
+    "custom": "custom mask: −∞ in the cells you choose — click a cell to mask or unmask it",
+}
 
 
 def weight_limits(m: np.ndarray, weights_scale: str = "max") -> ScaleLimits:
@@ -85,22 +98,26 @@ def weight_limits(m: np.ndarray, weights_scale: str = "max") -> ScaleLimits:
                                            "0 … largest"))
 
 
-def masked_cells(name: str, s: Settings, shape: tuple[int, ...]) -> np.ndarray | None:
-    """Where a shown matrix's cells are keys the causal mask hid, for the weights (None for any
-    other matrix): they are exp(−∞) = 0 and must not read as a weight that came out 0.
+def masked_cells(name: str, minus_inf: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Where a shown matrix's cells are keys the mask hid, for the weights (None for any other
+    matrix): they are exp(−∞) = 0 and must not read as a weight that came out 0.
 
-    Exactly the −∞ cells of the masked stage, also when shown reduced: a block of f × f cells
-    is wholly masked when its column block lies right of its row block (J > I), and a block
-    on the diagonal keeps weights (the diagonal is never masked)."""
+    ``minus_inf`` is where the masked stage, as shown, is −∞: the same cells for every mask
+    (causal, padding, custom), also when shown reduced, where a block is −∞ only when every
+    cell in it is masked (core.display.reduce_for_display)."""
     if name != "weights" or len(shape) != 2:
         return None
-    if s.mask != "causal":
+    if minus_inf is None or np.shape(minus_inf) != tuple(shape):
         return np.zeros(shape, dtype=bool)
-    return np.triu(np.ones(shape, dtype=bool), k=1)
+    return np.asarray(minus_inf, dtype=bool)
 
 
-def hint(stage: str) -> str:
+def hint(stage: str, mask: str = "none") -> str:
     """What the hover line says while no cell is hovered (so nothing is hover-only)."""
+    if stage == "masked" and mask == "custom":
+        return "Click a cell to mask or unmask it · hover a cell to see its arithmetic"
+    if stage == "masked" and mask == "padding":
+        return "Click a column to mark or unmark its token as padding · hover a cell to see its arithmetic"
     if stage in TOKEN_BY_TOKEN:
         return "Hover a cell to see its arithmetic · click a row for that token's view"
     return "Hover a cell to see its arithmetic"

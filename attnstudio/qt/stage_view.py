@@ -38,6 +38,8 @@ class StageView(QWidget):
 
     cell_hovered = Signal(str, int, int)  # cache matrix name, row, col ((-1, -1) on leaving)
     row_clicked = Signal(int)
+    cell_clicked = Signal(int, int)  # (query, key) on the masked stage under the custom mask
+    key_clicked = Signal(int)  # a key column of the masked stage under the padding mask
     head_clicked = Signal(int)
     token_clicked = Signal(int)
 
@@ -117,7 +119,9 @@ class StageView(QWidget):
         self.overview.head_clicked.connect(self.head_clicked)
         self.tokens.token_clicked.connect(self.token_clicked)
         self.stage = "tokens"
+        self.mask = "none"
         self.factor = 1
+        self._minus_inf: np.ndarray | None = None
         self._hovering: dict[HeatmapView, bool] = {}
         self._hover_lines = True
         self._compact = False
@@ -143,6 +147,7 @@ class StageView(QWidget):
         assert d is not None and tr is not None
         s = tr.settings
         self.stage = stage
+        self.mask = s.mask
         # Hide what this stage does not show before anything else changes: showing a label or
         # an axis below activates the layout at once, and the tall token chips of the tokens
         # stage, still visible then, grew the window past the screen (1280×720 → 735).
@@ -151,9 +156,16 @@ class StageView(QWidget):
         index = STAGE_KEYS.index(stage) + 1
         self.title.setText(f"{index} · {TITLES[stage]}")
         self.where.setText(f"layer {layer + 1}/{s.layers} · head {head + 1}/{s.heads} · N = {tr.n:,}")
+        # Where the mask hid keys, as shown: the weights' masked cells (every mask alike).
+        self._minus_inf = np.isneginf(d.get(layer, head, "masked")[0]) if s.mask != "none" else None
         # A naive softmax whose sum overflowed leaves a row of finite zeros: it sums to 0, not 1.
+        # A row with every key masked is all 0 too, by rule (core/masks.py): the line says so.
+        empty_rows = 0
+        if stage == "weights" and self._minus_inf is not None and self._minus_inf.ndim == 2:
+            empty_rows = int(np.count_nonzero(self._minus_inf.all(axis=1)))
         zero_rows = int(np.count_nonzero(d.vector(layer, head, "row_sums") == 0)) if stage == "weights" else 0
-        self.formula.setText(formula(stage, s, layer, nonfinite=tr.head(layer, head).nonfinite_weights + zero_rows))
+        self.formula.setText(formula(stage, s, layer, empty_rows=empty_rows,
+                                     nonfinite=tr.head(layer, head).nonfinite_weights + max(0, zero_rows - empty_rows)))
         banners = [direct_banner(n) for n in DIRECT_MATRICES if (layer, head, n) in direct]
         self.banner.setText("    ".join(banners))
         self.banner.setVisible(bool(banners) and stage not in ("tokens", "embeddings"))
@@ -192,7 +204,8 @@ class StageView(QWidget):
         self.side.setVisible(stage == "weights" and not self._compact)
         if stage == "weights":
             self.side.set_rows(labels, d.vector(layer, head, "row_sums"), d.vector(layer, head, "row_entropy"), tr.n,
-                               cells=shown[0] if shown[1] == 1 else None, masked=masked_cells(name, s, shown[0].shape))
+                               cells=shown[0] if shown[1] == 1 else None,
+                               masked=masked_cells(name, self._minus_inf, shown[0].shape))
             QTimer.singleShot(0, self._align_side)
         self.overview.setVisible(stage == "heads" and s.heads > 1)
         if stage == "heads" and s.heads > 1:
@@ -215,9 +228,9 @@ class StageView(QWidget):
         block = f"{f} × {fc}" if fc > 1 else f"{f} rows"
         note = f"reduced for display: {n:,} → {m.shape[0]:,} rows (block means of {block})" if f > 1 else ""
         view.set_matrix(m, rows, cols, scale=scale, title=title, note=note, limits=limits,
-                        masked=masked_cells(name, s, m.shape))
+                        masked=masked_cells(name, self._minus_inf, m.shape))
         if not self._hovering.get(view):
-            self.show_hover(view, hint(self.stage))
+            self.show_hover(view, hint(self.stage, self.mask))
 
     def show_hover(self, view: HeatmapView, text: str) -> None:
         """Put ``text`` under ``view``; on the Q, K, V stage, in the line the three share."""
@@ -239,7 +252,7 @@ class StageView(QWidget):
     def set_hovering(self, view: HeatmapView, on: bool) -> None:
         self._hovering[view] = on
         if not on:
-            self.show_hover(view, hint(self.stage))
+            self.show_hover(view, hint(self.stage, self.mask))
 
     def _align_side(self) -> None:
         """Put the side's rows level with the heatmap's rows (when each row has a line)."""
@@ -273,7 +286,14 @@ class StageView(QWidget):
         return super().eventFilter(obj, ev)
 
     def _on_clicked(self, row: int, col: int) -> None:
-        if self.stage in TOKEN_BY_TOKEN:
+        # Under a drawn mask a click on the masked stage draws it (a cell under the custom mask,
+        # its key's column under the padding mask; only while every cell is shown, one by one);
+        # elsewhere a click on a row opens its token's view.
+        if self.stage == "masked" and self.mask == "custom" and self.factor == 1:
+            self.cell_clicked.emit(row, col)
+        elif self.stage == "masked" and self.mask == "padding" and self.factor == 1:
+            self.key_clicked.emit(col)
+        elif self.stage in TOKEN_BY_TOKEN:
             self.row_clicked.emit(row * self.factor)
 
     # ---- presentation ----------------------------------------------------------------------

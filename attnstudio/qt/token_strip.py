@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from attnstudio.qt import colormaps
 from attnstudio.qt import theme as _theme
 
 MAX_CHIPS = 400  # never lay out more than this many, whatever fits
@@ -38,6 +39,7 @@ class TokenStrip(QWidget):
         self._fit_factor = 1.0
         self._scale = 1.0
         self._highlight = -1
+        self._marked: frozenset[int] = frozenset()
         self._colors = _theme.colors("dark")
         self._rects: list[QRectF] = []
         self._hint_width = 0
@@ -68,6 +70,19 @@ class TokenStrip(QWidget):
         self._highlight = index
         self.update()
 
+    def set_marked(self, indices: Sequence[int]) -> None:
+        """Draw these tokens as padding: the grey and hatching of masked cells, "pad" by the
+        position (the padding mask hides their key columns)."""
+        marked = frozenset(indices)
+        if marked != self._marked:
+            self._marked = marked
+            self._refit(self.width())  # "3 pad" is wider than "3"
+            self.updateGeometry()
+            self.update()
+
+    def marked(self) -> frozenset[int]:
+        return self._marked
+
     def set_theme(self, name: str) -> None:
         self._colors = _theme.colors(name)
         self.update()
@@ -79,6 +94,10 @@ class TokenStrip(QWidget):
         self._apply_policy()
         self.updateGeometry()
         self.update()
+
+    def _label(self, i: int) -> str:
+        """The small line of chip ``i``: its position, and "pad" when it is padding."""
+        return f"{i} pad" if i in self._marked else str(i)
 
     def visible_count(self) -> int:
         """How many chips were drawn at the last paint."""
@@ -122,7 +141,7 @@ class TokenStrip(QWidget):
         fm, fs = QFontMetricsF(main), QFontMetricsF(small)
         x, line = 6.0, 1
         for i, tok in enumerate(self._tokens[:MAX_CHIPS]):
-            w = max(fm.horizontalAdvance(tok), fs.horizontalAdvance(str(i))) + 16 + 6
+            w = max(fm.horizontalAdvance(tok), fs.horizontalAdvance(self._label(i))) + 16 + 6
             if x + w > width and x > 6.0:
                 line += 1
                 x = 6.0
@@ -190,7 +209,7 @@ class TokenStrip(QWidget):
             more_w = 0.0  # everything fits: no room to keep for "+N more"
         width = self.width() - gap
         for i, tok in enumerate(self._tokens[:MAX_CHIPS]):
-            w = max(fm.horizontalAdvance(tok), fs.horizontalAdvance(str(i))) + 2 * pad
+            w = max(fm.horizontalAdvance(tok), fs.horizontalAdvance(self._label(i))) + 2 * pad
             if x + w > width - (more_w if i < len(self._tokens) - 1 else 0):
                 if y + 2 * chip_h + gap <= self.height():
                     x, y = gap, y + chip_h + gap
@@ -199,13 +218,17 @@ class TokenStrip(QWidget):
             r = QRectF(x, y, w, chip_h)
             self._rects.append(r)
             hl = i == self._highlight
+            is_pad = i in self._marked
             p.setPen(QPen(QColor(c["highlight"] if hl else c["border"]), 2 if hl else 1))
-            p.setBrush(QColor(c["chip"]))
+            p.setBrush(QColor(*colormaps.MASKED_FILL) if is_pad else QColor(c["chip"]))
             p.drawRoundedRect(r, 4, 4)
-            p.setPen(QColor(c["muted"]))
+            if is_pad:  # the masked cells' hatching: this token's key column is −∞
+                p.setBrush(QBrush(QColor(*colormaps.MASKED_HATCH), Qt.BrushStyle.BDiagPattern))
+                p.drawRoundedRect(r, 4, 4)
+            p.setPen(QColor("black") if is_pad else QColor(c["muted"]))
             p.setFont(small)
-            p.drawText(QRectF(x, y + 2, w, fs.height()), Qt.AlignmentFlag.AlignHCenter, str(i))
-            p.setPen(QColor(c["foreground"]))
+            p.drawText(QRectF(x, y + 2, w, fs.height()), Qt.AlignmentFlag.AlignHCenter, self._label(i))
+            p.setPen(QColor("black") if is_pad else QColor(c["foreground"]))
             p.setFont(main)
             p.drawText(QRectF(x, y + 2 + fs.height(), w, fm.height() + 4), Qt.AlignmentFlag.AlignHCenter, tok)
             x += w + gap

@@ -77,6 +77,8 @@ def step_state(snap: Snapshot) -> StepState:
         snap.sentence, settings, emb, weights, {k: frozen_array(m) for k, m in direct.items()},
         snap.stage, snap.layer, snap.head, tuple(snap.highlight_rows), tuple(snap.highlight_cells),
         tokens, snap.weights_scale,
+        # A step shows the drawn masks only under their own mask (core.lesson_steps).
+        snap.padding if settings.mask == "padding" else (), snap.mask_cells if settings.mask == "custom" else (),
     )
 
 

@@ -48,6 +48,8 @@ class Inputs:
     direct: dict[DirectKey, np.ndarray] = field(default_factory=dict)
     error: str | None = None
     generation: int = 0
+    padding: tuple[int, ...] = ()  # what the padding and custom masks hide (core/masks.py)
+    mask_cells: tuple[tuple[int, int], ...] = ()
 
     @property
     def n(self) -> int:
@@ -100,7 +102,8 @@ def fill_direct(inputs: Inputs) -> dict[DirectKey, np.ndarray]:
     gaps = sorted({key[0] for key, m in direct.items() if np.isnan(m).any()})
     for li in gaps:
         complete = {k: m for k, m in direct.items() if not np.isnan(m).any()}
-        trace = compute(list(inputs.tokens), inputs.settings, inputs.weights, inputs.embeddings, complete)
+        trace = compute(list(inputs.tokens), inputs.settings, inputs.weights, inputs.embeddings, complete,
+                        padding=inputs.padding, mask_cells=inputs.mask_cells)
         x = trace.backend.asnumpy(trace.layers[li].input)
         for key, m in list(direct.items()):
             if key[0] != li or not np.isnan(m).any():
@@ -117,4 +120,5 @@ def fill_direct(inputs: Inputs) -> dict[DirectKey, np.ndarray]:
 def run(inputs: Inputs) -> Trace:
     """Compute the trace for a snapshot (raises AttnStudioError for input the core refuses)."""
     direct: dict[DirectKey, Any] = fill_direct(inputs) if inputs.direct else {}
-    return compute(list(inputs.tokens), inputs.settings, inputs.weights, inputs.embeddings, direct)
+    return compute(list(inputs.tokens), inputs.settings, inputs.weights, inputs.embeddings, direct,
+                   padding=inputs.padding, mask_cells=inputs.mask_cells)

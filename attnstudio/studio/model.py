@@ -30,6 +30,7 @@ import numpy as np
 from attnstudio.core.embeddings import embed
 from attnstudio.core.errors import AttnStudioError, MatrixError, SettingsError
 from attnstudio.core.lesson_schema import Lesson, LessonStep
+from attnstudio.core.masks import cells_within, check_cells, check_padding
 from attnstudio.core.matrices import check_matrix, direct_label
 from attnstudio.core.settings import Settings
 from attnstudio.core.tokenize import tokenize
@@ -48,9 +49,9 @@ from attnstudio.studio.snapshot import (
     same,
 )
 
-CHANGES = ("sentence", "settings", "weights", "embeddings", "direct", "stage", "layer", "head",
-           "selected_row", "highlight_rows", "highlight_cells", "theme", "zoom", "weights_scale")
-_INPUT_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct")
+CHANGES = ("sentence", "settings", "weights", "embeddings", "direct", "padding", "mask_cells", "stage", "layer",
+           "head", "selected_row", "highlight_rows", "highlight_cells", "theme", "zoom", "weights_scale")
+_INPUT_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct", "padding", "mask_cells")
 _VIEW_FIELDS = ("stage", "layer", "head")
 _SELECTION_FIELDS = ("selected_row", "highlight_rows", "highlight_cells")
 _DISPLAY_FIELDS = ("theme", "zoom", "weights_scale")
@@ -88,6 +89,8 @@ class StudioModel:
     theme = property(lambda self: self._s.theme)
     zoom = property(lambda self: self._s.zoom)
     weights_scale = property(lambda self: self._s.weights_scale)
+    padding = property(lambda self: self._s.padding)
+    mask_cells = property(lambda self: self._s.mask_cells)
     lesson = property(lambda self: self._s.lesson)
     step_index = property(lambda self: self._s.step)
 
@@ -123,7 +126,8 @@ class StudioModel:
             return Inputs(s.sentence, (), s.settings, s.weights, error=str(exc), generation=self._generation)
         emb = adapt_embeddings(s.embeddings, tokens, s.settings) if s.embeddings else None
         direct = {key: adapt_direct(ov, tokens) for key, ov in s.direct}
-        return Inputs(s.sentence, tokens, s.settings, s.weights, emb, direct, generation=self._generation)
+        return Inputs(s.sentence, tokens, s.settings, s.weights, emb, direct, generation=self._generation,
+                      padding=s.padding, mask_cells=s.mask_cells)
 
     def matrix(self, name: str, layer: int | None = None, head: int | None = None) -> np.ndarray:
         """A weight matrix (read-only): name in w_q, w_k, w_v (per head) or w_o (per layer)."""
@@ -166,7 +170,9 @@ class StudioModel:
 
         ``settings`` is a Settings or a dict of changes; ``weights`` None means the seeded
         matrices; ``embeddings`` None drops the X override; ``direct`` replaces every direct
-        matrix ({(layer, head, 'q'|'k'|'v'): N × d_k}, {} for none).
+        matrix ({(layer, head, 'q'|'k'|'v'): N × d_k}, {} for none); ``padding`` (token
+        positions) and ``mask_cells`` ((query, key) positions) replace what the padding and
+        custom masks hide (MaskError for a position outside the sentence or one given twice).
         """
         unknown = sorted(set(changes) - set(CHANGES))
         if unknown:
@@ -279,6 +285,18 @@ class StudioModel:
         else:
             self.set_weight(layer, head, name, np.eye(*self.matrix(name, layer, head).shape))
 
+    def toggle_padding(self, token: int) -> None:
+        """Mark token ``token`` as padding, or unmark it (the padding mask hides its key column)."""
+        index_in("token", token, len(self.tokens()))
+        padding = set(self._s.padding) ^ {int(token)}
+        self.apply(padding=sorted(padding))
+
+    def toggle_mask_cell(self, row: int, col: int) -> None:
+        """Mask cell (query ``row``, key ``col``) of the custom mask, or unmask it."""
+        n = len(self.tokens())
+        cell = (index_in("query row", row, n), index_in("key column", col, n))
+        self.apply(mask_cells=sorted(set(self._s.mask_cells) ^ {cell}))
+
     # ---- what is on view ---------------------------------------------------------------------
     def set_stage(self, key: str) -> None:
         self.apply(stage=key)
@@ -373,7 +391,8 @@ class StudioModel:
             settings = st.settings.with_(backend=self._s.settings.backend).validated()
             new, _notes = self._plan({
                 "sentence": st.sentence, "settings": settings, "weights": st.weights,
-                "embeddings": st.embeddings, "direct": st.direct, "stage": st.stage, "layer": st.layer,
+                "embeddings": st.embeddings, "direct": st.direct, "padding": st.padding,
+                "mask_cells": st.mask_cells, "stage": st.stage, "layer": st.layer,
                 "head": st.head, "selected_row": -1, "highlight_rows": st.highlight_rows,
                 "highlight_cells": st.highlight_cells,
                 **({"weights_scale": st.weights_scale} if st.weights_scale is not None else {}),
@@ -422,6 +441,7 @@ class StudioModel:
                 edits.direct_matrix(settings, tokens, layer, head, name, m)), tokens))
                 for (layer, head, name), m in ((rules.direct_key(k), m) for k, m in dict(changes["direct"]).items()))
             edited = edited or bool(direct)
+        padding, mask_cells = self._masks(changes, n, notes)
         stage = changes.get("stage", s.stage)
         if stage not in STAGE_KEYS:
             raise StudioError(f"unknown stage {stage!r}: one of {', '.join(STAGE_KEYS)}")
@@ -444,9 +464,28 @@ class StudioModel:
         scale = one_of("weights colour scale", changes.get("weights_scale", s.weights_scale), WEIGHT_SCALES)
         zoom = rules.zoom(changes.get("zoom", s.zoom))
         new = replace(s, sentence=sentence, settings=settings, weights=weights, embeddings=emb, direct=direct,
-                      stash=stash, edited=edited, stage=stage, layer=layer, head=head, selected_row=selected,
+                      stash=stash, edited=edited, padding=padding, mask_cells=mask_cells, stage=stage, layer=layer,
+                      head=head, selected_row=selected,
                       highlight_rows=rows, highlight_cells=cells, theme=theme, zoom=zoom, weights_scale=scale)
         return new, notes
+
+    def _masks(self, changes: dict[str, Any], n: int,
+               notes: list[str]) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+        """The padding tokens and masked cells after ``changes``: checked against the N tokens
+        when given (MaskError); when the sentence shrinks, those beyond it are dropped with a
+        note (undo brings them back)."""
+        s = self._s
+        padding = check_padding(changes["padding"], n) if "padding" in changes else \
+            tuple(i for i in s.padding if i < n)
+        cells = check_cells(changes["mask_cells"], n) if "mask_cells" in changes else cells_within(s.mask_cells, n)
+        lost = []
+        if "padding" not in changes and len(padding) < len(s.padding):
+            lost.append(f"{len(s.padding) - len(padding)} padding token(s)")
+        if "mask_cells" not in changes and len(cells) < len(s.mask_cells):
+            lost.append(f"{len(s.mask_cells) - len(cells)} masked cell(s)")
+        if lost:
+            notes.append(f"{' and '.join(lost)} beyond the {n} tokens dropped (undo brings them back)")
+        return padding, cells
 
     def _commit(self, new: Snapshot, notes: list[str]) -> None:
         old, self._s = self._s, new

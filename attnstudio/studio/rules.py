@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from attnstudio.core.errors import AttnStudioError
+from attnstudio.core.masks import check_cells, check_padding
 from attnstudio.core.settings import Settings
 from attnstudio.core.tokenize import tokenize
 from attnstudio.core.trace import STAGE_KEYS
@@ -109,6 +110,8 @@ def check_snapshot(snap: Snapshot) -> None:
         index_in("row", snap.selected_row, n)
     for r in snap.highlight_rows:
         index_in("highlighted row", r, n)
+    if check_padding(snap.padding, n) != snap.padding or check_cells(snap.mask_cells, n) != snap.mask_cells:
+        raise StudioError("the padding tokens and masked cells must be sorted, each given once")
     one_of("theme", snap.theme, THEMES)
     one_of("weights colour scale", snap.weights_scale, WEIGHT_SCALES)
     if not isinstance(snap.zoom, float) or zoom(snap.zoom) != snap.zoom:

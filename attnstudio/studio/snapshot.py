@@ -43,7 +43,7 @@ MIN_ZOOM, MAX_ZOOM = 0.5, 4.0
 DEFAULT_SENTENCE = "The cat sat on the mat because it was tired"
 # The user's work in a snapshot: what saving keeps track of and undo steps through (not the
 # view, the display options or what is pointed at).
-WORK_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct", "stash")
+WORK_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct", "stash", "padding", "mask_cells")
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,7 +52,9 @@ class Snapshot:
 
     - the computation: ``sentence``, ``settings``, ``weights``, ``embeddings`` (X given by
       the user, rows tied to their tokens), ``direct`` (Q/K/V given directly), ``stash``
-      (edits kept per matrix size), ``edited`` (some matrix differs from the seeded one);
+      (edits kept per matrix size), ``edited`` (some matrix differs from the seeded one),
+      ``padding`` and ``mask_cells`` (what the padding and custom masks hide, in token
+      positions; kept while another mask is chosen, used only under their own: core/masks.py);
     - what is on view: ``stage``, ``layer``, ``head``;
     - what is pointed at: ``selected_row`` (the query row whose arithmetic is open, -1 for
       none), ``highlight_rows`` and ``highlight_cells`` (a lesson step's outlines), all in
@@ -70,6 +72,8 @@ class Snapshot:
     direct: tuple[tuple[DirectKey, RowOverride], ...] = ()
     stash: tuple[tuple[ShapeKey, Stashed], ...] = ()
     edited: bool = False
+    padding: tuple[int, ...] = ()
+    mask_cells: tuple[tuple[int, int], ...] = ()
     stage: str = "tokens"
     layer: int = 0
     head: int = 0

@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from attnstudio.core.errors import AttnStudioError, MatrixError, SettingsError
+from attnstudio.core.errors import AttnStudioError, MaskError, MatrixError, SettingsError
 from attnstudio.core.file_text import FileTextError, file_text
 from attnstudio.core.lesson_schema import type_name as schema_type_name
+from attnstudio.core.masks import check_cells, check_padding
 from attnstudio.core.matrices import DIRECT_MATRICES, check_matrix, direct_label
 from attnstudio.core.settings import MAX_HEADS, Settings
 from attnstudio.core.trace import STAGE_KEYS
@@ -50,12 +51,13 @@ __all__ = ["FORMAT", "MAX_BYTES", "SUFFIX", "VERSION", "WorkspaceError", "dumps"
            "to_json"]
 
 FORMAT = "attnstudio-workspace"
-VERSION = 1
+VERSION = 2  # 2 added "padding" and "mask_cells"; version 1 files are read too (docs/workspace.md)
 SUFFIX = ".attn"
 MAX_BYTES = 64 << 20  # 64 MiB: a bigger file is refused before it is read
 
 TOP_KEYS = ("format", "version", "sentence", "settings", "weights", "embeddings", "direct", "stash", "edited",
-            "stage", "layer", "head", "theme", "zoom", "weights_scale")
+            "padding", "mask_cells", "stage", "layer", "head", "theme", "zoom", "weights_scale")
+MASK_KEYS = ("padding", "mask_cells")  # new in version 2
 SETTING_KEYS = tuple(f.name for f in dataclasses.fields(Settings))
 SHAPE_KEYS = rules.SHAPE_KEYS  # the settings that name a matrix size: a stash entry's key
 STASH_KEYS = (*SHAPE_KEYS, "weights", "embeddings", "direct")
@@ -110,6 +112,8 @@ def to_json(snap: Snapshot) -> dict[str, Any]:
         "direct": [_direct_json(key, ov) for key, ov in snap.direct],
         "stash": [_stash_json(key, entry) for key, entry in snap.stash],
         "edited": bool(snap.edited),
+        "padding": [int(i) for i in snap.padding],
+        "mask_cells": [[int(i), int(j)] for i, j in snap.mask_cells],
         "stage": snap.stage,
         "layer": int(snap.layer) + 1,
         "head": int(snap.head) + 1,
@@ -410,9 +414,9 @@ class _Reader:
         if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
             raise self.error("version", f"written by a newer attnstudio: version {version}; this one reads "
                                         f"{VERSION}")
-        if not _is_int(version) or version != VERSION:
-            raise self.error("version", f"must be {VERSION}, not {_show(version)}")
-        self.obj("", doc, TOP_KEYS)
+        if not _is_int(version) or not 1 <= version <= VERSION:
+            raise self.error("version", f"must be 1 to {VERSION}, not {_show(version)}")
+        self.obj("", doc, TOP_KEYS if version >= 2 else tuple(k for k in TOP_KEYS if k not in MASK_KEYS))
 
         settings = self.settings("settings", doc["settings"])
         sentence = self.text("sentence", doc["sentence"])
@@ -421,6 +425,9 @@ class _Reader:
         direct = self.direct("direct", doc["direct"], settings)
         stash = self.stash("stash", doc["stash"])
         edited = self.boolean("edited", doc["edited"])
+        n = len(rules.tokens_of(sentence))
+        padding = self.padding("padding", doc.get("padding", []), n)
+        mask_cells = self.mask_cells("mask_cells", doc.get("mask_cells", []), n)
         stage = self.choice("stage", doc["stage"], STAGE_KEYS)
         layer = self.whole("layer", doc["layer"], 1, settings.layers, " (the settings' layers)") - 1
         head = self.whole("head", doc["head"], 1, settings.heads, " (the settings' heads)") - 1
@@ -430,8 +437,8 @@ class _Reader:
             raise self.error("zoom", f"must be a number from {MIN_ZOOM:g} to {MAX_ZOOM:g}, not {_show(zoom)}")
         scale = self.choice("weights_scale", doc["weights_scale"], WEIGHT_SCALES)
         snap = Snapshot(sentence=sentence, settings=settings, weights=weights, embeddings=emb, direct=direct,
-                        stash=stash, edited=edited, stage=stage, layer=layer, head=head, theme=theme,
-                        zoom=float(zoom), weights_scale=scale)
+                        stash=stash, edited=edited, padding=padding, mask_cells=mask_cells, stage=stage,
+                        layer=layer, head=head, theme=theme, zoom=float(zoom), weights_scale=scale)
         try:
             rules.check_snapshot(snap)
         except AttnStudioError as exc:
@@ -556,6 +563,36 @@ class _Reader:
             m = self.matrix(f"{where}.rows", entry["rows"], (len(tokens), settings.d_k), label)
             out.append(((layer, head, name), RowOverride(m, tokens)))
         return tuple(out)
+
+    def padding(self, key: str, value: Any, n: int) -> tuple[int, ...]:
+        """The padding tokens: a list of token positions (from 0), each once."""
+        entries = self.lst(key, value, limit=max(n, 0))
+        for i, v in enumerate(entries):
+            self.whole(f"{key}[{i}]", v, 0, n - 1, f" (a token position; the sentence has {n} tokens)") \
+                if n else self._no_tokens(key)
+        try:
+            return check_padding(entries, n)
+        except MaskError as exc:
+            raise self.error(key, str(exc)) from None
+
+    def mask_cells(self, key: str, value: Any, n: int) -> tuple[tuple[int, int], ...]:
+        """The custom mask's cells: a list of [query, key] token positions (from 0), each once."""
+        entries = self.lst(key, value, limit=n * n)
+        for i, pair in enumerate(entries):
+            where = f"{key}[{i}]"
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise self.error(where, f"must be a [query, key] pair of token positions, not {_show(pair)}")
+            if not n:
+                self._no_tokens(key)
+            for v in pair:
+                self.whole(where, v, 0, n - 1, f" (a token position; the sentence has {n} tokens)")
+        try:
+            return check_cells([tuple(p) for p in entries], n)
+        except MaskError as exc:
+            raise self.error(key, str(exc)) from None
+
+    def _no_tokens(self, key: str) -> None:
+        raise self.error(key, "must be empty: the sentence has no tokens")
 
     def stash(self, key: str, value: Any) -> tuple[tuple[tuple[int, int, int, int], Stashed], ...]:
         """The edits kept for other matrix sizes, oldest first."""

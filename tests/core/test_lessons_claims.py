@@ -63,35 +63,103 @@ def test_it_cat_scores_are_the_hand_computed_dot_products():
     assert step.state.highlight_cells == ((0, 1), (0, 2), (0, 3))
 
 
-def test_it_cat_softmax_of_raw_scores_matches_hand_calculation_and_tired_wins():
+def _three_key_softmax(scores: list[float]) -> list[float]:
+    """The article's hand computation: exp of each of the three scores over their sum."""
+    total = sum(math.exp(x) for x in scores)
+    return [math.exp(x) / total for x in scores]
+
+
+def test_it_cat_masks_the_query_s_own_key_and_nothing_else():
+    les = lesson("it-cat")
+    step = step_titled(les, "own key is masked")
+    assert step.state.stage == "masked" and step.state.settings.mask == "custom"
+    assert step.state.mask_cells == ((0, 0),) and step.state.highlight_cells == ((0, 0),)
+    head = compute_step(step).head()
+    assert head.masked[0, 0] == -math.inf
+    hidden = np.isneginf(head.masked)
+    assert hidden.sum() == 1, "only the cell (it, it) is masked"
+    assert np.array_equal(head.masked[~hidden], head.scaled[~hidden])
+    assert head.weights[0, 0] == 0.0  # exactly: e^−∞ = 0
+
+
+def test_it_cat_softmax_of_raw_scores_is_the_three_key_hand_calculation_and_tired_wins():
     les = lesson("it-cat")
     step = step_titled(les, "Softmax turns")
-    assert step.state.settings.scale is False
+    assert step.state.settings.scale is False and step.state.mask_cells == ((0, 0),)
     w = compute_step(step).head().weights[0]
-    total = math.exp(0) + math.exp(0.6) + math.exp(0.3) + math.exp(1.1)
-    hand = [math.exp(0) / total, math.exp(0.6) / total, math.exp(0.3) / total, math.exp(1.1) / total]
-    assert w == pytest.approx(hand, abs=1e-12)
-    assert w[1] == pytest.approx(math.exp(0.6) / (math.exp(0) + math.exp(0.6) + math.exp(0.3) + math.exp(1.1)))
+    hand = _three_key_softmax([0.6, 0.3, 1.1])
+    assert w[0] == 0.0
+    assert w[1:] == pytest.approx(hand, abs=1e-12)
+    assert math.fsum(w[1:]) == pytest.approx(1.0, abs=1e-12)
     assert int(np.argmax(w)) == 3, "with these toy keys 'tired', not 'cat', gets the most weight"
-    assert w[3] > w[1]
-    for value in (w[3], w[1], w[2], w[0]):  # "tired 0.42, cat 0.25, mat 0.19 and it 0.14"
+    for value in (w[3], w[1], w[2]):  # "tired 0.49, cat 0.30 and mat 0.22"
         assert_quotes(step, value)
+    # The formula: exp(0.6) / (exp(0.6) + exp(0.3) + exp(1.1)) = 1.82 / 6.18 = 0.30
+    total = math.exp(0.6) + math.exp(0.3) + math.exp(1.1)
+    for shown in (format(math.exp(0.6), ".2f"), format(total, ".2f"), format(w[1], ".2f")):
+        assert shown in (step.formula or "")
+    assert "exp(0)" not in (step.formula or ""), "three keys: the masked key is not in the sum"
     assert "tired" in plain(step) and "not" in plain(step)
 
 
-def test_it_cat_scaled_by_sqrt_4_and_tired_still_wins():
+def test_it_cat_scaled_by_sqrt_4_three_keys_and_tired_still_wins():
     les = lesson("it-cat")
-    scaled_step = step_titled(les, "Scaling by")
-    assert scaled_step.state.settings.scale is True
-    scaled = compute_step(scaled_step).head().scaled[0]
-    assert scaled == pytest.approx([0.0, 0.6 / 2, 0.3 / 2, 1.1 / 2], abs=1e-12)
     step = step_titled(les, "scaled scores")
-    w = compute_step(step).head().weights[0]
-    e = [math.exp(0.0), math.exp(0.3), math.exp(0.15), math.exp(0.55)]
-    assert w == pytest.approx([x / sum(e) for x in e], abs=1e-12)
+    assert step.state.settings.scale is True and step.state.mask_cells == ((0, 0),)
+    head = compute_step(step).head()
+    assert head.scaled[0] == pytest.approx([0.0, 0.6 / 2, 0.3 / 2, 1.1 / 2], abs=1e-12)
+    for value in (0.3, 0.15, 0.55):  # "0.6 becomes 0.3, 0.3 becomes 0.15 and 1.1 becomes 0.55"
+        assert f"becomes {value:g}" in plain(step)
+    w = head.weights[0]
+    assert w[0] == 0.0
+    assert w[1:] == pytest.approx(_three_key_softmax([0.3, 0.15, 0.55]), abs=1e-12)
     assert int(np.argmax(w)) == 3
-    for value in w:  # "tired 0.33, cat 0.26, mat 0.22, it 0.19"
+    for value in w[1:]:  # "tired 0.41, cat 0.32, mat 0.27"
         assert_quotes(step, value)
+
+
+def test_it_cat_a_fourth_key_shrinks_every_weight_and_keeps_their_ratios():
+    les = lesson("it-cat")
+    before_step, step = step_titled(les, "scaled scores"), step_titled(les, "fourth key")
+    assert step.state.settings.mask == "custom" and step.state.mask_cells == ()
+    before, head = compute_step(before_step).head().weights[0], compute_step(step).head()
+    after = head.weights[0]
+    e = [math.exp(x) for x in (0.0, 0.3, 0.15, 0.55)]
+    assert after == pytest.approx([x / sum(e) for x in e], abs=1e-12)
+    assert not np.isneginf(head.masked).any()
+    text = plain(step)
+    for j in (3, 1, 2):  # "tired 0.41 → 0.33, cat 0.32 → 0.26, mat 0.27 → 0.22"
+        assert f"{before[j]:.2f} → {after[j]:.2f}" in text
+        assert after[j] < before[j]
+    assert_quotes(step, after[0])  # "it takes 0.19 for itself"
+    ratio_before, ratio_after = before[3] / before[1], after[3] / after[1]
+    assert ratio_before == pytest.approx(ratio_after, rel=1e-12)
+    assert ratio_after == pytest.approx(math.exp(0.55 - 0.3), rel=1e-12)
+    assert_quotes(step, ratio_after)
+
+
+def test_it_cat_every_decimal_the_lesson_quotes_is_a_computed_or_given_number():
+    """No number in a narration or formula of it-cat is typed in without a source: each is a
+    component of the toy q and k, or (to its shown digits) a score, a scaled score, a weight,
+    an exponential, a sum or a ratio computed from the step's trace or the step before."""
+    les = lesson("it-cat")
+    prev: list[float] = []
+    checked = 0
+    for step in les.steps[1:]:  # the first step shows only the sentence
+        head = compute_step(step).head()
+        q, k = step.state.direct[(0, 0, "q")][0], step.state.direct[(0, 0, "k")]
+        exps = [math.exp(x) for x in head.scaled[0]]
+        kept = [x for x, m in zip(exps, np.isneginf(head.masked[0]), strict=True) if not m]
+        candidates = [*q, *k.ravel(), *head.scores[0], *head.scaled[0], *head.weights[0], *exps, sum(kept),
+                      head.weights[0, 3] / head.weights[0, 1], k[1, 0] + 1.1, *prev]  # k₃ = 1.1: the last step
+        for text in (plain(step), step.formula or ""):
+            for quoted in re.findall(r"\d+\.\d+", text):
+                digits = len(quoted.split(".")[1])
+                assert any(format(c, f".{digits}f") == quoted for c in candidates), \
+                    f"{step.title!r} quotes {quoted}, which no computed number of the step rounds to"
+                checked += 1
+        prev = list(head.weights[0])
+    assert checked > 40
 
 
 @pytest.mark.parametrize("scale", [False, True])

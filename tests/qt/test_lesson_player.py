@@ -85,7 +85,11 @@ def test_it_cat_weights_are_the_softmax_of_the_hand_scores(window, qtbot):
     keys = np.array([[0, 0, 0, 0], [0.5, 0.2, 0.1, 0.3], [0.1, 0.8, 0.2, 0.1], [0.2, 0.1, 0.9, 0.4]])
     scores = np.array([sum(q[i] * key[i] for i in range(4)) for key in keys])
     np.testing.assert_allclose(scores, [0, 0.6, 0.3, 1.1], atol=1e-12)
-    np.testing.assert_allclose(trace.backend.asnumpy(trace.head().weights)[0], softmax(scores), atol=1e-9)
+    # "it" is weighed against exactly three keys: its own key is masked (weight exactly 0).
+    assert lesson.steps[k].state.mask_cells == ((0, 0),)
+    weights = trace.backend.asnumpy(trace.head().weights)[0]
+    assert weights[0] == 0.0
+    np.testing.assert_allclose(weights[1:], softmax(scores[1:]), atol=1e-9)
 
 
 def test_back_and_next_buttons_and_the_narration(window, qtbot):

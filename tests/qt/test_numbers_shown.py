@@ -104,7 +104,7 @@ def test_never_negative_zero_for_a_matrix_of_tiny_negatives(view, qtbot):
         texts += [panel.table_text(j, c) for j in range(4) for c in range(8)]
         texts += [panel._output.text(), panel._rule.text(), panel._query.text()]
     side.set_rows(list("abcd"), np.asarray(h.row_sums), np.asarray(h.row_entropy), 4, cells=np.asarray(h.weights),
-                  masked=masked_cells("weights", tr.settings, (4, 4)))
+                  masked=masked_cells("weights", np.isneginf(np.asarray(h.masked)), (4, 4)))
     texts += side.lines() + side.key()
     for text in texts:
         assert not NEGATIVE_ZERO.search(text), text
@@ -272,6 +272,8 @@ def test_masked_cells_match_the_masked_stage_also_when_reduced():
         shown, f = d.get(0, 0, name)
         masked, _ = d.get(0, 0, "masked")
         assert f > 1
-        np.testing.assert_array_equal(masked_cells(name, tr.settings, shown.shape), np.isneginf(masked))
-    assert masked_cells("scores", tr.settings, (4, 4)) is None
-    assert not masked_cells("weights", Settings(), (4, 4)).any()
+        # a reduced block is masked exactly when it lies right of the diagonal (J > I)
+        np.testing.assert_array_equal(masked_cells(name, np.isneginf(masked), shown.shape),
+                                      np.triu(np.ones(shown.shape, dtype=bool), k=1))
+    assert masked_cells("scores", np.isneginf(masked), (4, 4)) is None
+    assert not masked_cells("weights", None, (4, 4)).any()

@@ -22,8 +22,8 @@ from attnstudio.studio.snapshot import frozen_array, frozen_weights, same
 from attnstudio.studio.workspace import FORMAT, MAX_BYTES, SUFFIX, VERSION, WorkspaceError, dumps, load, loads
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "workspace.md"
-SAVED = ("sentence", "settings", "weights", "embeddings", "direct", "stash", "edited", "stage", "layer", "head",
-         "theme", "zoom", "weights_scale")
+SAVED = ("sentence", "settings", "weights", "embeddings", "direct", "stash", "edited", "padding", "mask_cells",
+         "stage", "layer", "head", "theme", "zoom", "weights_scale")
 TRANSIENT = {"selected_row": -1, "highlight_rows": (), "highlight_cells": (), "lesson": None, "step": -1,
              "before_lesson": None}
 # Floats whose text form is easy to get wrong: repr must bring each back bit for bit.
@@ -47,7 +47,7 @@ def busy_model() -> StudioModel:
     m.set_direct(1, 1, "q", np.random.default_rng(1).normal(size=(6, 4)))
     m.set_sentence("The cat sat on the rug, quietly")  # the overrides keep their own tokens
     m.apply(stage="weights", layer=1, head=1, theme="light", zoom=1.5, weights_scale="row", selected_row=2,
-            highlight_rows=(1,), highlight_cells=((1, 0),))
+            highlight_rows=(1,), highlight_cells=((1, 0),), padding=(6,), mask_cells=((0, 6), (2, 2)))
     return m
 
 
@@ -233,9 +233,9 @@ def test_the_messages_name_the_file_and_the_field() -> None:
     assert exc.value.key == "settings.heads" and exc.value.source == "my.attn"
 
     doc = json.loads(dumps(Snapshot()))
-    doc["version"] = 2
-    with pytest.raises(WorkspaceError, match=r"^my\.attn: version: written by a newer attnstudio: version 2; "
-                                             r"this one reads 1$"):
+    doc["version"] = 3
+    with pytest.raises(WorkspaceError, match=r"^my\.attn: version: written by a newer attnstudio: version 3; "
+                                             r"this one reads 2$"):
         loads(json.dumps(doc), "my.attn")
 
     doc = json.loads(dumps(Snapshot()))
