@@ -118,9 +118,24 @@ class DocumentFeature:
         return self.open_path(path) if path else False
 
     def open_path(self, path: str | os.PathLike[str]) -> bool:
-        """Open a workspace file; False (and one message, the work untouched) when it cannot."""
+        """Open a workspace file; False (and one message, the work untouched) when it cannot.
+
+        A workspace of a large model opens once a worker thread has seeded its matrices (the
+        status bar says so); True then means it is on its way."""
         if not self.maybe_save():
             return False
+        opened = [False]
+
+        def change() -> None:
+            opened[0] = self._open_now(path)
+
+        settings = workspace.settings_in(path)
+        if self._host.studio_qt.seeding.run("open", lambda: [settings] if settings is not None else [], change):
+            return opened[0]
+        self._host.show_message(f"Opening {Path(path).name}: seeding its matrices…")
+        return True
+
+    def _open_now(self, path: str | os.PathLike[str]) -> bool:
         try:
             snap = workspace.load(path)
         except AttnStudioError as exc:

@@ -262,6 +262,22 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
     return loads(data, name)
 
 
+def settings_in(path: str | os.PathLike[str]) -> Settings | None:
+    """The settings a workspace file names, read without building its matrices; None when the
+    file cannot say (``load`` then reports why).
+
+    The window asks first: a workspace of a large model is opened after a worker thread has
+    seeded its matrices (docs/architecture.md, "Seeding")."""
+    try:
+        p = Path(path)
+        if not p.is_file() or p.stat().st_size > MAX_BYTES:
+            return None
+        doc = json.loads(_decode(p.read_bytes(), str(path)), object_pairs_hook=_object)
+        return _Reader(str(path)).settings("settings", doc["settings"])
+    except (AttnStudioError, OSError, ValueError, TypeError, KeyError, RecursionError):
+        return None
+
+
 def loads(text_or_bytes: str | bytes, source: str) -> Snapshot:
     """The workspace in ``text_or_bytes`` (UTF-8 bytes or text); ``source`` names it in messages.
 

@@ -1,8 +1,8 @@
 """No setting stalls the window at the largest sizes the settings allow.
 
 Each setting goes to its maximum in a real window (d_model 1024, 64 heads, 8 layers), then
-the seed, Randomize, the temperature, the head and layer on view, the stages, and a lesson
-file at those sizes. While that happens, the test records
+the seed, Randomize, the temperature, the head and layer on view, the stages, a workspace
+file and a lesson file at those sizes. While that happens, the test records
 
 - every seeding and every computation, and the thread it ran on: the UI thread may seed at
   most a few milliseconds' worth (``AT_ONCE_VALUES``) and compute at most
@@ -25,12 +25,15 @@ from studio_helpers import make_window
 
 from attnstudio.core import seeded
 from attnstudio.core.cost import multiply_adds
-from attnstudio.core.weights import SEEDED_LAYERS
+from attnstudio.core.settings import Settings
+from attnstudio.core.weights import SEEDED_LAYERS, Weights
 from attnstudio.qt import compute_worker
 from attnstudio.qt.compute_worker import SYNC_MAX_WORK
 from attnstudio.qt.controls import slider_to_temperature, temperature_to_slider
 from attnstudio.qt.seeding import AT_ONCE_VALUES
+from attnstudio.studio import workspace
 from attnstudio.studio.inputs import Inputs
+from attnstudio.studio.snapshot import Snapshot
 
 LONGEST_STALL_MS = 750  # see the module docstring
 MAX = {"d_model": 1024, "heads": 64, "layers": 8}
@@ -97,7 +100,12 @@ def finish(qtbot, w, **settings) -> None:
 
 
 def test_no_setting_stalls_the_window_at_the_largest_sizes(window, qtbot, monkeypatch, tmp_path):
-    SEEDED_LAYERS.clear()  # what other tests seeded must not make this one easy
+    # A workspace of the largest model, written before anything is recorded.
+    settings = Settings(**MAX, seed=21)
+    saved = tmp_path / "big.attn"
+    workspace.save(Snapshot(sentence="the cat sat on the mat", settings=settings,
+                            weights=Weights.seeded_read_only(settings)), saved)
+    SEEDED_LAYERS.clear()  # what other tests (and the line above) seeded must not make this one easy
     rec = Recorder(monkeypatch)
     c, w = window.controls, window
     qtbot.wait(50)
@@ -126,6 +134,8 @@ def test_no_setting_stalls_the_window_at_the_largest_sizes(window, qtbot, monkey
     for stage in ("projections", "scores", "weights", "output", "heads", "tokens"):
         act(f"stage {stage}", lambda stage=stage: w.go_to_stage(stage), **MAX)
     assert (w.studio.layer, w.studio.head) == (7, 63)
+
+    act("open a workspace", lambda: w.document.open_path(saved), **MAX, seed=21)
 
     lesson = tmp_path / "big.toml"
     lesson.write_text(
