@@ -129,6 +129,11 @@ class MatrixEditor(QWidget):
         self.identity_btn.setEnabled(key not in DIRECT_MATRICES or st.is_direct(li, hi, key))
         dk_cols = [str(j + 1) for j in range(s.d_k)]
         dm_cols = [str(j + 1) for j in range(s.d_model)]
+        if key.startswith("w_") and st.real is not None:
+            self.where.setText(f"{st.real.info.name}'s weight matrices are read from its folder and not "
+                               "edited here; X, Q, K and V show its numbers")
+            self.table.set_matrix(np.zeros((0, 0)), [], [])
+            return
         if key.startswith("w_"):
             m = st.matrix(key, li, hi)
             cols = dm_cols if key == "w_o" else dk_cols
@@ -143,6 +148,9 @@ class MatrixEditor(QWidget):
             self.where.setText("no tokens yet" if d is None else "computing…")
             self.table.set_matrix(np.zeros((0, 0)), [], [])
             return
+        ts = d.trace.settings  # the shown trace's sizes (a real model's while one is open)
+        dk_cols = [str(j + 1) for j in range(ts.d_k)]
+        dm_cols = [str(j + 1) for j in range(ts.d_model)]
         tokens = d.trace.tokens
         labels = token_labels(tokens)  # as on the heatmaps: "the#4" only where a word repeats
         if key == "x":
