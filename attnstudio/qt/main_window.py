@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSizePolicy,
     QStackedWidget,
-    QTabBar,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -64,6 +63,7 @@ from attnstudio.qt.stage_view import StageView
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.token_view import TokenViewPanel
 from attnstudio.qt.undo import UndoFeature
+from attnstudio.qt.view_modes import ViewModes
 from attnstudio.studio.model import StudioModel
 from attnstudio.studio.result import Result
 
@@ -122,12 +122,9 @@ class MainWindow(QMainWindow):
         self.stage_strip.setFixedHeight(STRIP_PX)
         self.line_view = LineView(self)
         self.head_grid = HeadGrid(self)
-        self.view_tabs = QTabBar(self)
-        for mode in VIEW_MODES:
-            self.view_tabs.addTab(mode)
+        self.view_tabs = ViewModes(VIEW_MODES, self)
         self.view_tabs.setToolTip("Stage: the stepper's stage · Lines: each query's weights as lines to the keys "
                                   "· All heads: every layer's and head's weights")
-        self.view_tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.view_stack = QStackedWidget(self)
         self.view_stack.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         for page in (self.stage_view, self.line_view, self.head_grid):
@@ -253,7 +250,7 @@ class MainWindow(QMainWindow):
         self.stage_view.key_clicked.connect(self._on_token_clicked)
         self.stage_view.token_clicked.connect(self._on_token_clicked)
         self.stage_view.head_clicked.connect(lambda h: st.set_view(head=h))
-        self.view_tabs.currentChanged.connect(self._on_view_mode)
+        self.view_tabs.mode_changed.connect(self._on_view_mode)
         self.line_view.mode_changed.connect(self._show_lines)
         self.head_grid.head_clicked.connect(self.open_head)
         self.token_strip.token_clicked.connect(self._on_token_clicked)
@@ -375,7 +372,7 @@ class MainWindow(QMainWindow):
 
     # ---- stepping --------------------------------------------------------------------------
     def go_to_stage(self, key: str) -> None:
-        self.view_tabs.setCurrentIndex(0)
+        self.view_tabs.set_index(0)
         self.studio.set_stage(key)
 
     def open_head(self, layer: int, head: int) -> None:
@@ -383,7 +380,7 @@ class MainWindow(QMainWindow):
         with self.studio.batch():
             self.studio.set_view(layer=layer, head=head)
             self.studio.set_stage("weights")
-        self.view_tabs.setCurrentIndex(0)
+        self.view_tabs.set_index(0)
 
     def _on_view_mode(self, index: int) -> None:
         self.view_stack.setCurrentIndex(index)

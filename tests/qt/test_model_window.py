@@ -130,7 +130,7 @@ def test_a_bad_folder_gives_one_message_and_leaves_the_work_untouched(qtbot, win
 def test_the_overview_grid_shows_every_head_and_a_click_opens_one(qtbot, window, minilm_path, reference):
     window.studio.set_sentence(SENTENCE)
     open_model(qtbot, window, minilm_path)
-    window.view_tabs.setCurrentIndex(2)
+    window.view_tabs.set_index(2)
     grid = window.head_grid
     assert len(grid.pictures) == 6 and all(len(row) == 12 for row in grid.pictures)
     assert sum(len(row) for row in grid.pictures) == 72
@@ -149,7 +149,7 @@ def test_the_line_view_draws_a_heads_weights_and_their_mean(qtbot, window, minil
     window.studio.set_sentence(SENTENCE)
     open_model(qtbot, window, minilm_path)
     window.studio.set_view(layer=2, head=9)
-    window.view_tabs.setCurrentIndex(1)
+    window.view_tabs.set_index(1)
     settle(qtbot, window)
     canvas = window.line_view.canvas
     n = reference.n
@@ -172,7 +172,7 @@ def test_the_line_view_draws_a_heads_weights_and_their_mean(qtbot, window, minil
 
 
 def test_the_line_view_works_for_toy_traces(qtbot, window):
-    window.view_tabs.setCurrentIndex(1)
+    window.view_tabs.set_index(1)
     settle(qtbot, window)
     tr = window.trace
     assert tr.model is None
