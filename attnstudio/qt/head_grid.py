@@ -95,6 +95,10 @@ class HeadGrid(QWidget):
             if item is not None and item.widget() is not None:
                 item.widget().deleteLater()
         self.pictures = []
+        for i in range(self._grid.rowCount()):  # a model with more layers left its stretches
+            self._grid.setRowStretch(i, 0)
+        for i in range(self._grid.columnCount()):
+            self._grid.setColumnStretch(i, 0)
         for hi in range(heads):
             label = QLabel(f"head {hi + 1}" if heads <= 8 else str(hi + 1), self._cells)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)

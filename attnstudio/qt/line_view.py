@@ -177,13 +177,14 @@ class LineView(QWidget):
         self.caption.setObjectName("muted")
         self.canvas = LineCanvas(self)
         self.canvas.focus_changed.connect(lambda _row: self._say())
-        head = QHBoxLayout()
-        head.addWidget(self.title, 1)
-        head.addWidget(self.averaged)
+        under = QHBoxLayout()  # the choice under the title: a long title must not hide it
+        under.addWidget(self.averaged)
+        under.addSpacing(12)
+        under.addWidget(self.caption, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(head)
-        layout.addWidget(self.caption)
+        layout.addWidget(self.title)
+        layout.addLayout(under)
         layout.addWidget(self.canvas, 1)
         self._what = ""
 

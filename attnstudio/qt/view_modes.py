@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QToolButton, QWidget
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QSizePolicy, QToolButton, QWidget
 
 
 class ViewModes(QWidget):
@@ -27,10 +27,13 @@ class ViewModes(QWidget):
             b.setText(name)
             b.setCheckable(True)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the stepper's keys stay with the window
+            b.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+            b.setStyleSheet("QToolButton { padding: 2px 6px; }")  # the sentence keeps the width
             self._group.addButton(b, i)
             layout.addWidget(b)
             self.buttons.append(b)
         self.buttons[0].setChecked(True)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self._group.idToggled.connect(lambda i, on: self.mode_changed.emit(i) if on else None)
 
     def index(self) -> int:

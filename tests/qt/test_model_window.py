@@ -178,3 +178,26 @@ def test_the_line_view_works_for_toy_traces(qtbot, window):
     assert tr.model is None
     np.testing.assert_allclose(window.line_view.canvas.weights, np.asarray(tr.head(0, 0).weights), atol=1e-12)
     assert "toy model · layer 1 · head 1" in window.line_view.title.text()
+
+
+def test_every_stage_and_one_tokens_view_show_the_real_head(qtbot, window, minilm_path, reference):
+    from studio_helpers import expected_stage
+
+    from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGE_MATRIX
+
+    window.studio.set_sentence(SENTENCE)
+    open_model(qtbot, window, minilm_path)
+    window.studio.set_view(layer=1, head=6)
+    for key in STAGE_KEYS:
+        window.studio.set_stage(key)
+        settle(qtbot, window)
+        assert window.stage_view.stack.currentIndex() == 0, key
+        if STAGE_MATRIX[key][0] not in HEAD_STAGES:  # N × 384 (x, concat·W_O): shown reduced for display
+            continue
+        np.testing.assert_allclose(window.heatmap.values(), expected_stage(reference, key, 1, 6), atol=1e-6,
+                                   err_msg=key)
+    window.show_token_view(9)  # [CLS] is row 0: a subword row of the sentence
+    settle(qtbot, window)
+    view = window.token_panel.view
+    assert view is not None and view.query == window.trace.tokens[9]
+    np.testing.assert_allclose(view.weights, reference.head(1, 6).weights[9], atol=1e-6)
