@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.features: list[Feature] = []
         self._drops: dict[str, Callable[[str], object]] = {}
         self._thumbs_for = (-1, -1)  # (layer, head) the thumbnails show
+        self._stage_shown = self.studio.stage  # a new stage brings the stage area back to Stage
         self._hidden_docks: list[QDockWidget] = []
         self._front_docks: list[QDockWidget] = []
         self._gpu_failure = ""  # the GPU failure last told (each is told once)
@@ -460,6 +461,9 @@ class MainWindow(QMainWindow):
 
     def _on_view_changed(self) -> None:
         self.stage_strip.set_current(self.studio.stage)
+        if self.studio.stage != self._stage_shown:  # a step or a stage key: the stage, not lines or heads
+            self._stage_shown = self.studio.stage
+            self.view_tabs.set_index(0)
         if self.result is not None and self.result.trace is not None and self.stage_view.stack.currentIndex() == 0:
             if self._thumbs_for != (self.studio.layer, self.studio.head):
                 self._update_thumbs()  # they show the head on view

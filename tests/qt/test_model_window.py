@@ -201,3 +201,13 @@ def test_every_stage_and_one_tokens_view_show_the_real_head(qtbot, window, minil
     view = window.token_panel.view
     assert view is not None and view.query == window.trace.tokens[9]
     np.testing.assert_allclose(view.weights, reference.head(1, 6).weights[9], atol=1e-6)
+
+
+def test_a_new_stage_brings_the_stage_back_and_a_new_head_keeps_the_lines(qtbot, window):
+    window.view_tabs.set_index(1)
+    window.studio.set_view(head=0, layer=0)
+    settle(qtbot, window)
+    assert window.view_stack.currentWidget() is window.line_view
+    window.studio.next_stage()
+    settle(qtbot, window)
+    assert window.view_stack.currentWidget() is window.stage_view and window.view_tabs.index() == 0

@@ -94,3 +94,15 @@ def test_a_lesson_open_refuses_a_model(minilm):
     with pytest.raises(StudioError, match="close the lesson"):
         st.open_model(minilm)
     assert st.real is None
+
+
+def test_the_work_saved_while_a_model_is_open_is_the_toy_work_and_reads_back(minilm):
+    from attnstudio.studio import workspace
+
+    st = StudioModel(sentence=SENTENCE)
+    st.set_setting(heads=2)
+    st.open_model(minilm)
+    st.set_view(layer=5, head=11)
+    back = workspace.loads(workspace.dumps(st.snapshot()), "saved.attn")
+    assert back.settings == st.settings and back.sentence == SENTENCE
+    assert (back.layer, back.head) == (0, 1)
