@@ -23,6 +23,7 @@ The path of one edit, and where a new stage or option goes: docs/architecture.md
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -73,6 +74,8 @@ class StudioModel:
         self._s = base
         self._generation = 0
         self._real: Any = None  # core.real_model.RealModel while one is open
+        # The snapshots made while a real model was open (their layer and head are the model's).
+        self._with_model: weakref.WeakValueDictionary[int, Snapshot] = weakref.WeakValueDictionary()
         self.events = Events()
 
     # ---- reading ---------------------------------------------------------------------------
@@ -216,9 +219,10 @@ class StudioModel:
             raise StudioError(f"restore needs a Snapshot, not {type(snap).__name__}")
         if self._real is not None:
             rules.check_snapshot(snap, self.view_sizes())
-        else:  # a step taken while a real model was open names its layers: back into the toy's
-            rules.check_snapshot(self._in_toy_view(snap))
-            snap = self._in_toy_view(snap)
+        else:
+            if self._with_model.get(id(snap)) is snap:  # an undo step taken while a real model was open
+                snap = self._in_toy_view(snap)
+            rules.check_snapshot(snap)
         self._commit(snap, [])
 
     # ---- a real model ------------------------------------------------------------------------
@@ -567,6 +571,8 @@ class StudioModel:
         """``force``: kinds announced although the snapshot's fields for them did not change
         (a real model opened or closed changes what is computed, outside the snapshot)."""
         old, self._s = self._s, new
+        if self._real is not None:
+            self._with_model[id(new)] = new
         kinds = [kind for kind, names in (("inputs", _INPUT_FIELDS), ("view", _VIEW_FIELDS),
                                            ("selection", _SELECTION_FIELDS), ("display", _DISPLAY_FIELDS),
                                            ("lesson", _LESSON_FIELDS))
