@@ -482,6 +482,11 @@ class MainWindow(QMainWindow):
         # top would say the same again, in the height the embeddings preview needs.
         self.token_strip.setVisible(st.zoom < COMPACT_ZOOM and st.stage != "tokens")
         self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys(), st.weights_scale)
+        if st.real is not None and (layer, head) in st.model_edits() and st.stage not in ("tokens", "embeddings"):
+            # An edited real head is marked wherever its numbers are shown.
+            self.stage_view.banner.setText(f"W_Q of layer {layer + 1}, head {head + 1} EDITED: not "
+                                           f"{st.real.info.name}'s own (Matrices ▸ Reset)")
+            self.stage_view.banner.show()
         self.stage_strip.set_current(st.stage)
         self._apply_highlights()
 

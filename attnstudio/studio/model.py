@@ -74,6 +74,7 @@ class StudioModel:
         self._s = base
         self._generation = 0
         self._real: Any = None  # core.real_model.RealModel while one is open
+        self._model_w_q: dict[tuple[int, int], np.ndarray] = {}  # its heads' W_Q as edited (read-only)
         # The snapshots made while a real model was open (their layer and head are the model's).
         self._with_model: weakref.WeakValueDictionary[int, Snapshot] = weakref.WeakValueDictionary()
         self.events = Events()
@@ -151,7 +152,8 @@ class StudioModel:
                 tokens = tuple(self._real.encode(s.sentence).tokens) if s.sentence.strip() else ()
             except AttnStudioError as exc:
                 return Inputs(s.sentence, (), s.settings, s.weights, error=str(exc), generation=self._generation)
-            return Inputs(s.sentence, tokens, s.settings, s.weights, generation=self._generation, model=self._real)
+            return Inputs(s.sentence, tokens, s.settings, s.weights, generation=self._generation, model=self._real,
+                          model_w_q=tuple(self._model_w_q.items()))
         try:
             tokens = tuple(tokenize(s.sentence))
         except AttnStudioError as exc:
@@ -234,6 +236,7 @@ class StudioModel:
         if s.lesson is not None:
             raise StudioError("close the lesson before opening a model: its steps set the toy model")
         self._real = model
+        self._model_w_q = {}
         layers, heads = self.view_sizes()
         new = replace(s, layer=min(s.layer, layers - 1), head=min(s.head, heads - 1), selected_row=-1,
                       highlight_rows=(), highlight_cells=())
@@ -245,8 +248,35 @@ class StudioModel:
         if self._real is None:
             return
         name, self._real = self._real.info.name, None
+        self._model_w_q = {}
         self._commit(self._in_toy_view(self._s), [f"{name} closed: the toy model is back"],
                      force=("inputs", "view", "selection"))
+
+    def model_w_q(self, layer: int, head: int) -> np.ndarray:
+        """The open model's W_Q of (layer, head) as the next trace uses it (edited or its own), read-only."""
+        if self._real is None:
+            raise StudioError("no model is open")
+        m = self._model_w_q.get((layer, head))
+        return m if m is not None else frozen_array(self._real.w_q(layer, head))
+
+    def model_edits(self) -> frozenset[tuple[int, int]]:
+        """The (layer, head)s whose W_Q differs from the open model's own."""
+        return frozenset(self._model_w_q)
+
+    def set_model_w_q_cell(self, layer: int, head: int, row: int, col: int, value: str | float) -> float:
+        """Edit one cell of the open model's W_Q of (layer, head) (the model itself is not
+        changed: the edit is the studio's, until Reset or Close Model); returns the value."""
+        base = self.model_w_q(layer, head)
+        new, v = edits.cell(base, f"W_Q of layer {layer + 1}, head {head + 1}", row, col, value)
+        self._model_w_q[(layer, head)] = frozen_array(new)
+        self._commit(self._s, [], force=("inputs",))
+        return v
+
+    def reset_model_edits(self) -> None:
+        """The open model's own W_Q in every head again."""
+        if self._model_w_q:
+            self._model_w_q = {}
+            self._commit(self._s, ["Reset: the model's own W_Q in every head"], force=("inputs",))
 
     def _in_toy_view(self, snap: Snapshot) -> Snapshot:
         s = snap.settings
@@ -337,7 +367,11 @@ class StudioModel:
         return seed
 
     def reset(self) -> None:
-        """The seeded values for the current seed: every edit and direct matrix dropped."""
+        """The seeded values for the current seed: every edit and direct matrix dropped (with a
+        real model open: its own W_Q in every head again)."""
+        if self._real is not None:
+            self.reset_model_edits()
+            return
         s = self._s
         stash = tuple((k, v) for k, v in s.stash if k != rules.shape_key(s.settings))
         new = replace(s, weights=Weights.seeded_read_only(s.settings), embeddings=None, direct=(),

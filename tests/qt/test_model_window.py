@@ -211,3 +211,29 @@ def test_a_new_stage_brings_the_stage_back_and_a_new_head_keeps_the_lines(qtbot,
     window.studio.next_stage()
     settle(qtbot, window)
     assert window.view_stack.currentWidget() is window.stage_view and window.view_tabs.index() == 0
+
+
+def test_a_real_heads_w_q_is_edited_in_the_matrices_panel_and_marked(qtbot, window, minilm_path):
+    from studio_helpers import type_into_cell
+
+    window.studio.set_sentence(SENTENCE)
+    open_model(qtbot, window, minilm_path)
+    window.studio.set_view(layer=0, head=2)
+    window.studio.set_stage("weights")
+    window.show_dock(window.editor_dock)
+    window.editor.select("w_q")
+    settle(qtbot, window)
+    model = window.studio.real
+    own = model.w_q(0, 2)
+    np.testing.assert_array_equal(window.editor.table.matrix(), own)
+    type_into_cell(qtbot, window.editor.table, 5, 1, "3")
+    settle(qtbot, window)
+    edited = own.copy()
+    edited[5, 1] = 3.0
+    assert window.studio.model_edits() == {(0, 2)} and "EDITED" in window.editor.where.text()
+    expected = model.trace(SENTENCE, "numpy", "float64", w_q={(0, 2): edited})
+    np.testing.assert_allclose(window.heatmap.values(), expected.head(0, 2).weights, atol=1e-9)
+    assert window.stage_view.banner.isVisibleTo(window.stage_view) and "EDITED" in window.stage_view.banner.text()
+    window.editor.reset_btn.click()
+    settle(qtbot, window)
+    assert window.studio.model_edits() == frozenset() and not window.stage_view.banner.isVisibleTo(window.stage_view)

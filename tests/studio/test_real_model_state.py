@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lessons import load_lesson
 from attnstudio.studio import StudioError, StudioModel
 from attnstudio.studio.result import compute_result
@@ -106,3 +107,28 @@ def test_the_work_saved_while_a_model_is_open_is_the_toy_work_and_reads_back(min
     back = workspace.loads(workspace.dumps(st.snapshot()), "saved.attn")
     assert back.settings == st.settings and back.sentence == SENTENCE
     assert (back.layer, back.head) == (0, 1)
+
+
+def test_a_real_heads_w_q_is_edited_in_the_studio_not_in_the_model(minilm):
+    st = StudioModel(sentence=SENTENCE)
+    st.open_model(minilm)
+    own = minilm.w_q(1, 3)
+    np.testing.assert_array_equal(st.model_w_q(1, 3), own)
+    seen = announced(st)
+    assert st.set_model_w_q_cell(1, 3, 10, 2, "1.5") == 1.5
+    assert seen[-1] == frozenset({"inputs"}) and st.model_edits() == {(1, 3)}
+    expected = own.copy()
+    expected[10, 2] = 1.5
+    np.testing.assert_array_equal(st.model_w_q(1, 3), expected)
+    res = compute_result(st.inputs())
+    direct = minilm.trace(SENTENCE, "numpy", "float64", w_q={(1, 3): expected})
+    np.testing.assert_array_equal(res.trace.head(1, 3).q, direct.head(1, 3).q)
+    np.testing.assert_array_equal(minilm.w_q(1, 3), own)  # the model is untouched
+    with pytest.raises(AttnStudioError, match="row 11, column 3"):
+        st.set_model_w_q_cell(1, 3, 10, 2, "nan")
+    st.reset()
+    assert st.model_edits() == frozenset()
+    st.set_model_w_q_cell(0, 0, 0, 0, 0.0)
+    st.close_model()
+    st.open_model(minilm)
+    assert st.model_edits() == frozenset()
