@@ -113,6 +113,8 @@ class UndoFeature:
         if self._restoring or not kinds & {"inputs", "lesson"}:
             return
         key = changed_work(before, now)
+        if not key and before.lesson is now.lesson:  # a real model opened, closed or edited: not the work
+            return
         if before.lesson is not now.lesson:
             name = "open lesson" if now.lesson is not None and before.lesson is None else (
                 "close lesson" if now.lesson is None else "lesson step")
@@ -136,7 +138,9 @@ class UndoFeature:
     def restore(self, snap: Snapshot) -> None:
         """Put ``snap`` back, keeping the presenter's theme, zoom and colour scale."""
         now = self.studio.snapshot()
-        target = replace(snap, theme=now.theme, zoom=now.zoom, weights_scale=now.weights_scale)
+        # The layer and head fitted into what is computed now: a step recorded while a real
+        # model was open names its layers, and one recorded before it the toy's.
+        target = self.studio.fit_view(replace(snap, theme=now.theme, zoom=now.zoom, weights_scale=now.weights_scale))
         self._restoring = True
         try:
             self.studio.restore(target)

@@ -23,7 +23,6 @@ The path of one edit, and where a new stage or option goes: docs/architecture.md
 from __future__ import annotations
 
 import contextlib
-import weakref
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -75,8 +74,6 @@ class StudioModel:
         self._generation = 0
         self._real: Any = None  # core.real_model.RealModel while one is open
         self._model_w_q: dict[tuple[int, int], np.ndarray] = {}  # its heads' W_Q as edited (read-only)
-        # The snapshots made while a real model was open (their layer and head are the model's).
-        self._with_model: weakref.WeakValueDictionary[int, Snapshot] = weakref.WeakValueDictionary()
         self.events = Events()
 
     # ---- reading ---------------------------------------------------------------------------
@@ -222,10 +219,17 @@ class StudioModel:
         if self._real is not None:
             rules.check_snapshot(snap, self.view_sizes())
         else:
-            if self._with_model.get(id(snap)) is snap:  # an undo step taken while a real model was open
-                snap = self._in_toy_view(snap)
             rules.check_snapshot(snap)
         self._commit(snap, [])
+
+    def fit_view(self, snap: Snapshot) -> Snapshot:
+        """``snap`` with its layer, head and selected row inside what is computed now (the open
+        model's sizes and tokens, else its own settings'): for undo, which brings back work
+        recorded while a real model was open, or before one was."""
+        layers, heads = self.view_sizes() if self._real is not None else (snap.settings.layers, snap.settings.heads)
+        n = len(self._tokens_of(snap.sentence))
+        return replace(snap, layer=min(snap.layer, layers - 1), head=min(snap.head, heads - 1),
+                       selected_row=snap.selected_row if snap.selected_row < n else -1)
 
     # ---- a real model ------------------------------------------------------------------------
     def open_model(self, model: Any) -> None:
@@ -249,7 +253,7 @@ class StudioModel:
             return
         name, self._real = self._real.info.name, None
         self._model_w_q = {}
-        self._commit(self._in_toy_view(self._s), [f"{name} closed: the toy model is back"],
+        self._commit(self.fit_view(self._s), [f"{name} closed: the toy model is back"],
                      force=("inputs", "view", "selection"))
 
     def model_w_q(self, layer: int, head: int) -> np.ndarray:
@@ -277,12 +281,6 @@ class StudioModel:
         if self._model_w_q:
             self._model_w_q = {}
             self._commit(self._s, ["Reset: the model's own W_Q in every head"], force=("inputs",))
-
-    def _in_toy_view(self, snap: Snapshot) -> Snapshot:
-        s = snap.settings
-        n = len(tokens_of(snap.sentence))
-        return replace(snap, layer=min(snap.layer, s.layers - 1), head=min(snap.head, s.heads - 1),
-                       selected_row=snap.selected_row if snap.selected_row < n else -1)
 
     def _refuse_while_real(self, what: str) -> None:
         if self._real is not None:
@@ -605,8 +603,6 @@ class StudioModel:
         """``force``: kinds announced although the snapshot's fields for them did not change
         (a real model opened or closed changes what is computed, outside the snapshot)."""
         old, self._s = self._s, new
-        if self._real is not None:
-            self._with_model[id(new)] = new
         kinds = [kind for kind, names in (("inputs", _INPUT_FIELDS), ("view", _VIEW_FIELDS),
                                            ("selection", _SELECTION_FIELDS), ("display", _DISPLAY_FIELDS),
                                            ("lesson", _LESSON_FIELDS))

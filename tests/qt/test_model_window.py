@@ -237,3 +237,18 @@ def test_a_real_heads_w_q_is_edited_in_the_matrices_panel_and_marked(qtbot, wind
     window.editor.reset_btn.click()
     settle(qtbot, window)
     assert window.studio.model_edits() == frozenset() and not window.stage_view.banner.isVisibleTo(window.stage_view)
+
+
+def test_undo_across_opening_and_closing_a_model(qtbot, window, minilm_path):
+    window.studio.set_sentence("first words")
+    settle(qtbot, window)
+    open_model(qtbot, window, minilm_path)
+    window.studio.set_view(layer=5, head=11)
+    window.studio.set_sentence("second words")
+    settle(qtbot, window)
+    window.models.close_model()
+    settle(qtbot, window)
+    window.undo.undo_action.trigger()  # the sentence typed while the model was open
+    settle(qtbot, window)
+    assert window.studio.sentence == "first words" and window.studio.real is None
+    assert (window.studio.layer, window.studio.head) == (0, 0) and window.trace.model is None

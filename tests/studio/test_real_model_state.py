@@ -85,7 +85,7 @@ def test_closing_the_model_gives_back_the_toy_work(minilm):
     assert (st.layer, st.head) == (0, 1) and st.settings == toy.settings
     assert st.tokens() == ("A", "new", "sentence")
     assert compute_result(st.inputs()).trace.model is None
-    st.restore(while_open)  # an undo step taken while the model was open: its head fits the toy's
+    st.restore(st.fit_view(while_open))  # an undo step taken while the model was open: into the toy's sizes
     assert (st.layer, st.head) == (0, 1)
 
 
