@@ -113,7 +113,7 @@ class UndoFeature:
         if self._restoring or not kinds & {"inputs", "lesson"}:
             return
         key = changed_work(before, now)
-        if not key and before.lesson is now.lesson:  # a real model opened, closed or edited: not the work
+        if not key and "lesson" not in kinds:  # a real model opened, closed or edited: not the work
             return
         if before.lesson is not now.lesson:
             name = "open lesson" if now.lesson is not None and before.lesson is None else (
