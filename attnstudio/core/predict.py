@@ -238,12 +238,19 @@ def judge(ans: Answer, response: Response | None) -> Verdict:
     return Verdict(False, "Not quite: " + " ".join(parts) + ".")
 
 
-def step_predict_json(lesson: Lesson, index: int, trace: Trace | None = None) -> dict[str, Any] | None:
-    """Step ``index`` (0-based)'s question with its computed answer, as JSON (None: it asks
-    nothing). ``trace``: the step's trace when already computed."""
+def step_answer(lesson: Lesson, index: int, trace: Trace | None = None) -> Answer | None:
+    """The answer to step ``index`` (0-based)'s question, from its trace (computed here unless
+    given) and, for a comparison, the previous step's; None when the step asks nothing."""
     step = lesson.steps[index]
     if step.predict is None:
         return None
     trace = trace if trace is not None else compute_step(step)
     previous = compute_step(lesson.steps[index - 1]) if step.predict.ask == "sharper-or-flatter" else None
-    return answer(step.predict, trace, step.state.layer, step.state.head, previous).to_json()
+    return answer(step.predict, trace, step.state.layer, step.state.head, previous)
+
+
+def step_predict_json(lesson: Lesson, index: int, trace: Trace | None = None) -> dict[str, Any] | None:
+    """Step ``index`` (0-based)'s question with its computed answer, as JSON (None: it asks
+    nothing). ``trace``: the step's trace when already computed."""
+    ans = step_answer(lesson, index, trace)
+    return None if ans is None else ans.to_json()
