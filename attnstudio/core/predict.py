@@ -95,7 +95,7 @@ def asks_for(predict: Predict, tokens: tuple[str, ...]) -> str:
         return f"a key: click a cell in the row of '{tokens[predict.row or 0]}', or a word"
     if predict.ask == "sharper-or-flatter":
         return "one of: " + ", ".join(predict.options)
-    return "the weights that are exactly 0: click them, then Check (none: Check with none marked)"
+    return "click each weight that will be exactly 0, then Check (none: Check with none marked)"
 
 
 def answer(predict: Predict, trace: Trace, layer: int = 0, head: int = 0, previous: Trace | None = None) -> Answer:
@@ -254,3 +254,34 @@ def step_predict_json(lesson: Lesson, index: int, trace: Trace | None = None) ->
     nothing). ``trace``: the step's trace when already computed."""
     ans = step_answer(lesson, index, trace)
     return None if ans is None else ans.to_json()
+
+
+def answer_text(ans: Answer) -> str:
+    """The computed answer in words, to stand beside the learner's."""
+    tok = ans.tokens
+    if ans.option is not None:
+        return ans.option
+    if ans.ask == "most-weight":
+        return " and ".join(f"'{tok[c]}'" for _, c in ans.cells)
+    if not ans.cells:
+        return "none"
+    rows = {r for r, _ in ans.cells}
+    if len(rows) == 1:
+        return ", ".join(f"'{tok[c]}'" for _, c in ans.cells)
+    return f"the {len(ans.cells)} outlined weights" + (
+        " (" + ", ".join(f"{tok[r]}→{tok[c]}" for r, c in ans.cells) + ")" if len(ans.cells) <= 4 else "")
+
+
+def response_text(ans: Answer, response: Response | None) -> str:
+    """The learner's response in words ('' when the presenter revealed without one)."""
+    if response is None or not response.final:
+        return ""
+    tok = ans.tokens
+    if ans.ask == "sharper-or-flatter":
+        return response.option or ""
+    if ans.ask == "most-weight":
+        return f"'{tok[response.cells[0][1]]}'" if response.cells else ""
+    if not response.cells:
+        return "none"
+    right = len(set(response.cells) & set(ans.cells))
+    return f"{len(response.cells)} marked, {right} of them exactly 0"

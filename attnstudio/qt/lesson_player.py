@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWid
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lesson_schema import LessonStep
 from attnstudio.core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
+from attnstudio.core.predict import answer_text, judge, response_text
 from attnstudio.core.trace import STAGE_KEYS, STAGES
 from attnstudio.qt.feature import Host
 from attnstudio.qt.narration_panel import NarrationPanel
@@ -63,6 +64,9 @@ class LessonPlayer(QObject):
         self.panel = NarrationPanel(window)
         self.panel.back.connect(self.prev_step)
         self.panel.next.connect(self.next_step)
+        self.panel.option_chosen.connect(lambda option: self._step(lambda: self.studio.answer_option(option)))
+        self.panel.check_requested.connect(lambda: self._step(self.studio.check_marks))
+        self.panel.reveal_requested.connect(lambda: self._step(self.studio.reveal))
         self.dock = QDockWidget("Lesson", window)
         self.dock.setObjectName("lesson")
         self.dock.setWidget(scrolling(self.panel, self.dock))  # its buttons: 244 px
@@ -175,6 +179,7 @@ class LessonPlayer(QObject):
         """Show the model's lesson and step, whoever opened or stepped it."""
         lesson, index = self.studio.lesson, self.studio.step_index
         if (lesson, index) == self._shown:
+            self._show_question()  # the same step: its question was answered, revealed or marked
             return
         opened_or_closed = lesson is not self._shown[0]
         self._shown = (lesson, index)
@@ -183,6 +188,7 @@ class LessonPlayer(QObject):
             self.panel.show_no_lesson()
         else:
             self.panel.show_step(lesson.title, index, len(lesson.steps), step.title, step.narration, step.formula)
+            self._show_question()
         self.close_action.setEnabled(lesson is not None)
         self._show_off_script()
         if self.interactive and lesson is not None and not self.dock.isHidden():
@@ -192,6 +198,31 @@ class LessonPlayer(QObject):
         if opened_or_closed:
             self.lessonChanged.emit()
         self.stepChanged.emit(index)
+
+    def _show_question(self) -> None:
+        """The step's question while it waits, or its answer beside the learner's (core.predict)."""
+        step = self.studio.step
+        if step is None or step.predict is None:
+            self.panel.hide_question()
+            return
+        p = step.predict
+        try:
+            ans = self.studio.step_answer()
+        except AttnStudioError as exc:  # a step that cannot be computed cannot be judged either
+            self.panel.hide_question()
+            self._show_error(str(exc))
+            return
+        if ans is None:
+            self.panel.hide_question()
+            return
+        response = self.studio.response()
+        if self.studio.asking:
+            marked = len(response.cells) if response is not None else 0
+            self.panel.show_question(p.question, ans.asks_for, p.options, p.ask == "exact-zeros", marked)
+            return
+        verdict = judge(ans, response)
+        self.panel.show_answer(p.question, verdict.right, verdict.text, response_text(ans, response),
+                               answer_text(ans), ans.why, step.narration)
 
     def _show_off_script(self) -> None:
         """In a lesson, a stage (or head) the step does not show gets a visible note."""

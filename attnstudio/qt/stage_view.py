@@ -8,6 +8,7 @@ reduced for display where too big), never recomputed here.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
@@ -118,6 +119,10 @@ class StageView(QWidget):
         self.tokens.token_clicked.connect(self.token_clicked)
         self.stage = "tokens"
         self.factor = 1
+        # Set by the window: offered each click on a cell first (stage, row, col); True when it
+        # answered a lesson's question, and the click is then nothing else.
+        self.click_answers: Callable[[str, int, int], bool] | None = None
+        self.prompt = ""
         self._hovering: dict[HeatmapView, bool] = {}
         self._hover_lines = True
         self._compact = False
@@ -135,10 +140,12 @@ class StageView(QWidget):
         self.stack.setCurrentIndex(1)
 
     def show_stage(self, res: Result, stage: str, layer: int, head: int, direct: frozenset,
-                   weights_scale: str = "unit") -> None:
+                   weights_scale: str = "unit", covered: np.ndarray | None = None) -> None:
         """Draw ``stage`` of (layer, head) from ``res`` (a result with a trace). The weights are
         coloured over 0 … 1 (``weights_scale`` "unit"), 0 … their largest value ("max") or each
-        row over 0 … its own largest ("row"): see stage_text.weight_limits."""
+        row over 0 … its own largest ("row"): see stage_text.weight_limits. ``covered``: the
+        weights a lesson's question keeps hidden (N × N, True), drawn as "?" with their rows'
+        Σ and H; the colour scale is taken from the other weights alone."""
         d, tr = res.display, res.trace
         assert d is not None and tr is not None
         s = tr.settings
@@ -164,8 +171,13 @@ class StageView(QWidget):
         self._names[self.heatmap] = name
         labels = token_labels(tr.tokens)
         shown = d.get(layer, head, name)
+        cov = covered if name == "weights" and covered is not None and covered.shape == shown[0].shape else None
+        if cov is not None:
+            m = np.array(shown[0], dtype=np.float64)
+            m[cov] = np.nan  # not even the colour bar's range may come from a covered weight
+            shown = (m, shown[1])
         limits = weight_limits(shown[0], weights_scale) if scale == "unit" else None  # the weights' scale
-        self._show(self.heatmap, shown, labels, scale, name, s, limits=limits)
+        self._show(self.heatmap, shown, labels, scale, name, s, limits=limits, covered=cov)
         self.factor = d.get(layer, head, name)[1]
         projections = stage == "projections"
         self.k_view.setVisible(projections)
@@ -191,15 +203,23 @@ class StageView(QWidget):
             self.tokens.set_tokens(tr.tokens)
         self.side.setVisible(stage == "weights" and not self._compact)
         if stage == "weights":
-            self.side.set_rows(labels, d.vector(layer, head, "row_sums"), d.vector(layer, head, "row_entropy"), tr.n,
-                               cells=shown[0] if shown[1] == 1 else None, masked=masked_cells(name, s, shown[0].shape))
+            sums = np.array(d.vector(layer, head, "row_sums"), dtype=np.float64)
+            ent = np.array(d.vector(layer, head, "row_entropy"), dtype=np.float64)
+            hidden_rows = [int(r) for r in np.flatnonzero(cov.any(axis=1))] if cov is not None else []
+            sums[hidden_rows], ent[hidden_rows] = np.nan, np.nan
+            masked = masked_cells(name, s, shown[0].shape)
+            if masked is not None and cov is not None:
+                masked = masked & ~cov
+            self.side.set_rows(labels, sums, ent, tr.n, cells=shown[0] if shown[1] == 1 else None, masked=masked,
+                               covered_rows=hidden_rows)
             QTimer.singleShot(0, self._align_side)
         self.overview.setVisible(stage == "heads" and s.heads > 1)
         if stage == "heads" and s.heads > 1:
             self.overview.set_heads([d.get(layer, h, "weights")[0] for h in range(s.heads)], head, weights_scale)
 
     def _show(self, view: HeatmapView, shown: tuple[np.ndarray, int], labels: list[str], scale: str,
-              name: str, s: Settings, limits: tuple[float, float] | None = None) -> None:
+              name: str, s: Settings, limits: tuple[float, float] | None = None,
+              covered: np.ndarray | None = None) -> None:
         m, f = shown
         n = len(labels)
         rows = reduce_labels(labels, f)
@@ -215,9 +235,18 @@ class StageView(QWidget):
         block = f"{f} × {fc}" if fc > 1 else f"{f} rows"
         note = f"reduced for display: {n:,} → {m.shape[0]:,} rows (block means of {block})" if f > 1 else ""
         view.set_matrix(m, rows, cols, scale=scale, title=title, note=note, limits=limits,
-                        masked=masked_cells(name, s, m.shape))
+                        masked=masked_cells(name, s, m.shape), covered=covered)
         if not self._hovering.get(view):
-            self.show_hover(view, hint(self.stage))
+            self.show_hover(view, self._idle_text(view))
+
+    def set_prompt(self, text: str) -> None:
+        """What the large matrix's line says while no cell is hovered, instead of the hint: a
+        lesson's question (it must be seen with the side panels hidden too) or its answer;
+        '' for the hint. Takes effect from the next stage shown."""
+        self.prompt = text
+
+    def _idle_text(self, view: HeatmapView) -> str:
+        return self.prompt if self.prompt and view is self.heatmap else hint(self.stage)
 
     def show_hover(self, view: HeatmapView, text: str) -> None:
         """Put ``text`` under ``view``; on the Q, K, V stage, in the line the three share."""
@@ -239,7 +268,7 @@ class StageView(QWidget):
     def set_hovering(self, view: HeatmapView, on: bool) -> None:
         self._hovering[view] = on
         if not on:
-            self.show_hover(view, hint(self.stage))
+            self.show_hover(view, self._idle_text(view))
 
     def _align_side(self) -> None:
         """Put the side's rows level with the heatmap's rows (when each row has a line)."""
@@ -273,6 +302,9 @@ class StageView(QWidget):
         return super().eventFilter(obj, ev)
 
     def _on_clicked(self, row: int, col: int) -> None:
+        f = self.factor
+        if self.click_answers is not None and f == 1 and self.click_answers(self.stage, row, col):
+            return  # the click answered a lesson's question
         if self.stage in TOKEN_BY_TOKEN:
             self.row_clicked.emit(row * self.factor)
 
