@@ -386,7 +386,7 @@ class MainWindow(QMainWindow):
         # On the tokens stage the chips above the matrix are the stage itself: the strip at the
         # top would say the same again, in the height the embeddings preview needs.
         self.token_strip.setVisible(st.zoom < COMPACT_ZOOM and st.stage != "tokens")
-        self.stage_view.set_prompt(self._prompt())
+        self.stage_view.set_prompt(self._prompt(), answered=not st.asking, above=st.zoom >= COMPACT_ZOOM)
         self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys(), st.weights_scale,
                                    covered=self.covered())
         self.stage_strip.set_current(st.stage)
@@ -417,6 +417,10 @@ class MainWindow(QMainWindow):
     def _covered_row(self, row: int) -> bool:
         cov = self.covered()
         return cov is not None and 0 <= row < cov.shape[0] and bool(cov[row].any())
+
+    def _redraw(self) -> None:
+        if self.result is not None and self.result.trace is not None and self.stage_view.stack.currentIndex() == 0:
+            self._show_stage()
 
     def _on_answers_changed(self) -> None:
         """A question answered, revealed or its cells marked: its numbers come back (or not)."""
@@ -519,12 +523,14 @@ class MainWindow(QMainWindow):
         self.token_strip.set_highlight(selected if selected < n else -1)
 
     def _prompt(self) -> str:
-        """The line under the weights on a step that asks: its question while it waits, then
-        the answer with its why (from core.predict through the model)."""
+        """The line above the matrix on a step that asks: its question while it waits, then the
+        answer with its why (from core.predict through the model). Only where the narration
+        panel may not be seen: zoomed for the hall, or with the side panels hidden."""
         st = self.studio
         step = st.step
-        if st.stage != "weights" or step is None or step.predict is None or \
-                self.view_index() != (step.state.layer, step.state.head):
+        if self.panels_action.isChecked() and st.zoom < COMPACT_ZOOM:
+            return ""
+        if step is None or step.predict is None or self.view_index() != (step.state.layer, step.state.head):
             return ""
         try:
             ans = st.step_answer()
@@ -533,8 +539,9 @@ class MainWindow(QMainWindow):
         if ans is None:
             return ""
         if st.asking:
-            return f"Question (R reveals): {ans.question}  Answer: {ans.asks_for}"
-        return f"Answer: {answer_text(ans)}. Why: {ans.why}"
+            return f"Question: {ans.question}"
+        # The why names the answer itself, except for an option.
+        return f"Answer: {answer_text(ans)}. {ans.why}" if ans.option is not None else f"Answer: {ans.why}"
 
     def _answer_cells(self) -> tuple[tuple[int, int], ...]:
         """Outlined on the weights: the cells marked so far while a question waits, and the
@@ -562,7 +569,9 @@ class MainWindow(QMainWindow):
             self._front_docks = [d for d in self._hidden_docks if not d.visibleRegion().isEmpty()]
             for dock in self._hidden_docks:
                 dock.hide()
+            self._redraw()
             return
+        self._redraw()  # the question's line above the matrix is for the hall, without the panels
         for dock in self._hidden_docks or (self.controls_dock, self.editor_dock, self.token_dock):
             dock.show()
         for dock in self._front_docks or (self.controls_dock,):

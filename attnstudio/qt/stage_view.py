@@ -20,6 +20,7 @@ from attnstudio.core.matrices import DIRECT_MATRICES, direct_banner
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGE_MATRIX, STAGES, TOKEN_BY_TOKEN
 from attnstudio.qt import colormaps
+from attnstudio.qt import theme as _theme
 from attnstudio.qt.fixed_lines import FixedLinesLabel
 from attnstudio.qt.head_overview import HeadOverview
 from attnstudio.qt.heatmap import HOVER_FONT_PX, HOVER_LINES, LABEL_ZOOM_MAX, HeatmapView
@@ -29,6 +30,7 @@ from attnstudio.qt.weights_side import WeightsSide
 from attnstudio.studio.result import Result
 
 TITLES = dict(STAGES)
+QUESTION_PX = 20  # a lesson's question above the matrix, at zoom 1
 SIDE_PX = 210  # the weights' Σ row / H column at zoom 1
 EMPTY_MESSAGE = ("The sentence is empty — type at least one word above.\n\n"
                  "Your matrices and edits are kept.")
@@ -56,6 +58,12 @@ class StageView(QWidget):
         # Wrap: one long line forced the window past 1280 px at 1.5× zoom on a projector.
         self.banner.setWordWrap(True)
         self.banner.hide()
+        # A lesson step's question (and, once answered, its answer): see set_prompt.
+        self.question = QLabel(self)
+        self.question.setObjectName("stageQuestion")
+        self.question.setWordWrap(True)
+        self.question.setTextFormat(Qt.TextFormat.PlainText)
+        self.question.hide()
         self.warning = QLabel(self)
         self.warning.setObjectName("error")
         self.warning.setWordWrap(True)
@@ -107,6 +115,7 @@ class StageView(QWidget):
         layout.setSpacing(2)
         layout.addLayout(head_row)
         layout.addWidget(self.formula)
+        layout.addWidget(self.question)
         layout.addWidget(self.banner)
         layout.addWidget(self.warning)
         layout.addWidget(self.stack, 1)
@@ -123,6 +132,8 @@ class StageView(QWidget):
         # answered a lesson's question, and the click is then nothing else.
         self.click_answers: Callable[[str, int, int], bool] | None = None
         self.prompt = ""
+        self._theme_name = "dark"
+        self._zoom = 1.0
         self._hovering: dict[HeatmapView, bool] = {}
         self._hover_lines = True
         self._compact = False
@@ -239,13 +250,21 @@ class StageView(QWidget):
         if not self._hovering.get(view):
             self.show_hover(view, self._idle_text(view))
 
-    def set_prompt(self, text: str) -> None:
-        """What the large matrix's line says while no cell is hovered, instead of the hint: a
-        lesson's question (it must be seen with the side panels hidden too) or its answer;
-        '' for the hint. Takes effect from the next stage shown."""
-        self.prompt = text
+    def set_prompt(self, text: str, answered: bool = False, above: bool = True) -> None:
+        """A lesson's question while it waits (``answered`` False), then its answer and why;
+        '' for none. ``above``: in a large line above the matrix (for the hall, zoomed: the
+        zoom gives the height back); else in the matrix's own line below it while no cell is
+        hovered (it costs no height). Takes effect from the next stage shown."""
+        self.prompt = "" if above else text
+        text = text if above else ""
+        self.question.setText(text)
+        self.question.setProperty("answered", "yes" if answered else "no")
+        self.question.style().unpolish(self.question)
+        self.question.style().polish(self.question)
+        self.question.setVisible(bool(text))
 
     def _idle_text(self, view: HeatmapView) -> str:
+        """What a matrix's line says while no cell is hovered: the hint, or a lesson's question."""
         return self.prompt if self.prompt and view is self.heatmap else hint(self.stage)
 
     def show_hover(self, view: HeatmapView, text: str) -> None:
@@ -317,10 +336,22 @@ class StageView(QWidget):
             f"color: {th.panel_text}; background: {th.panel}; padding: 4px 8px; border-radius: 4px;"
         )
         self.tokens.set_theme(theme)
+        self._theme_name = theme
+        self._style_question()
         self.side.set_theme(theme)
         self.overview.set_theme(theme)
 
+    def _style_question(self) -> None:
+        c = _theme.colors(self._theme_name)
+        px = round(QUESTION_PX * math.sqrt(min(self._zoom, LABEL_ZOOM_MAX)))
+        self.question.setStyleSheet(
+            f"QLabel#stageQuestion {{ font-size: {px}px; font-weight: bold; color: {c['foreground']};"
+            f" background: {c['panel']}; border: 2px solid {c['accent']}; border-radius: 5px; padding: 4px 10px; }}"
+            f"QLabel#stageQuestion[answered=\"yes\"] {{ font-weight: normal; border-color: {c['border']}; }}")
+
     def set_font_scale(self, f: float) -> None:
+        self._zoom = f
+        self._style_question()
         for v in self.views():
             v.set_font_scale(f)
         font = self.shared_hover.font()

@@ -264,3 +264,12 @@ def test_trace_json_of_one_step_gives_cells_one_based_with_their_tokens(capsys):
     assert got["cells"] == want
     assert got["tokens"] == [[doc["tokens"][r - 1], doc["tokens"][c - 1]] for r, c in want]
     assert step_predict_json(les, 0) is None
+
+
+def test_the_docs_name_the_lessons_that_ask():
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "lessons.md").read_text(encoding="utf-8")
+    para = text[text.index("Six built-in lessons ask"):]
+    para = para[: para.index("\n\n")]
+    assert set(re.findall(r"`([a-z-]+)`", para)) == set(PREDICT_LESSONS)

@@ -138,3 +138,17 @@ def test_the_clicker_reveals_first_and_going_back_shows_the_answer(window, qtbot
     assert not window.studio.asking and window.heatmap.covered() is None
     assert window.lesson_player.panel.verdict.text() == "The answer, for everyone:"
     assert "'drank'" in window.lesson_player.panel.compare.text()
+
+
+def test_zoomed_for_the_hall_the_question_and_then_its_answer_stand_above_the_matrix(window, qtbot):
+    at_question(qtbot, window, "temperature")
+    line = window.stage_view.question
+    assert line.isHidden()  # at a desk the narration panel asks, and the matrix keeps the height
+    window.presentation.set_zoom(1.5)
+    settle(qtbot, window)
+    assert line.isVisibleTo(window) and line.text() == f"Question: {window.studio.question().question}"
+    key(qtbot, window, Qt.Key.Key_R)
+    assert line.text().startswith("Answer: sharper. The entropy of the row of 'chased' went from")
+    window.presentation.set_zoom(1.0)
+    window.panels_action.trigger()  # side panels hidden at zoom 1: the matrix's own line says it
+    assert line.isHidden() and window.heatmap.hover_text().startswith("Answer: sharper.")
