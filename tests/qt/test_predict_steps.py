@@ -152,3 +152,16 @@ def test_zoomed_for_the_hall_the_question_and_then_its_answer_stand_above_the_ma
     window.presentation.set_zoom(1.0)
     window.panels_action.trigger()  # side panels hidden at zoom 1: the matrix's own line says it
     assert line.isHidden() and window.heatmap.hover_text().startswith("Answer: sharper.")
+
+
+def test_updating_an_authored_step_keeps_its_question_while_the_tokens_stay(window, qtbot):
+    index = at_question(qtbot, window, "temperature")
+    author = window.author
+    assert author.edit_open_lesson()
+    question = author.draft.steps[index].predict
+    window.studio.apply(stage="scores")
+    assert author.update_step(index)
+    assert author.draft.steps[index].predict == question and author.draft.steps[index].state.stage == "scores"
+    window.studio.set_sentence("a whole other sentence")
+    assert author.update_step(index)
+    assert author.draft.steps[index].predict is None
