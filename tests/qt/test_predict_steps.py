@@ -157,6 +157,7 @@ def test_zoomed_for_the_hall_the_question_and_then_its_answer_stand_above_the_ma
 def test_updating_an_authored_step_keeps_its_question_while_the_tokens_stay(window, qtbot):
     index = at_question(qtbot, window, "temperature")
     author = window.author
+    author.interactive = False  # closing with the draft unsaved must not wait on a dialog
     assert author.edit_open_lesson()
     question = author.draft.steps[index].predict
     window.studio.apply(stage="scores")
