@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 from attnstudio.core.backends import GPU_FAILED, GPU_FAILED_EARLIER
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.explain import explain_cell, explain_reduced_cell, token_labels, token_view
+from attnstudio.core.predict import answer_text
 from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
 from attnstudio.qt.compute_worker import ComputeController
@@ -66,6 +68,8 @@ MASK_HINTS = {
     "padding": "Padding mask: click a token or a Masked column",
     "custom": "Custom mask: click cells on the Masked stage",
 }
+# Said in place of a covered weight's arithmetic (a hover) and of one token's view.
+COVERED_TEXT = "Hidden until the question is answered: answer it in the narration panel (R reveals)"
 FIT_SIZE = (1280, 800)  # the window's size where the screen has room for it
 STRIP_PX = 104  # the stage strip with its thumbnails
 # The side panels' band: one token's view fits twelve keys' five columns without scrolling.
@@ -210,6 +214,8 @@ class MainWindow(QMainWindow):
         sq.selection_changed.connect(self._on_selection_changed)
         sq.display_changed.connect(self._apply_display)
         sq.note.connect(self.show_message)
+        sq.lesson_changed.connect(self._on_answers_changed)  # a question answered: show its numbers
+        self.stage_view.click_answers = self._click_answers
         self.compute.result.connect(self._on_result)
         self.compute.busy_changed.connect(self._set_busy)
         sq.seeding.busy_changed.connect(self._set_busy)
@@ -398,7 +404,9 @@ class MainWindow(QMainWindow):
         # On the tokens stage the chips above the matrix are the stage itself: the strip at the
         # top would say the same again, in the height the embeddings preview needs.
         self.token_strip.setVisible(st.zoom < COMPACT_ZOOM and st.stage != "tokens")
-        self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys(), st.weights_scale)
+        self.stage_view.set_prompt(self._prompt(), answered=not st.asking, above=st.zoom >= COMPACT_ZOOM)
+        self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys(), st.weights_scale,
+                                   covered=self.covered())
         self.stage_strip.set_current(st.stage)
         self._apply_highlights()
 
@@ -413,7 +421,37 @@ class MainWindow(QMainWindow):
                 thumb.set_text(f"{res.trace.n:,} tokens")
                 continue
             name, scale = STAGE_MATRIX[key]
-            thumb.set_matrix(res.display.get(layer, head, name)[0], scale, st.weights_scale)
+            thumb.set_matrix(res.display.get(layer, head, name)[0], scale, st.weights_scale,
+                             covered=self.covered() if name == "weights" else None)
+
+    def covered(self) -> np.ndarray | None:
+        """The weights on view that a lesson's unanswered question hides (N × N), or None: from
+        the model, and only when they fit the trace shown."""
+        if self.trace is None:
+            return None
+        cov = self.studio.covered_weights(*self.view_index())
+        return cov if cov is not None and cov.shape == (self.trace.n, self.trace.n) else None
+
+    def _covered_row(self, row: int) -> bool:
+        cov = self.covered()
+        return cov is not None and 0 <= row < cov.shape[0] and bool(cov[row].any())
+
+    def _redraw(self) -> None:
+        if self.result is not None and self.result.trace is not None and self.stage_view.stack.currentIndex() == 0:
+            self._show_stage()
+
+    def _on_answers_changed(self) -> None:
+        """A question answered, revealed or its cells marked: its numbers come back (or not)."""
+        if self.result is None or self.result.trace is None or self.stage_view.stack.currentIndex() != 0:
+            return
+        self._update_thumbs()
+        self._show_stage()
+        self._show_token_view(raise_dock=False)
+
+    def _click_answers(self, stage: str, row: int, col: int) -> bool:
+        """A click on the weights while a question waits: the model takes it as the answer
+        (or a marked cell) when it is one."""
+        return stage == "weights" and self.covered() is not None and self.studio.answer_cell(row, col)
 
     def view_index(self) -> tuple[int, int]:
         """(layer, head) on view, within the shown trace (which may predate a size change)."""
@@ -438,6 +476,8 @@ class MainWindow(QMainWindow):
         res = self.result
         assert res is not None and res.trace is not None and res.display is not None
         layer, head = self.view_index()
+        if name in ("weights", "output") and self._covered_row(row):
+            return COVERED_TEXT  # a weight, or an output that would show the row's weights
         m, f = res.display.get(layer, head, name)
         if f > 1:
             what = explain_reduced_cell(res.display.source(layer, head, name), m, f, row, col, name,
@@ -449,8 +489,11 @@ class MainWindow(QMainWindow):
             return f"(no explanation for this cell: {exc})"
 
     def _on_token_clicked(self, index: int) -> None:
-        """A token chip: under the padding mask it marks or unmarks the token as padding (one
+        """A word clicked: the answer to "which key gets the most weight?" while a lesson's
+        question waits; under the padding mask it marks or unmarks the token as padding (one
         undoable edit); otherwise it opens that token's view."""
+        if self.studio.asking and self.studio.answer_token(index):
+            return
         if self.studio.settings.mask != "padding":
             self.show_token_view(index)
             return
@@ -493,6 +536,9 @@ class MainWindow(QMainWindow):
         if row < 0 or tr is None or row >= tr.n:
             self.token_panel.clear()
             return
+        if self._covered_row(row):
+            self.token_panel.clear(COVERED_TEXT)
+            return
         try:
             self.token_panel.set_view(token_view(tr, *self.view_index(), row))
         except Exception as exc:  # show why instead of failing the click
@@ -505,6 +551,10 @@ class MainWindow(QMainWindow):
     def _apply_highlights(self) -> None:
         """The outlines come from the model alone (the step's and the selected row)."""
         rows, cells = self.studio.view_highlights()
+        cov = self.covered()
+        if cov is not None:  # a step's outline inside a question's cells would give the answer away
+            cells = tuple((r, c) for r, c in cells if not (r < cov.shape[0] and c < cov.shape[1] and cov[r, c]))
+        cells = (*cells, *self._answer_cells())
         n = self.trace.n if self.trace is not None else 0
         f = max(1, self.stage_view.factor)
         shown_rows = sorted({r // f for r in rows if r < n})
@@ -513,6 +563,42 @@ class MainWindow(QMainWindow):
         selected = self.studio.selected_row
         self.stage_view.side.set_highlight(selected // f if 0 <= selected < n else -1)
         self.token_strip.set_highlight(selected if selected < n else -1)
+
+    def _prompt(self) -> str:
+        """The line above the matrix on a step that asks: its question while it waits, then the
+        answer with its why (from core.predict through the model). Only where the narration
+        panel may not be seen: zoomed for the hall, or with the side panels hidden."""
+        st = self.studio
+        step = st.step
+        if self.panels_action.isChecked() and st.zoom < COMPACT_ZOOM:
+            return ""
+        if step is None or step.predict is None or self.view_index() != (step.state.layer, step.state.head):
+            return ""
+        try:
+            ans = st.step_answer()
+        except Exception:  # the narration panel reports it; a prompt must never fail a redraw
+            return ""
+        if ans is None:
+            return ""
+        if st.asking:
+            return f"Question: {ans.question}"
+        # The why names the answer itself, except for an option.
+        return f"Answer: {answer_text(ans)}. {ans.why}" if ans.option is not None else f"Answer: {ans.why}"
+
+    def _answer_cells(self) -> tuple[tuple[int, int], ...]:
+        """Outlined on the weights: the cells marked so far while a question waits, and the
+        answer's cells once it is answered or revealed."""
+        st = self.studio
+        step = st.step
+        if st.stage != "weights" or step is None or step.predict is None:
+            return ()
+        if self.view_index() != (step.state.layer, step.state.head):
+            return ()
+        if st.asking:
+            r = st.response()
+            return r.cells if r is not None else ()
+        ans = st.step_answer()
+        return ans.cells if ans is not None else ()
 
     # ---- presentation ----------------------------------------------------------------------
     def _toggle_panels(self) -> None:
@@ -525,7 +611,9 @@ class MainWindow(QMainWindow):
             self._front_docks = [d for d in self._hidden_docks if not d.visibleRegion().isEmpty()]
             for dock in self._hidden_docks:
                 dock.hide()
+            self._redraw()
             return
+        self._redraw()  # the question's line above the matrix is for the hall, without the panels
         for dock in self._hidden_docks or (self.controls_dock, self.editor_dock, self.token_dock):
             dock.show()
         for dock in self._front_docks or (self.controls_dock,):

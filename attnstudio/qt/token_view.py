@@ -212,12 +212,12 @@ class TokenViewPanel(QWidget):
         """What the line of one key's vectors says (tests read it)."""
         return self._vectors.text()
 
-    def clear(self) -> None:
+    def clear(self, message: str = PICK_A_ROW) -> None:
         """No row is selected: say how to pick one (the last token's numbers must not linger
-        beside a matrix that no longer outlines it)."""
+        beside a matrix that no longer outlines it); or ``message``, why none is shown."""
         self._view = None
         self._title.setText("one token's view")
-        self._query.setText(PICK_A_ROW)
+        self._query.setText(message)
         self._rule.setText("")
         self._model.set_view(None)
         self._output.setText("")

@@ -29,14 +29,15 @@ import numpy as np
 
 from attnstudio.core.embeddings import embed
 from attnstudio.core.errors import AttnStudioError, MatrixError, SettingsError
-from attnstudio.core.lesson_schema import Lesson, LessonStep
+from attnstudio.core.lesson_schema import Lesson, LessonStep, Predict
 from attnstudio.core.masks import cells_within, check_cells, check_padding
 from attnstudio.core.matrices import check_matrix, direct_label
+from attnstudio.core.predict import Answer, Response, step_answer
 from attnstudio.core.settings import Settings
 from attnstudio.core.tokenize import tokenize
 from attnstudio.core.trace import QUERY_ROW_STAGES, STAGE_KEYS, TOKEN_BY_TOKEN
 from attnstudio.core.weights import Weights
-from attnstudio.studio import edits, rules
+from attnstudio.studio import edits, predicting, rules
 from attnstudio.studio.events import Events
 from attnstudio.studio.inputs import DirectKey, Inputs, RowOverride, adapt_direct, adapt_embeddings
 from attnstudio.studio.rules import StudioError, index_in, one_of, tokens_of
@@ -55,7 +56,7 @@ _INPUT_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct", "pad
 _VIEW_FIELDS = ("stage", "layer", "head")
 _SELECTION_FIELDS = ("selected_row", "highlight_rows", "highlight_cells")
 _DISPLAY_FIELDS = ("theme", "zoom", "weights_scale")
-_LESSON_FIELDS = ("lesson", "step", "before_lesson")
+_LESSON_FIELDS = ("lesson", "step", "before_lesson", "answers")
 
 
 class StudioModel:
@@ -71,6 +72,8 @@ class StudioModel:
         self._s = base
         self._generation = 0
         self.events = Events()
+        # The open step's computed answer: (lesson, step, answer), computed when first asked for.
+        self._answer_cache: tuple[Lesson | None, int, Answer | None] = (None, -1, None)
 
     # ---- reading ---------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -350,7 +353,7 @@ class StudioModel:
             return
         mine = s.before_lesson or s
         back = replace(mine, lesson=None, step=-1, before_lesson=None, selected_row=-1,
-                       highlight_rows=(), highlight_cells=(), theme=s.theme, zoom=s.zoom)
+                       highlight_rows=(), highlight_cells=(), theme=s.theme, zoom=s.zoom, answers=())
         self._commit(back, ["Lesson closed: your own sentence, settings and matrices are back"])
 
     @property
@@ -364,6 +367,61 @@ class StudioModel:
 
     def first_step(self) -> None:
         self.go_to_step(0)
+
+    # ---- predict steps (studio.predicting; docs/lessons.md, "Predict, then reveal") ----------
+    def question(self) -> Predict | None:
+        """The open step's question, or None."""
+        return predicting.question(self._s)
+
+    def response(self) -> Response | None:
+        """The learner's response to it so far."""
+        return predicting.response(self._s)
+
+    @property
+    def asking(self) -> bool:
+        """Whether the open step's question waits for an answer (its weights are hidden)."""
+        return predicting.asking(self._s)
+
+    def covered_weights(self, layer: int, head: int) -> np.ndarray | None:
+        """The weights of (layer, head) that must not be shown now (True), or None."""
+        return predicting.covered_weights(self._s, layer, head)
+
+    def step_answer(self) -> Answer | None:
+        """The computed answer to the open step's question (core.predict), or None."""
+        s = self._s
+        if s.lesson is None or predicting.question(s) is None:
+            return None
+        lesson, index, ans = self._answer_cache
+        if lesson is not s.lesson or index != s.step:
+            ans = step_answer(s.lesson, s.step)
+            self._answer_cache = (s.lesson, s.step, ans)
+        return ans
+
+    def answer_cell(self, row: int, col: int) -> bool:
+        """A click on weight (row, col): True when it answered (or marked a cell for) the question."""
+        return self._respond(predicting.on_cell(self._s, row, col))
+
+    def answer_token(self, col: int) -> bool:
+        """A click on a word: True when it answered "most-weight"."""
+        return self._respond(predicting.on_token(self._s, col))
+
+    def answer_option(self, option: str) -> bool:
+        """An option of "sharper-or-flatter" chosen (StudioError for one the question lacks)."""
+        return self._respond(predicting.on_option(self._s, option))
+
+    def check_marks(self) -> bool:
+        """"Check" the cells marked for "exact-zeros"."""
+        return self._respond(predicting.on_check(self._s))
+
+    def reveal(self) -> bool:
+        """The presenter shows the answer without one (a show of hands): True when it revealed."""
+        return self._respond(predicting.on_reveal(self._s))
+
+    def _respond(self, r: Response | None) -> bool:
+        if r is None:
+            return False
+        self._commit(replace(self._s, answers=predicting.with_response(self._s, r)), [])
+        return True
 
     def last_step(self) -> None:
         lesson = self._s.lesson
@@ -402,7 +460,8 @@ class StudioModel:
         # The step says what the screen shows: the notes about re-seeding are not news.
         s = self._s
         before = s.before_lesson if s.lesson is not None else s
-        self._commit(replace(new, lesson=lesson, step=index, before_lesson=before), [])
+        answers = s.answers if s.lesson is lesson else ()  # another lesson (or opened again): ask again
+        self._commit(replace(new, lesson=lesson, step=index, before_lesson=before, answers=answers), [])
 
     # ---- internals ---------------------------------------------------------------------------
     def _set_matrices(self, **trusted: Any) -> None:

@@ -123,3 +123,6 @@ def check_snapshot(snap: Snapshot) -> None:
     steps = len(snap.lesson.steps) if snap.lesson is not None else 0
     if not (0 <= snap.step < steps or (snap.lesson is None and snap.step == -1)):
         raise StudioError(f"step {snap.step} does not exist: the lesson has {steps} step(s)")
+    for index, _ in snap.answers:
+        if not 0 <= index < steps:
+            raise StudioError(f"an answer to step {index} of a lesson with {steps} step(s)")
