@@ -117,7 +117,7 @@ class CompareView(QWidget):
         assert cmp.b is not None
         rows, cols = _labels(b, name, cmp.diff, cmp.b[1])
         self.diff_view.set_matrix(cmp.diff, rows, cols, scale="signed",
-                                  title="B − A (blue: lower in B, orange: higher)")
+                                  title="B − A (orange: B higher)")
         self.diff_stack.setCurrentIndex(0)
         QTimer.singleShot(0, self._balance)
 

@@ -534,14 +534,17 @@ class MainWindow(QMainWindow):
         return compare_stage(a, b, STAGE_MATRIX[self.studio.stage][0], *self.view_index())
 
     def _show_compare(self) -> None:
-        """A | B | B − A in the stage's place while a state is pinned; the side panels give
-        their room to the three panes (and come back on unpinning)."""
+        """A | B | B − A in the stage's place while a state is pinned; outside a lesson the side
+        panels give their room to the three panes (and come back on unpinning)."""
         st = self.studio
         self.pin_action.setChecked(st.pinned is not None)
         self.pin_action.setText("Unpin A (F8)" if st.pinned is not None else "Pin as A (F8)")
         cmp = self.comparison()
-        on = cmp is not None and self.stage_view.stack.currentIndex() == 0
-        if on and self.panels_action.isChecked() and not self._panels_for_compare:
+        # While a lesson's question waits the stage alone is shown: B's numbers are the answer.
+        on = cmp is not None and self.stage_view.stack.currentIndex() == 0 and self.covered() is None
+        # Outside a lesson the side panels make room for the three panes' numbers (F9 brings
+        # them back); a lesson keeps them: its narration says what the comparison shows.
+        if on and st.lesson is None and self.panels_action.isChecked() and not self._panels_for_compare:
             self._panels_for_compare = True
             self.panels_action.setChecked(False)
             self._toggle_panels()
