@@ -10,10 +10,12 @@ lacks). Views draw what it returns; they never subtract.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
-from attnstudio.core.explain import token_labels
+from attnstudio.core.explain import row_winner, token_labels
+from attnstudio.core.trace import Trace
 from attnstudio.studio.inputs import Inputs
 from attnstudio.studio.result import Result
 from attnstudio.studio.snapshot import same
@@ -67,9 +69,10 @@ def compare_stage(res_a: Result, res_b: Result, name: str, layer: int, head: int
     return Comparison(a, b, difference(a[0], b[0]))
 
 
-def what_differs(a: Inputs, b: Inputs) -> str:
+def what_differs(a: Inputs | Any, b: Inputs | Any) -> str:
     """In words, what B changed from A: "T 1 → 0.5", "sentence: 9 → 11 tokens", "matrices
-    edited"; "nothing yet" when they are the same."""
+    edited"; "nothing yet" when they are the same. Also takes two lesson steps' states
+    (core.lessons.StepState: the same fields)."""
     out = []
     if a.tokens != b.tokens:
         out.append(f"sentence ({len(a.tokens)} → {len(b.tokens)} tokens)" if len(a.tokens) != len(b.tokens)
@@ -122,3 +125,61 @@ def masked_where(res: Result, layer: int, head: int) -> np.ndarray | None:
     if s.mask == "none" or not (0 <= layer < s.layers and 0 <= head < s.heads):
         return None
     return np.isneginf(np.asarray(res.display.get(layer, head, "masked")[0]))
+
+
+def row_change(a: Trace, b: Trace, layer: int, head: int, query: str, cause: str = "") -> str | None:
+    """In words, how the weights of the row of token ``query`` (a label as the views write it,
+    "it" or "the#4") changed from trace A to trace B in (layer, head): the winner of B's row
+    with its weight in A and in B, A's winner too where it lost, and why: the keys added or
+    removed (unmasked or masked), "with another sentence", else ``cause``. E.g. "row of 'it': tired
+    0.49 → 0.42 after adding key it". None where the row or the head is not in both, and
+    where no weight of the row changed in its two decimals."""
+    ka, kb = _row(a, layer, head, query), _row(b, layer, head, query)
+    if ka is None or kb is None:
+        return None
+    win_b, win_a = _winner(kb), _winner(ka)
+    if win_b is None:
+        return None
+    if ka.keys() == kb.keys() and all(f"{ka[k]:.2f}" == f"{kb[k]:.2f}" for k in ka):
+        return None  # nothing changed that the two-decimal weights show
+    parts = [_move(win_b, ka, kb)]
+    if win_a is not None and win_a != win_b:
+        parts.append(f"{_move(win_a, ka, kb)} (it had the most weight)")
+    added = [k for k in kb if k not in ka]
+    removed = [k for k in ka if k not in kb]
+    if a.tokens != b.tokens:
+        why = "with another sentence"
+    elif added:
+        why = f"after adding key{'s' if len(added) > 1 else ''} {', '.join(added)}"
+    elif removed:
+        why = f"after removing key{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
+    else:
+        why = f"after {cause}" if cause else ""
+    return f"row of '{query}': {', '.join(parts)}" + (f" {why}" if why else "")
+
+
+def _row(tr: Trace, layer: int, head: int, query: str) -> dict[str, float] | None:
+    """The weights of ``query``'s row by key label (in order), its masked keys left out."""
+    labels = token_labels(tr.tokens)
+    s = tr.settings
+    if query not in labels or not (0 <= layer < s.layers and 0 <= head < s.heads):
+        return None
+    i = labels.index(query)
+    h = tr.head(layer, head)
+    w = np.asarray(tr.backend.asnumpy(h.weights[i]), dtype=np.float64)
+    hidden = np.isneginf(np.asarray(tr.backend.asnumpy(h.masked[i]), dtype=np.float64))
+    return {labels[j]: float(w[j]) for j in range(len(labels)) if not hidden[j]}
+
+
+def _winner(keys: dict[str, float]) -> str | None:
+    """The key with the most weight (core.explain.row_winner: none for an even row)."""
+    j = row_winner(np.array(list(keys.values()), dtype=np.float64)) if keys else None
+    return None if j is None else list(keys)[j]
+
+
+def _move(key: str, ka: dict[str, float], kb: dict[str, float]) -> str:
+    if key not in ka:
+        return f"{key} (new) {kb[key]:.2f}"
+    if key not in kb:
+        return f"{key} {ka[key]:.2f} → (gone)"
+    return f"{key} {ka[key]:.2f} → {kb[key]:.2f}"

@@ -29,7 +29,9 @@ import numpy as np
 
 from attnstudio.core.embeddings import embed
 from attnstudio.core.errors import AttnStudioError, MatrixError, SettingsError
+from attnstudio.core.explain import token_labels
 from attnstudio.core.lesson_schema import Lesson, LessonStep, Predict
+from attnstudio.core.lessons import compute_step
 from attnstudio.core.masks import cells_within, check_cells, check_padding
 from attnstudio.core.matrices import check_matrix, direct_label
 from attnstudio.core.predict import Answer, Response, step_answer
@@ -38,6 +40,7 @@ from attnstudio.core.tokenize import tokenize
 from attnstudio.core.trace import QUERY_ROW_STAGES, STAGE_KEYS, TOKEN_BY_TOKEN
 from attnstudio.core.weights import Weights
 from attnstudio.studio import edits, predicting, rules
+from attnstudio.studio.compare import row_change, what_differs
 from attnstudio.studio.events import Events
 from attnstudio.studio.inputs import DirectKey, Inputs, RowOverride, adapt_direct, adapt_embeddings
 from attnstudio.studio.rules import StudioError, index_in, one_of, tokens_of
@@ -75,6 +78,8 @@ class StudioModel:
         self.events = Events()
         # The open step's computed answer: (lesson, step, answer), computed when first asked for.
         self._answer_cache: tuple[Lesson | None, int, Answer | None] = (None, -1, None)
+        # The open step's "what changed" sentence: (lesson, step, text), computed when first asked for.
+        self._change_cache: tuple[Lesson | None, int, str | None] = (None, -1, None)
 
     # ---- reading ---------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -419,6 +424,21 @@ class StudioModel:
             self._answer_cache = (s.lesson, s.step, ans)
         return ans
 
+    def step_change(self) -> str | None:
+        """What changed in the step's row since the step it follows (its ``compare`` step, else
+        the one before), in words, from the two steps' traces (studio.compare.row_change): "Since
+        step 5: row of 'it': tired 0.41 → 0.33 after adding key it". The row is the step's
+        first outlined row, else its question's. None on the first step, for a step without
+        such a row, and while its question waits (the sentence would give the answer away)."""
+        s = self._s
+        if s.lesson is None or s.step < 0 or self.asking:
+            return None
+        lesson, index, text = self._change_cache
+        if lesson is not s.lesson or index != s.step:
+            text = step_change(s.lesson, s.step)
+            self._change_cache = (s.lesson, s.step, text)
+        return text
+
     def answer_cell(self, row: int, col: int) -> bool:
         """A click on weight (row, col): True when it answered (or marked a cell for) the question."""
         return self._respond(predicting.on_cell(self._s, row, col))
@@ -598,3 +618,23 @@ def pinned_of(s: Snapshot) -> Snapshot:
     what is pointed at (A is a state to compare with, never one to go back to)."""
     return replace(s, pinned=None, lesson=None, step=-1, before_lesson=None, answers=(), stash=(),
                    selected_row=-1, highlight_rows=(), highlight_cells=())
+
+
+def step_change(lesson: Lesson, index: int) -> str | None:
+    """StudioModel.step_change for step ``index`` (0-based) of ``lesson``, computed from the
+    lesson's own states (core.lessons.compute_step), never from what was typed."""
+    step = lesson.steps[index]
+    before = step.compare if step.compare is not None else index - 1
+    if before < 0:
+        return None
+    st = step.state
+    row = st.highlight_rows[0] if st.highlight_rows else (step.predict.row if step.predict is not None else None)
+    if row is None or not 0 <= row < len(st.tokens):
+        return None
+    prev = lesson.steps[before]
+    try:
+        a, b = compute_step(prev), compute_step(step)
+    except AttnStudioError:
+        return None
+    change = row_change(a, b, st.layer, st.head, token_labels(st.tokens)[row], what_differs(prev.state, st))
+    return f"Since step {before + 1}: {change}" if change else None

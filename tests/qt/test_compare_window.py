@@ -110,3 +110,54 @@ compare = "previous"
     assert window.comparing
     np.testing.assert_allclose(window.compare_view.a_view.values(), weights_ref(window, 1.0), rtol=1e-12)
     np.testing.assert_allclose(window.compare_view.b_view.values(), weights_ref(window, 0.5), rtol=1e-12)
+
+
+def test_a_waiting_question_shows_the_stage_alone_until_answered(window, qtbot):
+    from attnstudio.core.lessons import load_lesson
+    window.studio.open_lesson(load_lesson("temperature"))
+    window.studio.next_step()  # T = 0.25, compared with T = 1, asks "sharper or flatter?"
+    settle(qtbot, window)
+    assert window.studio.asking and window.studio.pinned is not None and not window.comparing
+    window.studio.reveal()
+    settle(qtbot, window)
+    assert window.comparing
+    assert window.panels_action.isChecked()  # a lesson keeps its narration beside the panes
+
+
+def test_the_side_column_and_one_tokens_view_name_each_rows_winner(window, qtbot):
+    window.studio.set_stage("weights")
+    window.studio.select_row(7)
+    settle(qtbot, window)
+    w = weights_ref(window, 1.0)
+    labels = window.stage_view.side._labels
+    named = 0
+    for i, line in enumerate(window.stage_view.side.lines()):
+        shown = window.heatmap.values()[i]  # as the heatmap holds them (an exact tie: no winner)
+        best = [j for j in range(len(shown)) if shown[j] == max(shown)]
+        if len(best) == 1:
+            assert line.endswith(f"most weight: {labels[best[0]]}"), line
+            assert best[0] == int(np.argmax(w[i]))
+            named += 1
+        else:
+            assert "most weight" not in line
+    assert named >= 8
+    title = window.token_panel._title.text()
+    assert title.endswith(f"most weight: {labels[int(np.argmax(w[7]))]} {w[7].max():.2f}")
+
+
+def test_the_narration_says_what_changed_since_the_step_before(window, qtbot):
+    from attnstudio.core.lessons import load_lesson
+    window.studio.open_lesson(load_lesson("it-cat"))
+    window.studio.go_to_step(6)
+    settle(qtbot, window)
+    panel = window.lesson_player.panel
+    assert panel.change.text() == window.studio.step_change()
+    assert panel.change.text().startswith("Since step 6: row of 'it': ")
+    assert panel.change.text().endswith(" after adding key it")
+    window.studio.open_lesson(load_lesson("temperature"))
+    window.studio.next_step()
+    settle(qtbot, window)
+    assert window.studio.asking and panel.change.isHidden()
+    window.studio.reveal()
+    settle(qtbot, window)
+    assert "mouse" in panel.change.text()
