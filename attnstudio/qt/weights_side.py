@@ -249,10 +249,11 @@ class WeightsSide(QWidget):
             p.drawText(QRectF(col_h, y, bar_x - col_h, row_h), Qt.AlignmentFlag.AlignVCenter, format_cell(e))
             frac = min(max(e / self._max_bits, 0.0), 1.0) if math.isfinite(e) else 0.0
             bar_w = max(0.0, (w - bar_x - 6) * frac)
-            winner = self._winners[i] if i < len(self._winners) else ""
-            if not winner:
+            if not any(self._winners):
                 p.fillRect(QRectF(bar_x, y + row_h * 0.25, bar_w, row_h * 0.5), QColor(c["accent"]))
                 continue
+            # "—": no one key has the most weight (several share it exactly).
+            winner = (self._winners[i] if i < len(self._winners) else "") or "—"
             # The row's winner over a thin H bar: the bar keeps its length, the word is read.
             p.fillRect(QRectF(bar_x, y + row_h * 0.78, bar_w, row_h * 0.14), QColor(c["accent"]))
             room = w - bar_x - 4
