@@ -37,7 +37,8 @@ STATE_KEYS = (
     "padding", "mask_cells",
 )
 # ``predict``: a question the step asks before it shows its answer (core.predict computes it).
-STEP_KEYS = TEXT_KEYS + STATE_KEYS + ("predict",)
+# ``compare``: the step is shown beside an earlier step's state, with the difference.
+STEP_KEYS = TEXT_KEYS + STATE_KEYS + ("predict", "compare")
 # The settings a lesson may set; backend and dtype belong to the machine, not the lesson.
 SETTING_KEYS = (
     "d_model", "heads", "layers", "temperature", "scale",
@@ -142,6 +143,8 @@ class LessonStep:
     state: StepState
     # The question asked before the weights are shown (None: the step only shows).
     predict: Predict | None = None
+    # The step (0-based) whose state is shown beside this one as A, with B − A (None: none).
+    compare: int | None = None
 
 
 @dataclass(frozen=True)
@@ -470,6 +473,27 @@ def predict_table(where: Where, value: Any, state: StepState, prev: StepState | 
     else:
         question = default_question(ask, None if row is None else state.tokens[row])
     return Predict(ask, row, question, options)
+
+
+def compare_step(where: Where, value: Any, index: int) -> int:
+    """A step's ``compare`` key: "previous" or { with_step = K } (K counts from 1, another step
+    before or after this one); the 0-based step it names. ``index`` is this step's (0-based)."""
+    example = 'compare = "previous" or compare = { with_step = 2 }'
+    if value == "previous":
+        if index == 0:
+            raise where.error("compare", "\"previous\" on the first step: there is no step before it")
+        return index - 1
+    if isinstance(value, dict):
+        check_keys(where, "compare.", value, ("with_step",))
+        if "with_step" not in value:
+            raise where.error("compare.with_step", f"is missing: {example}")
+        k = value["with_step"]
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise where.error("compare.with_step", f"must be a step number from 1, not {k!r}")
+        if k - 1 == index:
+            raise where.error("compare.with_step", f"names this step ({k}): compare with another step")
+        return k - 1
+    raise where.error("compare", f"must be \"previous\" or a table, not {value!r}: {example}")
 
 
 def default_question(ask: str, token: str | None) -> str:

@@ -150,6 +150,8 @@ class _StepWriter:
             tables.extend(_matrix_tables("direct", direct))
         if step.predict is not None:
             keys.append(("predict", _predict(step.predict, st)))
+        if step.compare is not None:
+            keys.append(("compare", f"{{ with_step = {step.compare + 1} }}"))
         self.prev = st
         return ["[[steps]]", *(f"{name} = {value}" for name, value in keys), *tables]
 

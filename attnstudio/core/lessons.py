@@ -35,6 +35,7 @@ from attnstudio.core.lesson_schema import (
     StepState,
     Where,
     check_keys,
+    compare_step,
     narration_markup,
     predict_table,
     text,
@@ -202,7 +203,12 @@ def _lesson(doc: dict[str, Any], source: str, builtin: bool) -> Lesson:
         state = resolver.step(where, changes)
         prev = steps[-1].state if steps else None
         predict = predict_table(where, raw["predict"], state, prev) if "predict" in raw else None
-        steps.append(LessonStep(step_title, narration, formula, state, predict))
+        compare = compare_step(where, raw["compare"], k - 1) if "compare" in raw else None
+        steps.append(LessonStep(step_title, narration, formula, state, predict, compare))
+    for k, st in enumerate(steps, start=1):
+        if st.compare is not None and st.compare >= len(steps):
+            raise Where(source, k).error("compare.with_step", f"names step {st.compare + 1}; the lesson has "
+                                                              f"{len(steps)} steps")
     return Lesson(lesson_id, title, summary, tuple(steps), "built-in" if builtin else source)
 
 

@@ -219,7 +219,12 @@ class LessonPlayer(QObject):
         self.stepChanged.emit(index)
 
     def _show_question(self) -> None:
-        """The step's question while it waits, or its answer beside the learner's (core.predict)."""
+        """The step's question while it waits, or its answer beside the learner's (core.predict);
+        and what changed since the step it follows, once nothing waits (StudioModel.step_change)."""
+        try:
+            self.panel.set_change(self.studio.step_change())
+        except AttnStudioError:
+            self.panel.set_change(None)
         step = self.studio.step
         if step is None or step.predict is None:
             self.panel.hide_question()

@@ -40,6 +40,7 @@ from attnstudio.core.explain import explain_cell, explain_reduced_cell, token_la
 from attnstudio.core.predict import answer_text
 from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
+from attnstudio.qt.compare_view import CompareView, Side
 from attnstudio.qt.compute_worker import ComputeController
 from attnstudio.qt.controls import Controls
 from attnstudio.qt.document import DocumentFeature, work_of
@@ -59,6 +60,7 @@ from attnstudio.qt.stage_view import StageView
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.token_view import TokenViewPanel
 from attnstudio.qt.undo import UndoFeature
+from attnstudio.studio.compare import Comparison, compare_stage, labels_of, masked_where, what_differs
 from attnstudio.studio.model import StudioModel
 from attnstudio.studio.result import Result
 
@@ -104,6 +106,12 @@ class MainWindow(QMainWindow):
         self._front_docks: list[QDockWidget] = []
         self._gpu_failure = ""  # the GPU failure last told (each is told once)
         self.compute = ComputeController(parent=self)
+        # The pinned A is computed as B is, by its own controller (its results are ordered by
+        # the pin, not by B's changes) and held here as B's Result is.
+        self.compute_a = ComputeController(parent=self)
+        self.result_a: Result | None = None
+        self._pin_asked = -1  # the pin whose A was asked for (-1: none)
+        self._panels_for_compare = False  # the side panels were hidden for the comparison
 
         self.sentence = SentenceBar(self.studio.sentence, self)
         self.token_strip = TokenStrip(self, text_px=18, lines=1)
@@ -122,6 +130,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.sentence)
         layout.addWidget(self.token_strip)
         layout.addWidget(self.stage_view, 1)
+        # A comparison (a state pinned as A): shown in the stage's place (_show_compare).
+        self.compare_view = CompareView(self)
+        self.compare_view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.compare_view.hide()
+        layout.addWidget(self.compare_view, 1)
         layout.addWidget(self.stage_strip)
         self.setCentralWidget(central)
         self._central = central
@@ -168,6 +181,17 @@ class MainWindow(QMainWindow):
         self.addAction(self.panels_action)
         self.panels_button.setDefaultAction(self.panels_action)
         self.panels_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.pin_action = QAction("Pin as A (F8)", self)
+        self.pin_action.setToolTip("Pin the state now as A, change anything, and see A | B | B − A (F8 unpins)")
+        self.pin_action.setShortcut(QKeySequence(Qt.Key.Key_F8))
+        self.pin_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.pin_action.setCheckable(True)
+        self.pin_action.triggered.connect(self.toggle_pin)
+        self.addAction(self.pin_action)
+        self.pin_button = QToolButton(self)
+        self.pin_button.setDefaultAction(self.pin_action)
+        self.pin_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        bar.insertPermanentWidget(0, self.pin_button)
         self._connect()
         if menu_bar:
             self.menuBar()
@@ -189,6 +213,8 @@ class MainWindow(QMainWindow):
         self.author = LessonAuthor(self, interactive=interactive)
         self.install(self.author, under=self.lesson_player.menu)  # Lessons ▸ Author, the lesson editor dock
         self.exports = ExportFeature(self, self.stage_view, self.editor, lambda: self.trace, interactive=interactive)
+        self.exports.picture = lambda: self.compare_view if self.comparing else self.stage_view
+        self.exports.difference = self.comparison
         self.install(self.exports, under=self.document.menu)  # File ▸ Export: pictures, matrices, import
         self._apply_display()
         self._request()
@@ -218,6 +244,8 @@ class MainWindow(QMainWindow):
         self.stage_view.click_answers = self._click_answers
         self.compute.result.connect(self._on_result)
         self.compute.busy_changed.connect(self._set_busy)
+        self.compute_a.result.connect(self._on_result_a)
+        self.compute_a.busy_changed.connect(self._set_busy)
         sq.seeding.busy_changed.connect(self._set_busy)
         self.stage_strip.stage_clicked.connect(self.go_to_stage)
         self.stage_strip.back.connect(st.prev_stage)
@@ -388,6 +416,7 @@ class MainWindow(QMainWindow):
         self.editor.set_display(res.display)
 
     def _on_view_changed(self) -> None:
+        self._ask_pinned()
         self.stage_strip.set_current(self.studio.stage)
         if self.result is not None and self.result.trace is not None and self.stage_view.stack.currentIndex() == 0:
             if self._thumbs_for != (self.studio.layer, self.studio.head):
@@ -409,6 +438,7 @@ class MainWindow(QMainWindow):
                                    covered=self.covered())
         self.stage_strip.set_current(st.stage)
         self._apply_highlights()
+        self._show_compare()
 
     def _update_thumbs(self) -> None:
         res, st = self.result, self.studio
@@ -459,6 +489,83 @@ class MainWindow(QMainWindow):
         if tr is None:
             return st.layer, st.head
         return min(st.layer, tr.settings.layers - 1), min(st.head, tr.settings.heads - 1)
+
+    # ---- compare: A (pinned) | B (now) | B − A (studio.compare) ----------------------------
+    def toggle_pin(self) -> None:
+        """Pin the state now as A, or unpin (F8, the status bar's button)."""
+        if self.studio.pinned is None:
+            self.studio.pin()
+        else:
+            self.studio.unpin()
+
+    @property
+    def comparing(self) -> bool:
+        """Whether the comparison is on screen (a pin, and both A and B computed)."""
+        return self.compare_view.isVisibleTo(self)
+
+    def _ask_pinned(self) -> None:
+        """A pinned or unpinned: ask for A's Result (computed as B's), or drop it."""
+        inputs = self.studio.pinned_inputs()
+        asked = -1 if inputs is None else inputs.generation
+        if asked == self._pin_asked:
+            return
+        self._pin_asked = asked
+        self.result_a = None
+        if inputs is None:
+            self._redraw()
+            self._show_compare()
+            return
+        self.compute_a.request(inputs, (self.studio.layer, self.studio.head))
+
+    def _on_result_a(self, res: Result) -> None:
+        if self.studio.pinned is None:
+            return
+        self.result_a = res
+        self._redraw()
+
+    def comparison(self) -> Comparison | None:
+        """The comparison of the stage on view, or None when nothing is pinned (or A or B is
+        not computed yet)."""
+        a, b = self.result_a, self.result
+        if self.studio.pinned is None or a is None or b is None or b.trace is None:
+            return None
+        if a.trace is None:
+            return Comparison(None, None, None, f"A cannot be computed: {a.error}")
+        return compare_stage(a, b, STAGE_MATRIX[self.studio.stage][0], *self.view_index())
+
+    def _show_compare(self) -> None:
+        """A | B | B − A in the stage's place while a state is pinned; outside a lesson the side
+        panels give their room to the three panes (and come back on unpinning)."""
+        st = self.studio
+        self.pin_action.setChecked(st.pinned is not None)
+        self.pin_action.setText("Unpin A (F8)" if st.pinned is not None else "Pin as A (F8)")
+        cmp = self.comparison()
+        # While a lesson's question waits the stage alone is shown: B's numbers are the answer.
+        on = cmp is not None and self.stage_view.stack.currentIndex() == 0 and self.covered() is None
+        # Outside a lesson the side panels make room for the three panes' numbers (F9 brings
+        # them back); a lesson keeps them: its narration says what the comparison shows.
+        if on and st.lesson is None and self.panels_action.isChecked() and not self._panels_for_compare:
+            self._panels_for_compare = True
+            self.panels_action.setChecked(False)
+            self._toggle_panels()
+        if not on and st.pinned is None and self._panels_for_compare:
+            self._panels_for_compare = False
+            if not self.panels_action.isChecked():
+                self.panels_action.setChecked(True)
+                self._toggle_panels()
+        self.stage_view.setVisible(not on)
+        self.compare_view.setVisible(on)
+        if not on or cmp is None:
+            return
+        self.token_strip.setVisible(False)  # the panes' rows name the tokens; the cells need the height
+        a, b = self.result_a, self.result
+        assert a is not None and b is not None and b.trace is not None
+        layer, head = self.view_index()
+        name, scale = STAGE_MATRIX[st.stage]
+        b_side = Side(labels_of(b), b.trace.settings, masked_where(b, layer, head))
+        a_side = Side(labels_of(a), a.trace.settings, masked_where(a, layer, head)) if a.trace is not None else b_side
+        self.compare_view.show_compare(cmp, st.stage, name, scale, layer, head, a_side, b_side,
+                                       what_differs(a.inputs, b.inputs), st.weights_scale)
 
     # ---- hover, selection and one token's view ---------------------------------------------
     def _on_hover(self, name: str, row: int, col: int) -> None:
@@ -625,12 +732,13 @@ class MainWindow(QMainWindow):
     def idle(self) -> bool:
         """Nothing on its way: no change waits for seeding, none for its frame, no computation
         runs (tests, exports and the self-test wait for this; small inputs are instant)."""
-        return not (self.studio_qt.seeding.busy or self.studio_qt.pending or self.compute.busy)
+        return not (self.studio_qt.seeding.busy or self.studio_qt.pending or self.compute.busy
+                    or self.compute_a.busy)
 
     def _set_busy(self, _busy: bool = False) -> None:
         """The busy bar and what it waits for: seeding a change's matrices, or a computation."""
         seeding = self.studio_qt.seeding.seeding
-        busy = self.compute.busy or self.studio_qt.seeding.busy
+        busy = self.compute.busy or self.compute_a.busy or self.studio_qt.seeding.busy
         if seeding:
             s = seeding[-1]
             text = f"seeding {s.layers * s.heads:,} heads' weights…"
@@ -655,9 +763,11 @@ class MainWindow(QMainWindow):
         chrome = math.sqrt(min(zoom, CHROME_ZOOM_MAX))
         self.setStyleSheet(_theme.stylesheet(theme, chrome))
         self.stage_view.set_theme(theme)
+        self.compare_view.set_theme(theme)
         self.stage_strip.set_theme(theme)
         self.token_strip.set_theme(theme)
         self.stage_view.set_font_scale(zoom)
+        self.compare_view.set_font_scale(zoom)
         self.token_strip.set_font_scale(chrome)
         # Zoomed for the hall: the matrix first. The token chips repeat the matrix's labels,
         # the thumbnails are for finding a stage at a desk, and Σ row / H are in each weight's

@@ -59,6 +59,7 @@ QLabel#lessonName {{ font-size: {px('lesson')}px; color: {c['muted']}; }}
 QLabel#lessonProgress {{ font-size: {px('progress')}px; color: {c['muted']}; font-weight: bold; }}
 QLabel#stepTitle {{ font-size: {px('title')}px; font-weight: bold; }}
 QLabel#narration {{ font-size: {px('narration')}px; }}
+QLabel#stepChange {{ font-size: {px('narration')}px; font-weight: bold; color: {c['accent']}; }}
 QLabel#lessonFormula {{ font-size: {px('formula')}px; font-family: {MONOSPACE}; color: {c['accent']};
                         background: {c['panel']}; border: 1px solid {c['border']}; border-radius: 4px;
                         padding: 6px 8px; }}
@@ -99,6 +100,10 @@ class NarrationPanel(QWidget):
         # Says so when the screen shows another stage than the step's (the presenter jumped).
         self.off_script = self._label("offScript")
         self.off_script.hide()
+        # What changed in the step's row since the step it follows (StudioModel.step_change).
+        self.change = self._label("stepChange")
+        self.change.setTextFormat(Qt.TextFormat.PlainText)
+        self.change.hide()
         self.formula = self._label("lessonFormula")
         self.formula.setTextFormat(Qt.TextFormat.PlainText)
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -125,6 +130,7 @@ class NarrationPanel(QWidget):
         body_l.addWidget(self.title)
         body_l.addWidget(self.question_box)
         body_l.addWidget(self.narration)
+        body_l.addWidget(self.change)
         body_l.addWidget(self.formula)
         body_l.addStretch(1)
         # Long narration at 2× zoom scrolls; the buttons below stay put.
@@ -243,6 +249,11 @@ class NarrationPanel(QWidget):
             self._options.addWidget(b)
             self.option_buttons.append(b)
 
+    def set_change(self, text: str | None) -> None:
+        """The step's "what changed" sentence (None or '' hides it)."""
+        self.change.setText(text or "")
+        self.change.setVisible(bool(text))
+
     def set_off_script(self, text: str) -> None:
         """A visible note that the screen has left the step ('' hides it)."""
         self.off_script.setText(text)
@@ -266,6 +277,7 @@ class NarrationPanel(QWidget):
         self.title.setText("Lessons")
         self.narration.setText(NO_LESSON)
         self.question_box.hide()
+        self.change.hide()
         self.formula.hide()
         self.back_btn.setEnabled(False)
         self.next_btn.setEnabled(False)

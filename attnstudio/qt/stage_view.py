@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from attnstudio.core.display import reduce_labels
-from attnstudio.core.explain import token_labels
+from attnstudio.core.explain import row_winners, token_labels
 from attnstudio.core.matrices import DIRECT_MATRICES, direct_banner
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGE_MATRIX, STAGES, TOKEN_BY_TOKEN
@@ -233,8 +233,11 @@ class StageView(QWidget):
             masked = masked_cells(name, self._minus_inf, shown[0].shape)
             if masked is not None and cov is not None:
                 masked = masked & ~cov
+            # Each row's winner, while every cell is shown one by one (core.explain.row_winners).
+            winners = [labels[j] if j is not None else "" for j in row_winners(shown[0], masked)] \
+                if shown[1] == 1 else []
             self.side.set_rows(labels, sums, ent, tr.n, cells=shown[0] if shown[1] == 1 else None, masked=masked,
-                               covered_rows=hidden_rows)
+                               covered_rows=hidden_rows, winners=winners)
             QTimer.singleShot(0, self._align_side)
         self.overview.setVisible(stage == "heads" and s.heads > 1)
         if stage == "heads" and s.heads > 1:

@@ -28,6 +28,7 @@ def busy_model() -> StudioModel:
             stage="weights", layer=1, head=1, selected_row=2, highlight_rows=(1,), highlight_cells=((1, 0),),
             theme="light", zoom=1.5, weights_scale="row", embeddings=np.ones((4, 8)),
             direct={(1, 1, "q"): np.full((4, 4), 0.5)}, padding=(3,), mask_cells=((0, 1), (2, 2)))
+    m.pin()
     return m
 
 
