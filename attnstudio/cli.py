@@ -351,6 +351,11 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         _check_part(t, args.layer, args.head)
     if args.format == "json":
         objs = [trace_to_json(t, layer, head) for t in traces]
+        if lesson is not None:
+            from attnstudio.core.predict import step_predict_json
+
+            for obj, (index, _), trace in zip(objs, steps, traces, strict=True):
+                obj["predict"] = step_predict_json(lesson, index - 1, trace)
         if lesson is None:
             doc: object = objs[0]
         elif args.step is not None:

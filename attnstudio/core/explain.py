@@ -688,6 +688,29 @@ class TokenView:
     shift: float = 0.0
     tau: float | None = None
     row: int = 0
+    winner: int | None = None  # the key with the largest weight (row_winner)
+
+
+def row_winner(weights: np.ndarray, masked: np.ndarray | None = None) -> int | None:
+    """The key with the largest weight in one row, or None when there is no one such key:
+    several share the largest weight exactly (an even row has no winner), or no key has a
+    finite weight above 0 (every key masked, or a row that is not a distribution)."""
+    w = np.asarray(weights, dtype=np.float64)
+    ok = np.isfinite(w) & (w > 0)
+    if masked is not None:
+        ok &= ~np.asarray(masked, dtype=bool)
+    if not ok.any():
+        return None
+    shown = np.where(ok, w, -np.inf)
+    best = int(np.argmax(shown))
+    return best if int(np.count_nonzero(shown == shown[best])) == 1 else None
+
+
+def row_winners(weights: np.ndarray, masked: np.ndarray | None = None) -> list[int | None]:
+    """``row_winner`` of each row of a weights matrix (``masked``: where the mask hid keys)."""
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    m = None if masked is None or np.shape(masked) != w.shape else np.asarray(masked, dtype=bool)
+    return [row_winner(w[i], None if m is None else m[i]) for i in range(w.shape[0])]
 
 
 def token_view(trace: Trace, layer: int, head: int, row: int) -> TokenView:
@@ -733,4 +756,5 @@ def token_view(trace: Trace, layer: int, head: int, row: int) -> TokenView:
         shift=shift,
         tau=tau,
         row=row,
+        winner=row_winner(w, np.isneginf(masked_row)),
     )

@@ -36,7 +36,9 @@ STATE_KEYS = (
     "stage", "layer", "head", "highlight_rows", "highlight_cells", "weights_scale",
     "padding", "mask_cells",
 )
-STEP_KEYS = TEXT_KEYS + STATE_KEYS
+# ``predict``: a question the step asks before it shows its answer (core.predict computes it).
+# ``compare``: the step is shown beside an earlier step's state, with the difference.
+STEP_KEYS = TEXT_KEYS + STATE_KEYS + ("predict", "compare")
 # The settings a lesson may set; backend and dtype belong to the machine, not the lesson.
 SETTING_KEYS = (
     "d_model", "heads", "layers", "temperature", "scale",
@@ -105,15 +107,44 @@ class StepState:
     mask_cells: tuple[tuple[int, int], ...] = ()
 
 
+PREDICT_KEYS = ("ask", "row", "question", "options")
+# What a predict step may ask (docs/lessons.md, "Predict, then reveal"):
+PREDICT_ASKS = ("most-weight", "sharper-or-flatter", "exact-zeros")
+SHARPNESS_OPTIONS = ("sharper", "flatter", "same")
+MAX_QUESTION = 300
+
+
+@dataclass(frozen=True)
+class Predict:
+    """A step's question about its attention weights (of the layer and head it shows).
+
+    ``ask``: "most-weight" (which key gets the most weight in ``row``), "sharper-or-flatter"
+    (does ``row`` — or, with ``row`` None, the whole matrix on average — get sharper or
+    flatter than in the step before: its entropy falls or rises) or "exact-zeros" (which
+    weights of ``row``, or of the whole matrix, are exactly 0). ``row`` is 0-based.
+    ``options`` are the choices offered for "sharper-or-flatter" (empty for the others).
+    The answer is never stored: core.predict computes it from the step's trace.
+    """
+
+    ask: str
+    row: int | None
+    question: str
+    options: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class LessonStep:
     """One step: a title, narration (markup: <b> <i> <br> <code> <sub> <sup>), an optional
-    plain-text formula, and the state to show."""
+    plain-text formula, the state to show, and an optional question asked first."""
 
     title: str
     narration: str
     formula: str | None
     state: StepState
+    # The question asked before the weights are shown (None: the step only shows).
+    predict: Predict | None = None
+    # The step (0-based) whose state is shown beside this one as A, with B − A (None: none).
+    compare: int | None = None
 
 
 @dataclass(frozen=True)
@@ -381,3 +412,96 @@ def layer_head_index(where: Where, key: str, name: str, kind: str, limit: int) -
     if not 1 <= n <= limit:
         raise where.error(key, f"{kind} numbers go from 1 to {limit}, not {n}")
     return n - 1
+
+
+def predict_table(where: Where, value: Any, state: StepState, prev: StepState | None) -> Predict:
+    """A step's ``predict`` table, checked against the step's tokens and the step before."""
+    if not isinstance(value, dict):
+        raise where.error("predict", f"must be a table (predict = {{ ask = \"most-weight\", row = \"it\" }}), "
+                          f"not {type_name(value)}")
+    check_keys(where, "predict.", value, PREDICT_KEYS)
+    if "ask" not in value:
+        raise where.error("predict.ask", f"is missing: say what the step asks, one of {', '.join(PREDICT_ASKS)}")
+    ask = value["ask"]
+    if not isinstance(ask, str) or ask not in PREDICT_ASKS:
+        close = difflib.get_close_matches(str(ask), PREDICT_ASKS, n=1, cutoff=0.5) if isinstance(ask, str) else []
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise where.error("predict.ask", f"{ask!r} is not a question this format asks; {hint}"
+                          f"one of {', '.join(PREDICT_ASKS)}")
+    row: int | None = None
+    if "row" in value:
+        ref = token_ref(where, "predict.row", value["row"])
+        hits = resolve_refs(where, "predict.row", ref, state.tokens)
+        if len(hits) > 1:
+            raise where.error("predict.row", f"'{ref}' names {len(hits)} tokens (positions "
+                              f"{', '.join(str(h + 1) for h in hits)}): give the position of one")
+        row = hits[0]
+    elif ask == "most-weight":
+        raise where.error("predict.row", "is missing: \"most-weight\" asks about one query row "
+                          "(a token's position or text)")
+    if ask == "sharper-or-flatter":
+        if prev is None:
+            raise where.error("predict", "\"sharper-or-flatter\" compares with the step before, "
+                              "and the first step has none")
+        if prev.tokens != state.tokens:
+            raise where.error("predict", "\"sharper-or-flatter\" compares with the step before, "
+                              "whose sentence has other tokens: give both steps the same sentence")
+        if state.layer >= prev.settings.layers or state.head >= prev.settings.heads:
+            raise where.error("predict", f"\"sharper-or-flatter\" compares layer {state.layer + 1}, head "
+                              f"{state.head + 1} with the step before, which has no such head")
+    options: tuple[str, ...] = ()
+    if "options" in value:
+        if ask != "sharper-or-flatter":
+            raise where.error("predict.options", f"only \"sharper-or-flatter\" offers options; "
+                              f"\"{ask}\" is answered by clicking the matrix")
+        raw = value["options"]
+        if not isinstance(raw, list) or not all(isinstance(o, str) for o in raw):
+            raise where.error("predict.options", f"must be a list of texts from {', '.join(SHARPNESS_OPTIONS)}")
+        for o in raw:
+            if o not in SHARPNESS_OPTIONS:
+                raise where.error("predict.options", f"{o!r} is not an option; choose from "
+                                  f"{', '.join(SHARPNESS_OPTIONS)}")
+        if len(set(raw)) != len(raw) or len(raw) < 2:
+            raise where.error("predict.options", "needs at least two different options")
+        options = tuple(raw)
+    elif ask == "sharper-or-flatter":
+        options = SHARPNESS_OPTIONS
+    if "question" in value:
+        question = text(where, "predict.question", value["question"], MAX_QUESTION)
+        if "<" in question:
+            raise where.error("predict.question", "is plain text: no markup (write 'less than' for <)")
+    else:
+        question = default_question(ask, None if row is None else state.tokens[row])
+    return Predict(ask, row, question, options)
+
+
+def compare_step(where: Where, value: Any, index: int) -> int:
+    """A step's ``compare`` key: "previous" or { with_step = K } (K counts from 1, another step
+    before or after this one); the 0-based step it names. ``index`` is this step's (0-based)."""
+    example = 'compare = "previous" or compare = { with_step = 2 }'
+    if value == "previous":
+        if index == 0:
+            raise where.error("compare", "\"previous\" on the first step: there is no step before it")
+        return index - 1
+    if isinstance(value, dict):
+        check_keys(where, "compare.", value, ("with_step",))
+        if "with_step" not in value:
+            raise where.error("compare.with_step", f"is missing: {example}")
+        k = value["with_step"]
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise where.error("compare.with_step", f"must be a step number from 1, not {k!r}")
+        if k - 1 == index:
+            raise where.error("compare.with_step", f"names this step ({k}): compare with another step")
+        return k - 1
+    raise where.error("compare", f"must be \"previous\" or a table, not {value!r}: {example}")
+
+
+def default_question(ask: str, token: str | None) -> str:
+    """The question a predict table asks when it gives no ``question`` of its own."""
+    if ask == "most-weight":
+        return f"Which word will '{token}' give the most weight?"
+    if ask == "sharper-or-flatter":
+        whose = f"the row of '{token}'" if token is not None else "attention (on average over the rows)"
+        return f"Will {whose} get sharper or flatter than in the step before?"
+    where = f"in the row of '{token}'" if token is not None else ""
+    return f"Which weights {where} will be exactly 0?".replace("  ", " ")

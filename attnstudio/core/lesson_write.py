@@ -25,9 +25,11 @@ from attnstudio.core.lesson_schema import (
     FORMAT_VERSION,
     HEAD_MATRICES,
     SETTING_KEYS,
+    SHARPNESS_OPTIONS,
     Lesson,
     LessonError,
     LessonStep,
+    Predict,
     StepState,
 )
 from attnstudio.core.settings import Settings
@@ -146,6 +148,10 @@ class _StepWriter:
             keys.append(("direct", direct))
         else:
             tables.extend(_matrix_tables("direct", direct))
+        if step.predict is not None:
+            keys.append(("predict", _predict(step.predict, st)))
+        if step.compare is not None:
+            keys.append(("compare", f"{{ with_step = {step.compare + 1} }}"))
         self.prev = st
         return ["[[steps]]", *(f"{name} = {value}" for name, value in keys), *tables]
 
@@ -238,6 +244,17 @@ def _embeddings(st: StepState, prev: StepState | None, new_tokens: bool) -> list
     if before is not None and not new_tokens and _equal(before, st.embeddings):
         return []
     return [("embeddings", toml_value(st.embeddings))]
+
+
+def _predict(p: Predict, st: StepState) -> str:
+    """A step's question as an inline table (its answer is computed, never written)."""
+    items = [f"ask = {toml_string(p.ask)}"]
+    if p.row is not None:
+        items.append(f"row = {toml_value(_token_ref(st.tokens, p.row))}")
+    items.append(f"question = {toml_string(p.question)}")
+    if p.options and p.options != SHARPNESS_OPTIONS:
+        items.append(f"options = {toml_value(list(p.options))}")
+    return "{ " + ", ".join(items) + " }"
 
 
 def _token_ref(tokens: Sequence[str], pos: int) -> int | str:

@@ -35,7 +35,9 @@ from attnstudio.core.lesson_schema import (
     StepState,
     Where,
     check_keys,
+    compare_step,
     narration_markup,
+    predict_table,
     text,
     type_name,
 )
@@ -183,7 +185,7 @@ def _lesson(doc: dict[str, Any], source: str, builtin: bool) -> Lesson:
         raise top.error("steps", f"has {len(raw_steps)} steps; at most {MAX_STEPS} are allowed")
 
     resolver = StepResolver()
-    steps = []
+    steps: list[LessonStep] = []
     for k, raw in enumerate(raw_steps, start=1):
         where = Where(source, k)
         if not isinstance(raw, dict):
@@ -198,7 +200,15 @@ def _lesson(doc: dict[str, Any], source: str, builtin: bool) -> Lesson:
         changes = parse_changes(where, raw, STEP_KEYS)
         if k == 1:
             changes = overlay(defaults, changes)
-        steps.append(LessonStep(step_title, narration, formula, resolver.step(where, changes)))
+        state = resolver.step(where, changes)
+        prev = steps[-1].state if steps else None
+        predict = predict_table(where, raw["predict"], state, prev) if "predict" in raw else None
+        compare = compare_step(where, raw["compare"], k - 1) if "compare" in raw else None
+        steps.append(LessonStep(step_title, narration, formula, state, predict, compare))
+    for k, st in enumerate(steps, start=1):
+        if st.compare is not None and st.compare >= len(steps):
+            raise Where(source, k).error("compare.with_step", f"names step {st.compare + 1}; the lesson has "
+                                                              f"{len(steps)} steps")
     return Lesson(lesson_id, title, summary, tuple(steps), "built-in" if builtin else source)
 
 

@@ -49,6 +49,9 @@ SEQUENTIAL_LIGHT = pg.ColorMap(np.linspace(0.0, 1.0, len(_LIGHT_SEQUENTIAL_STOPS
 MASKED_FILL = (150, 150, 150)
 MASKED_HATCH = (95, 95, 95)
 WARN_FILL = (214, 0, 214)
+# A covered cell (a lesson's question waits for its answer): one plain slate for every cell,
+# so that neither a colour nor a hatching gives the answer away.
+COVERED_FILL = (72, 82, 100)
 WARN_HATCH = (40, 0, 40)
 
 

@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QProcess
@@ -56,6 +57,10 @@ class ExportFeature:
         self.interactive = interactive
         self.last_error = ""
         self._folder = str(Path.home())
+        # Set by the window: the widget a picture of "the stage" shows (the comparison's three
+        # panes while one is on screen) and the comparison's B − A (None when there is none).
+        self.picture: Callable[[], QWidget] = lambda: self.stage_view
+        self.difference: Callable[[], Any] = lambda: None
 
         self.menu = QMenu("E&xport", self._window)
         self._add("Stage as PNG…", lambda: self._ask("png", "stage", self.save_stage_png))
@@ -64,6 +69,9 @@ class ExportFeature:
         self.menu.addSeparator()
         self._add("Stage's matrix as CSV…", lambda: self._ask("csv", self._stage_file(), self.save_stage_matrix))
         self._add("Stage's matrix as .npy…", lambda: self._ask("npy", self._stage_file(), self.save_stage_matrix))
+        self.difference_action = self._add("Comparison's B − A as CSV…",
+                                           lambda: self._ask("csv", f"{self._stage_file()}-difference",
+                                                             self.save_difference))
         self._add("Editor's matrix as CSV…", lambda: self._ask("csv", self.editor.key, self.save_editor_matrix))
         self._add("Editor's matrix as .npy…", lambda: self._ask("npy", self.editor.key, self.save_editor_matrix))
         self.menu.addSeparator()
@@ -95,10 +103,10 @@ class ExportFeature:
 
     # ---- exports (each takes a path; the menu asks for it) -------------------------------------
     def save_stage_png(self, path: str | os.PathLike[str]) -> bool:
-        return self._run(path, lambda: save_widget_png(self.stage_view, path))
+        return self._run(path, lambda: save_widget_png(self.picture(), path))
 
     def save_stage_svg(self, path: str | os.PathLike[str]) -> bool:
-        return self._run(path, lambda: save_widget_svg(self.stage_view, path, f"{self.studio.stage} — attnstudio"))
+        return self._run(path, lambda: save_widget_svg(self.picture(), path, f"{self.studio.stage} — attnstudio"))
 
     def save_stages_gif(self, path: str | os.PathLike[str]) -> bool:
         """Every stage in turn, as on screen; the stage on view is given back afterwards."""
@@ -130,6 +138,20 @@ class ExportFeature:
                                                                                   trace.settings.heads - 1)
             values = trace.backend.asnumpy(trace.matrix(name, layer, head))
             self._write_matrix(path, values, f"{name} (layer {layer + 1}, head {head + 1})")
+
+        return self._run(path, write)
+
+    def save_difference(self, path: str | os.PathLike[str]) -> bool:
+        """The comparison's B − A of the stage on view (as shown: the cells the panes show), as
+        CSV or .npy by suffix."""
+
+        def write() -> None:
+            cmp = self.difference()
+            if cmp is None:
+                raise AttnStudioError("nothing is compared: pin a state as A (F8) and change something")
+            if cmp.diff is None:
+                raise AttnStudioError(cmp.reason)
+            self._write_matrix(path, cmp.diff, f"B − A of {self.studio.stage}")
 
         return self._run(path, write)
 
@@ -197,6 +219,7 @@ class ExportFeature:
         on = self.studio.lesson is not None and self._process is None
         self.lesson_pdf_action.setEnabled(on)
         self.lesson_gif_action.setEnabled(on)
+        self.difference_action.setEnabled(self.difference() is not None)
 
     # ---- import -------------------------------------------------------------------------------
     def import_dialog(self) -> bool:

@@ -77,6 +77,7 @@ class HeatmapView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._values = np.zeros((0, 0))
+        self._covered: np.ndarray | None = None  # cells a lesson's question keeps hidden
         self._scale = "signed"
         self._limits = (-1.0, 1.0)
         self._hovered = (-1, -1)
@@ -156,8 +157,12 @@ class HeatmapView(QWidget):
         note: str = "",
         limits: tuple[float, float] | None = None,
         masked: np.ndarray | None = None,
+        covered: np.ndarray | None = None,
     ) -> None:
         """Show ``values`` (rows = queries, columns = keys); see the module docstring.
+
+        ``covered``: True where a lesson's question waits for its answer; those cells are not
+        kept at all (NaN here), drawn in one plain slate with "?", and give no hover number.
 
         ``masked``: given for attention weights (None for any other matrix), True where the mask
         hid the key: those cells are hatched as the masked stage's −∞ and print "—", and the
@@ -179,6 +184,14 @@ class HeatmapView(QWidget):
         if v.size == 0:
             v = np.zeros((0, 0))  # nothing to show: draw nothing rather than fail
         rows, cols = v.shape
+        cov = None if covered is None else np.asarray(covered, dtype=bool)
+        if cov is not None and cov.shape == v.shape and cov.any():
+            v[cov] = np.nan  # the number itself never reaches the view
+            if masked is not None and np.shape(masked) == v.shape:
+                masked = np.asarray(masked, dtype=bool) & ~cov  # "masked" would give zeros away
+        else:
+            cov = None
+        self._covered = cov
         self._values = v
         if scale != self._scale and self._bar is not None:
             self._bar.setColorMap(colormaps.colormap_for(scale, self._theme.name))
@@ -190,6 +203,7 @@ class HeatmapView(QWidget):
         else:
             self._limits = (float(limits[0]), float(limits[1]))
         self._cells.set_weights(masked)
+        self._cells.set_covered(cov)
         self._paint_colours()
         self._image.setRect(QRectF(0, 0, max(cols, 1), max(rows, 1)))
         self._row_labels = _fit_labels(row_labels, rows)
@@ -231,6 +245,8 @@ class HeatmapView(QWidget):
         rgba = colormaps.to_rgba(v, self._scale, self._limits, self._theme.name)
         if v.size == 0:
             rgba = np.zeros((1, 1, 4), dtype=np.uint8)  # one transparent pixel
+        elif self._covered is not None:
+            rgba[self._covered] = (*colormaps.COVERED_FILL, 255)
         self._image.setImage(rgba, autoLevels=False, levels=(0, 255))
         self._cells.set_cells(v, rgba[:rows, :cols])
 
@@ -338,8 +354,16 @@ class HeatmapView(QWidget):
     # --- queries --------------------------------------------------------------------------
 
     def values(self) -> np.ndarray:
-        """A copy of the matrix shown now."""
+        """A copy of the matrix shown now (NaN where cells are covered)."""
         return self._values.copy()
+
+    def covered(self) -> np.ndarray | None:
+        """True where cells are covered until a question is answered (None: none is)."""
+        return None if self._covered is None else self._covered.copy()
+
+    def shown_texts(self) -> list[list[str]]:
+        """The text each cell shows at its present size ("" where none is drawn)."""
+        return self._cells.shown_texts(*self.cell_px())
 
     def labels(self) -> tuple[list[str], list[str]]:
         """(row labels, column labels) as given to set_matrix (before eliding)."""

@@ -26,6 +26,7 @@ CELL_PAD_PX = 6.0  # room kept free between a cell's number and its edges
 BASE_FONT_PX = 22.0  # cell numbers at font scale 1 when the cell is large enough
 AXIS_FONT_PX = 17.0
 LABEL_CHARS = 14  # longer token labels are elided
+COVERED_MARK = "?"  # a covered cell: its number waits for the answer to a lesson's question
 
 
 def _elide(label: str, chars: int = LABEL_CHARS) -> str:
@@ -60,6 +61,9 @@ class CellLayer(pg.GraphicsObject):
         self._weights_mask: np.ndarray | None = None  # as given to set_weights
         self._weights = False  # the cells shown are attention weights
         self._hidden = np.zeros((0, 0), dtype=bool)  # weights whose key the mask hid
+        # Cells a lesson's question is about, not shown until it is answered (set_covered).
+        self._covered_next: np.ndarray | None = None
+        self._covered = np.zeros((0, 0), dtype=bool)
         self._masked_runs: list[QRectF] = []
         self._hidden_runs: list[QRectF] = []
         self._warn_runs: list[QRectF] = []
@@ -81,21 +85,29 @@ class CellLayer(pg.GraphicsObject):
         True where the mask hid the key (all False without a mask). Takes effect at set_cells."""
         self._weights_mask = None if masked is None else np.asarray(masked, dtype=bool)
 
+    def set_covered(self, covered: np.ndarray | None) -> None:
+        """True where the next cells are covered (a question waits for its answer): they show
+        "?" on a plain fill, no number, no mark. Takes effect at set_cells."""
+        self._covered_next = None if covered is None else np.asarray(covered, dtype=bool)
+
     def set_cells(self, values: np.ndarray, rgba: np.ndarray) -> None:
         if values.shape != self._values.shape:
             self.prepareGeometryChange()
         self._values = values
         mask = self._weights_mask
         self._weights = mask is not None
+        cov = self._covered_next
+        self._covered = cov if cov is not None and cov.shape == values.shape else np.zeros(values.shape, bool)
         fits = mask is not None and mask.shape == values.shape
         self._hidden = (mask & ~np.isneginf(values)) if fits and mask is not None else np.zeros(values.shape, bool)
+        self._hidden &= ~self._covered
         self._dark = colormaps.dark_text_on(rgba)
         if self._hidden.any():
             grey = np.array([[[*colormaps.MASKED_FILL, 255]]], dtype=np.uint8)
             self._dark = np.where(self._hidden, colormaps.dark_text_on(grey)[0, 0], self._dark)
         self._masked_runs = _runs(np.isneginf(values) | self._hidden)
         self._hidden_runs = _runs(self._hidden)
-        self._warn_runs = _runs(np.isnan(values) | np.isposinf(values))
+        self._warn_runs = _runs((np.isnan(values) | np.isposinf(values)) & ~self._covered)
         self._forms = None
         self._texts = None
         self.update()
@@ -156,8 +168,9 @@ class CellLayer(pg.GraphicsObject):
 
     def _cell_forms(self) -> list[list[tuple[str, ...]]]:
         if self._forms is None:
-            hidden, weights = self._hidden, self._weights
-            self._forms = [[cell_forms(v, weights, bool(hidden[r, c])) for c, v in enumerate(row)]
+            hidden, weights, cov = self._hidden, self._weights, self._covered
+            self._forms = [[(COVERED_MARK,) if cov[r, c] else cell_forms(v, weights, bool(hidden[r, c]))
+                            for c, v in enumerate(row)]
                            for r, row in enumerate(self._values.tolist())]
         return self._forms
 
@@ -208,7 +221,9 @@ class CellLayer(pg.GraphicsObject):
                 x = origin.x() + (c + 0.5) * step.x()
                 corner = QPointF(x - size.width() / 2, y - size.height() / 2)
                 value = self._values[r, c]
-                if not math.isfinite(value) or self._hidden[r, c]:
+                if self._covered[r, c]:
+                    pass  # the image already gives a covered cell its plain fill
+                elif not math.isfinite(value) or self._hidden[r, c]:
                     # A plain patch under the label keeps "−∞" / "—" / "NaN" legible over the hatching.
                     fill = colormaps.WARN_FILL if math.isnan(value) or value == math.inf else colormaps.MASKED_FILL
                     p.fillRect(QRectF(corner, size).adjusted(-4, -1, 4, 1), QColor(*fill))

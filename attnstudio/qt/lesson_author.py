@@ -14,6 +14,7 @@ takes the path, and ``last_error`` says what failed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
 
 from attnstudio.core.errors import AttnStudioError
-from attnstudio.core.lesson_schema import LessonError
+from attnstudio.core.lesson_schema import LessonError, LessonStep
 from attnstudio.qt.author_panel import AuthorPanel
 from attnstudio.qt.feature import Host, menu_action
 from attnstudio.qt.scrolling import scrolling
@@ -129,9 +130,15 @@ class LessonAuthor(QObject):
         if not 0 <= i < len(self.draft.steps):
             return self._fail("Select the step to update first")
         step = self.draft.steps[i]
-        return self._change(lambda: self.draft.replace_step(
-            i, record(self.studio.snapshot(), step.title, step.narration, step.formula)), i,
-            f"Step {i + 1} now shows what the window shows")
+
+        def updated() -> LessonStep:
+            new = record(self.studio.snapshot(), step.title, step.narration, step.formula)
+            # Its question stays with its words while it still names the same tokens.
+            keep = step.predict if new.state.tokens == step.state.tokens else None
+            return dataclasses.replace(new, predict=keep)
+
+        return self._change(lambda: self.draft.replace_step(i, updated()), i,
+                            f"Step {i + 1} now shows what the window shows")
 
     def delete_step(self, index: int) -> bool:
         keep = min(index, len(self.draft.steps) - 2)

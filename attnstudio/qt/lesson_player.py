@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWid
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lesson_schema import LessonStep
 from attnstudio.core.lessons import Lesson, LessonError, builtin_lessons, load_lesson
+from attnstudio.core.predict import answer_text, judge, response_text
 from attnstudio.core.trace import STAGE_KEYS, STAGES
 from attnstudio.qt.feature import Host
 from attnstudio.qt.narration_panel import NarrationPanel
@@ -56,7 +57,6 @@ class LessonPlayer(QObject):
         self._window = window
         self.studio = host.studio
         self._seeding = host.studio_qt.seeding
-        self._pending_step: int | None = None  # the step on its way while its matrices are seeded
         self.interactive = interactive
         self.last_error = ""
         self.error_box: QMessageBox | None = None
@@ -65,6 +65,9 @@ class LessonPlayer(QObject):
         self.panel = NarrationPanel(window)
         self.panel.back.connect(self.prev_step)
         self.panel.next.connect(self.next_step)
+        self.panel.option_chosen.connect(lambda option: self._step(lambda: self.studio.answer_option(option)))
+        self.panel.check_requested.connect(lambda: self._step(self.studio.check_marks))
+        self.panel.reveal_requested.connect(lambda: self._step(self.studio.reveal))
         self.dock = QDockWidget("Lesson", window)
         self.dock.setObjectName("lesson")
         self.dock.setWidget(scrolling(self.panel, self.dock))  # its buttons: 244 px
@@ -139,8 +142,7 @@ class LessonPlayer(QObject):
                 self.show_narration()
             self._host.show_message(f"Lesson: {lesson.title} — PgDn / → / Space for the next step")
 
-        self._pending_step = None
-        self._seeding.drop("step")  # steps of the lesson open now
+        self._host.studio_qt.forget_steps()  # steps of the lesson open now
         if self._seeding.run("lesson", lambda: [lesson.steps[0].state.settings], change):
             return opened[0]
         self._host.show_message(f"Opening the lesson {lesson.title}: seeding its matrices…")
@@ -171,43 +173,20 @@ class LessonPlayer(QObject):
     def close_lesson(self) -> None:
         """Stop the lesson: the window keeps what is on it; highlights and narration go."""
         self._seeding.drop("lesson")
-        self._seeding.drop("step")
-        self._pending_step = None
+        self._host.studio_qt.forget_steps()
         self.studio.close_lesson()
 
     # ---- stepping ---------------------------------------------------------------------------
     def go_to_step(self, index: int) -> None:
-        """Apply step ``index`` (0-based, clamped to the lesson); nothing without a lesson.
-
-        A step whose matrices are not in memory is applied when a worker thread has seeded
-        them; steps asked for meanwhile count from the one on its way (three presses of → go
-        three steps on), and the last one asked for is the one shown."""
-        lesson = self.studio.lesson
-        if lesson is None:
-            return
-        index = max(0, min(int(index), len(lesson.steps) - 1))
-        self._pending_step = index
-
-        def change() -> None:
-            self._pending_step = None
-            if self.studio.lesson is lesson:
-                self._step(lambda: self.studio.go_to_step(index))
-
-        self._seeding.run("step", lambda: [lesson.steps[index].state.settings], change)
+        """Apply step ``index`` (0-based, clamped to the lesson); nothing without a lesson. A
+        step with large matrices arrives once they are seeded (``QtStudio.go_to_step``)."""
+        self._host.studio_qt.go_to_step(index, self._show_error)
 
     def next_step(self) -> None:
-        self._relative_step(+1)
+        self._host.studio_qt.step_by(+1, self._show_error)
 
     def prev_step(self) -> None:
-        self._relative_step(-1)
-
-    def _relative_step(self, delta: int) -> None:
-        if self.studio.lesson is None:
-            return
-        here = self.studio.step_index if self._pending_step is None else self._pending_step
-        there = max(0, min(here + delta, len(self.studio.lesson.steps) - 1))
-        if there != here:  # past either end: nothing (the step on view keeps what was done on it)
-            self.go_to_step(there)
+        self._host.studio_qt.step_by(-1, self._show_error)
 
     def _step(self, go: Callable[[], None]) -> None:
         try:
@@ -219,6 +198,7 @@ class LessonPlayer(QObject):
         """Show the model's lesson and step, whoever opened or stepped it."""
         lesson, index = self.studio.lesson, self.studio.step_index
         if (lesson, index) == self._shown:
+            self._show_question()  # the same step: its question was answered, revealed or marked
             return
         opened_or_closed = lesson is not self._shown[0]
         self._shown = (lesson, index)
@@ -227,6 +207,7 @@ class LessonPlayer(QObject):
             self.panel.show_no_lesson()
         else:
             self.panel.show_step(lesson.title, index, len(lesson.steps), step.title, step.narration, step.formula)
+            self._show_question()
         self.close_action.setEnabled(lesson is not None)
         self._show_off_script()
         if self.interactive and lesson is not None and not self.dock.isHidden():
@@ -236,6 +217,36 @@ class LessonPlayer(QObject):
         if opened_or_closed:
             self.lessonChanged.emit()
         self.stepChanged.emit(index)
+
+    def _show_question(self) -> None:
+        """The step's question while it waits, or its answer beside the learner's (core.predict);
+        and what changed since the step it follows, once nothing waits (StudioModel.step_change)."""
+        try:
+            self.panel.set_change(self.studio.step_change())
+        except AttnStudioError:
+            self.panel.set_change(None)
+        step = self.studio.step
+        if step is None or step.predict is None:
+            self.panel.hide_question()
+            return
+        p = step.predict
+        try:
+            ans = self.studio.step_answer()
+        except AttnStudioError as exc:  # a step that cannot be computed cannot be judged either
+            self.panel.hide_question()
+            self._show_error(str(exc))
+            return
+        if ans is None:
+            self.panel.hide_question()
+            return
+        response = self.studio.response()
+        if self.studio.asking:
+            marked = len(response.cells) if response is not None else 0
+            self.panel.show_question(p.question, ans.asks_for, p.options, p.ask == "exact-zeros", marked)
+            return
+        verdict = judge(ans, response)
+        self.panel.show_answer(p.question, verdict.right, verdict.text, response_text(ans, response),
+                               answer_text(ans), ans.why, step.narration)
 
     def _show_off_script(self) -> None:
         """In a lesson, a stage (or head) the step does not show gets a visible note."""

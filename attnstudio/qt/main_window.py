@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -39,8 +40,10 @@ from attnstudio.core.backends import GPU_FAILED, GPU_FAILED_EARLIER
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.explain import explain_cell, explain_reduced_cell, token_labels, token_view
 from attnstudio.core.head_lines import line_weights
+from attnstudio.core.predict import answer_text
 from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
+from attnstudio.qt.compare_view import CompareView, Side
 from attnstudio.qt.compute_worker import ComputeController
 from attnstudio.qt.controls import Controls
 from attnstudio.qt.document import DocumentFeature, work_of
@@ -64,6 +67,7 @@ from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.token_view import TokenViewPanel
 from attnstudio.qt.undo import UndoFeature
 from attnstudio.qt.view_modes import ViewModes
+from attnstudio.studio.compare import Comparison, compare_stage, labels_of, masked_where, what_differs
 from attnstudio.studio.model import StudioModel
 from attnstudio.studio.result import Result
 
@@ -73,6 +77,8 @@ MASK_HINTS = {
     "padding": "Padding mask: click a token or a Masked column",
     "custom": "Custom mask: click cells on the Masked stage",
 }
+# Said in place of a covered weight's arithmetic (a hover) and of one token's view.
+COVERED_TEXT = "Hidden until the question is answered: answer it in the narration panel (R reveals)"
 FIT_SIZE = (1280, 800)  # the window's size where the screen has room for it
 STRIP_PX = 104  # the stage strip with its thumbnails
 # The side panels' band: one token's view fits twelve keys' five columns without scrolling.
@@ -111,6 +117,12 @@ class MainWindow(QMainWindow):
         self._front_docks: list[QDockWidget] = []
         self._gpu_failure = ""  # the GPU failure last told (each is told once)
         self.compute = ComputeController(parent=self)
+        # The pinned A is computed as B is, by its own controller (its results are ordered by
+        # the pin, not by B's changes) and held here as B's Result is.
+        self.compute_a = ComputeController(parent=self)
+        self.result_a: Result | None = None
+        self._pin_asked = -1  # the pin whose A was asked for (-1: none)
+        self._panels_for_compare = False  # the side panels were hidden for the comparison
 
         self.sentence = SentenceBar(self.studio.sentence, self)
         self.token_strip = TokenStrip(self, text_px=18, lines=1)
@@ -142,6 +154,11 @@ class MainWindow(QMainWindow):
         layout.addLayout(top)
         layout.addWidget(self.token_strip)
         layout.addWidget(self.view_stack, 1)
+        # A comparison (a state pinned as A): shown in the stage area's place (_show_compare).
+        self.compare_view = CompareView(self)
+        self.compare_view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.compare_view.hide()
+        layout.addWidget(self.compare_view, 1)
         layout.addWidget(self.stage_strip)
         self.setCentralWidget(central)
         self._central = central
@@ -188,6 +205,17 @@ class MainWindow(QMainWindow):
         self.addAction(self.panels_action)
         self.panels_button.setDefaultAction(self.panels_action)
         self.panels_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.pin_action = QAction("Pin as A (F8)", self)
+        self.pin_action.setToolTip("Pin the state now as A, change anything, and see A | B | B − A (F8 unpins)")
+        self.pin_action.setShortcut(QKeySequence(Qt.Key.Key_F8))
+        self.pin_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.pin_action.setCheckable(True)
+        self.pin_action.triggered.connect(self.toggle_pin)
+        self.addAction(self.pin_action)
+        self.pin_button = QToolButton(self)
+        self.pin_button.setDefaultAction(self.pin_action)
+        self.pin_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        bar.insertPermanentWidget(0, self.pin_button)
         self._connect()
         if menu_bar:
             self.menuBar()
@@ -209,6 +237,8 @@ class MainWindow(QMainWindow):
         self.author = LessonAuthor(self, interactive=interactive)
         self.install(self.author, under=self.lesson_player.menu)  # Lessons ▸ Author, the lesson editor dock
         self.exports = ExportFeature(self, self.stage_view, self.editor, lambda: self.trace, interactive=interactive)
+        self.exports.picture = lambda: self.compare_view if self.comparing else self.stage_view
+        self.exports.difference = self.comparison
         self.install(self.exports, under=self.document.menu)  # File ▸ Export: pictures, matrices, import
         self.models = ModelFeature(self, interactive=interactive)
         self.install(self.models)
@@ -239,8 +269,12 @@ class MainWindow(QMainWindow):
         sq.selection_changed.connect(self._on_selection_changed)
         sq.display_changed.connect(self._apply_display)
         sq.note.connect(self.show_message)
+        sq.lesson_changed.connect(self._on_answers_changed)  # a question answered: show its numbers
+        self.stage_view.click_answers = self._click_answers
         self.compute.result.connect(self._on_result)
         self.compute.busy_changed.connect(self._set_busy)
+        self.compute_a.result.connect(self._on_result_a)
+        self.compute_a.busy_changed.connect(self._set_busy)
         sq.seeding.busy_changed.connect(self._set_busy)
         self.stage_strip.stage_clicked.connect(self.go_to_stage)
         self.stage_strip.back.connect(st.prev_stage)
@@ -460,6 +494,7 @@ class MainWindow(QMainWindow):
         self.editor.set_display(res.display)
 
     def _on_view_changed(self) -> None:
+        self._ask_pinned()
         self.stage_strip.set_current(self.studio.stage)
         if self.studio.stage != self._stage_shown:  # a step or a stage key: the stage, not lines or heads
             self._stage_shown = self.studio.stage
@@ -481,7 +516,9 @@ class MainWindow(QMainWindow):
         # On the tokens stage the chips above the matrix are the stage itself: the strip at the
         # top would say the same again, in the height the embeddings preview needs.
         self.token_strip.setVisible(st.zoom < COMPACT_ZOOM and st.stage != "tokens")
-        self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys(), st.weights_scale)
+        self.stage_view.set_prompt(self._prompt(), answered=not st.asking, above=st.zoom >= COMPACT_ZOOM)
+        self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys(), st.weights_scale,
+                                   covered=self.covered())
         if st.real is not None and (layer, head) in st.model_edits() and st.stage not in ("tokens", "embeddings"):
             # An edited real head is marked wherever its numbers are shown.
             self.stage_view.banner.setText(f"W_Q of layer {layer + 1}, head {head + 1} EDITED: not "
@@ -489,6 +526,7 @@ class MainWindow(QMainWindow):
             self.stage_view.banner.show()
         self.stage_strip.set_current(st.stage)
         self._apply_highlights()
+        self._show_compare()
 
     def _update_thumbs(self) -> None:
         res, st = self.result, self.studio
@@ -501,7 +539,37 @@ class MainWindow(QMainWindow):
                 thumb.set_text(f"{res.trace.n:,} tokens")
                 continue
             name, scale = STAGE_MATRIX[key]
-            thumb.set_matrix(res.display.get(layer, head, name)[0], scale, st.weights_scale)
+            thumb.set_matrix(res.display.get(layer, head, name)[0], scale, st.weights_scale,
+                             covered=self.covered() if name == "weights" else None)
+
+    def covered(self) -> np.ndarray | None:
+        """The weights on view that a lesson's unanswered question hides (N × N), or None: from
+        the model, and only when they fit the trace shown."""
+        if self.trace is None:
+            return None
+        cov = self.studio.covered_weights(*self.view_index())
+        return cov if cov is not None and cov.shape == (self.trace.n, self.trace.n) else None
+
+    def _covered_row(self, row: int) -> bool:
+        cov = self.covered()
+        return cov is not None and 0 <= row < cov.shape[0] and bool(cov[row].any())
+
+    def _redraw(self) -> None:
+        if self.result is not None and self.result.trace is not None and self.stage_view.stack.currentIndex() == 0:
+            self._show_stage()
+
+    def _on_answers_changed(self) -> None:
+        """A question answered, revealed or its cells marked: its numbers come back (or not)."""
+        if self.result is None or self.result.trace is None or self.stage_view.stack.currentIndex() != 0:
+            return
+        self._update_thumbs()
+        self._show_stage()
+        self._show_token_view(raise_dock=False)
+
+    def _click_answers(self, stage: str, row: int, col: int) -> bool:
+        """A click on the weights while a question waits: the model takes it as the answer
+        (or a marked cell) when it is one."""
+        return stage == "weights" and self.covered() is not None and self.studio.answer_cell(row, col)
 
     def view_index(self) -> tuple[int, int]:
         """(layer, head) on view, within the shown trace (which may predate a size change)."""
@@ -509,6 +577,86 @@ class MainWindow(QMainWindow):
         if tr is None:
             return st.layer, st.head
         return min(st.layer, tr.settings.layers - 1), min(st.head, tr.settings.heads - 1)
+
+    # ---- compare: A (pinned) | B (now) | B − A (studio.compare) ----------------------------
+    def toggle_pin(self) -> None:
+        """Pin the state now as A, or unpin (F8, the status bar's button)."""
+        if self.studio.pinned is None:
+            try:
+                self.studio.pin()
+            except AttnStudioError as exc:  # a real model is open: compare is the toy model's
+                self.show_message(str(exc))
+        else:
+            self.studio.unpin()
+
+    @property
+    def comparing(self) -> bool:
+        """Whether the comparison is on screen (a pin, and both A and B computed)."""
+        return self.compare_view.isVisibleTo(self)
+
+    def _ask_pinned(self) -> None:
+        """A pinned or unpinned: ask for A's Result (computed as B's), or drop it."""
+        inputs = self.studio.pinned_inputs()
+        asked = -1 if inputs is None else inputs.generation
+        if asked == self._pin_asked:
+            return
+        self._pin_asked = asked
+        self.result_a = None
+        if inputs is None:
+            self._redraw()
+            self._show_compare()
+            return
+        self.compute_a.request(inputs, (self.studio.layer, self.studio.head))
+
+    def _on_result_a(self, res: Result) -> None:
+        if self.studio.pinned is None:
+            return
+        self.result_a = res
+        self._redraw()
+
+    def comparison(self) -> Comparison | None:
+        """The comparison of the stage on view, or None when nothing is pinned (or A or B is
+        not computed yet)."""
+        a, b = self.result_a, self.result
+        if self.studio.pinned is None or a is None or b is None or b.trace is None:
+            return None
+        if a.trace is None:
+            return Comparison(None, None, None, f"A cannot be computed: {a.error}")
+        return compare_stage(a, b, STAGE_MATRIX[self.studio.stage][0], *self.view_index())
+
+    def _show_compare(self) -> None:
+        """A | B | B − A in the stage's place while a state is pinned; outside a lesson the side
+        panels give their room to the three panes (and come back on unpinning)."""
+        st = self.studio
+        self.pin_action.setChecked(st.pinned is not None)
+        self.pin_action.setText("Unpin A (F8)" if st.pinned is not None else "Pin as A (F8)")
+        cmp = self.comparison()
+        # While a lesson's question waits the stage alone is shown: B's numbers are the answer.
+        on = cmp is not None and self.stage_view.stack.currentIndex() == 0 and self.covered() is None
+        # Outside a lesson the side panels make room for the three panes' numbers (F9 brings
+        # them back); a lesson keeps them: its narration says what the comparison shows.
+        if on and st.lesson is None and self.panels_action.isChecked() and not self._panels_for_compare:
+            self._panels_for_compare = True
+            self.panels_action.setChecked(False)
+            self._toggle_panels()
+        if not on and st.pinned is None and self._panels_for_compare:
+            self._panels_for_compare = False
+            if not self.panels_action.isChecked():
+                self.panels_action.setChecked(True)
+                self._toggle_panels()
+        self.view_stack.setVisible(not on)  # the stage area (stage, lines or all heads) gives way
+        self.compare_view.setVisible(on)
+        if not on or cmp is None:
+            return
+        self.token_strip.setVisible(False)  # the panes' rows name the tokens; the cells need the height
+        a, b = self.result_a, self.result
+        assert a is not None and b is not None and b.trace is not None
+        layer, head = self.view_index()
+        name, scale = STAGE_MATRIX[st.stage]
+        b_side = Side(labels_of(b), b.trace.settings, masked_where(b, layer, head))
+        a_side = Side(labels_of(a), a.trace.settings, masked_where(a, layer, head)) if a.trace is not None else b_side
+        self.compare_view.show_compare(cmp, st.stage, name, scale, layer, head, a_side, b_side,
+                                       what_differs(a.inputs, b.inputs), st.weights_scale)
 
     # ---- hover, selection and one token's view ---------------------------------------------
     def _on_hover(self, name: str, row: int, col: int) -> None:
@@ -526,6 +674,8 @@ class MainWindow(QMainWindow):
         res = self.result
         assert res is not None and res.trace is not None and res.display is not None
         layer, head = self.view_index()
+        if name in ("weights", "output") and self._covered_row(row):
+            return COVERED_TEXT  # a weight, or an output that would show the row's weights
         m, f = res.display.get(layer, head, name)
         if f > 1:
             what = explain_reduced_cell(res.display.source(layer, head, name), m, f, row, col, name,
@@ -538,8 +688,11 @@ class MainWindow(QMainWindow):
             return f"(no explanation for this cell: {exc})"
 
     def _on_token_clicked(self, index: int) -> None:
-        """A token chip: under the padding mask it marks or unmarks the token as padding (one
+        """A word clicked: the answer to "which key gets the most weight?" while a lesson's
+        question waits; under the padding mask it marks or unmarks the token as padding (one
         undoable edit); otherwise it opens that token's view."""
+        if self.studio.asking and self.studio.answer_token(index):
+            return
         if self.studio.settings.mask != "padding" or self.studio.real is not None:
             self.show_token_view(index)
             return
@@ -582,6 +735,9 @@ class MainWindow(QMainWindow):
         if row < 0 or tr is None or row >= tr.n:
             self.token_panel.clear()
             return
+        if self._covered_row(row):
+            self.token_panel.clear(COVERED_TEXT)
+            return
         try:
             self.token_panel.set_view(token_view(tr, *self.view_index(), row))
         except Exception as exc:  # show why instead of failing the click
@@ -594,6 +750,10 @@ class MainWindow(QMainWindow):
     def _apply_highlights(self) -> None:
         """The outlines come from the model alone (the step's and the selected row)."""
         rows, cells = self.studio.view_highlights()
+        cov = self.covered()
+        if cov is not None:  # a step's outline inside a question's cells would give the answer away
+            cells = tuple((r, c) for r, c in cells if not (r < cov.shape[0] and c < cov.shape[1] and cov[r, c]))
+        cells = (*cells, *self._answer_cells())
         n = self.trace.n if self.trace is not None else 0
         f = max(1, self.stage_view.factor)
         shown_rows = sorted({r // f for r in rows if r < n})
@@ -602,6 +762,42 @@ class MainWindow(QMainWindow):
         selected = self.studio.selected_row
         self.stage_view.side.set_highlight(selected // f if 0 <= selected < n else -1)
         self.token_strip.set_highlight(selected if selected < n else -1)
+
+    def _prompt(self) -> str:
+        """The line above the matrix on a step that asks: its question while it waits, then the
+        answer with its why (from core.predict through the model). Only where the narration
+        panel may not be seen: zoomed for the hall, or with the side panels hidden."""
+        st = self.studio
+        step = st.step
+        if self.panels_action.isChecked() and st.zoom < COMPACT_ZOOM:
+            return ""
+        if step is None or step.predict is None or self.view_index() != (step.state.layer, step.state.head):
+            return ""
+        try:
+            ans = st.step_answer()
+        except Exception:  # the narration panel reports it; a prompt must never fail a redraw
+            return ""
+        if ans is None:
+            return ""
+        if st.asking:
+            return f"Question: {ans.question}"
+        # The why names the answer itself, except for an option.
+        return f"Answer: {answer_text(ans)}. {ans.why}" if ans.option is not None else f"Answer: {ans.why}"
+
+    def _answer_cells(self) -> tuple[tuple[int, int], ...]:
+        """Outlined on the weights: the cells marked so far while a question waits, and the
+        answer's cells once it is answered or revealed."""
+        st = self.studio
+        step = st.step
+        if st.stage != "weights" or step is None or step.predict is None:
+            return ()
+        if self.view_index() != (step.state.layer, step.state.head):
+            return ()
+        if st.asking:
+            r = st.response()
+            return r.cells if r is not None else ()
+        ans = st.step_answer()
+        return ans.cells if ans is not None else ()
 
     # ---- presentation ----------------------------------------------------------------------
     def _toggle_panels(self) -> None:
@@ -614,7 +810,9 @@ class MainWindow(QMainWindow):
             self._front_docks = [d for d in self._hidden_docks if not d.visibleRegion().isEmpty()]
             for dock in self._hidden_docks:
                 dock.hide()
+            self._redraw()
             return
+        self._redraw()  # the question's line above the matrix is for the hall, without the panels
         for dock in self._hidden_docks or (self.controls_dock, self.editor_dock, self.token_dock):
             dock.show()
         for dock in self._front_docks or (self.controls_dock,):
@@ -626,13 +824,14 @@ class MainWindow(QMainWindow):
     def idle(self) -> bool:
         """Nothing on its way: no change waits for seeding, none for its frame, no computation
         runs (tests, exports and the self-test wait for this; small inputs are instant)."""
-        return not (self.studio_qt.seeding.busy or self.studio_qt.pending or self.compute.busy or self.models.loading)
+        return not (self.studio_qt.seeding.busy or self.studio_qt.pending or self.compute.busy
+                    or self.compute_a.busy or self.models.loading)
 
     def _set_busy(self, _busy: bool = False) -> None:
         """The busy bar and what it waits for: seeding a change's matrices, or a computation."""
         seeding = self.studio_qt.seeding.seeding
         loading = hasattr(self, "models") and self.models.loading
-        busy = self.compute.busy or self.studio_qt.seeding.busy or loading
+        busy = self.compute.busy or self.compute_a.busy or self.studio_qt.seeding.busy or loading
         if loading:
             text = "loading model…"
         elif seeding:
@@ -663,9 +862,11 @@ class MainWindow(QMainWindow):
         self.stage_view.set_theme(theme)
         self.line_view.set_theme(theme)
         self.head_grid.set_theme(theme)
+        self.compare_view.set_theme(theme)
         self.stage_strip.set_theme(theme)
         self.token_strip.set_theme(theme)
         self.stage_view.set_font_scale(zoom)
+        self.compare_view.set_font_scale(zoom)
         self.token_strip.set_font_scale(chrome)
         # Zoomed for the hall: the matrix first. The token chips repeat the matrix's labels,
         # the thumbnails are for finding a stage at a desk, and Σ row / H are in each weight's

@@ -27,12 +27,14 @@ class MatrixPicture(QWidget):
         self._limits: tuple[float, float] = (-1.0, 1.0)
         self._theme = "dark"
         self.rgba = np.zeros((0, 0, 4), dtype=np.uint8)  # rows × cols × RGBA, as painted
+        self._covered: np.ndarray | None = None
         self._image: QImage | None = None
 
     def set_matrix(self, values: np.ndarray, scale: str = "signed",
-                   limits: tuple[float, float] | None = None) -> None:
+                   limits: tuple[float, float] | None = None, covered: np.ndarray | None = None) -> None:
         """Show ``values`` under ``limits`` (None: ±max|finite| for 'signed', 0 … 1 for 'unit';
-        a ``colormaps.ScaleLimits`` may give one range per row)."""
+        a ``colormaps.ScaleLimits`` may give one range per row). ``covered``: True where a
+        lesson's question waits for its answer; those cells take the large view's plain slate."""
         v = np.array(values, dtype=np.float64, copy=True)
         if v.ndim == 1:
             v = v[None, :]
@@ -41,6 +43,7 @@ class MatrixPicture(QWidget):
         if scale not in ("signed", "unit"):
             raise ValueError(f"scale must be 'signed' or 'unit', not {scale!r}")
         self._values, self._scale = v, scale
+        self._covered = None if covered is None else np.asarray(covered, dtype=bool)
         self._limits = colormaps.default_limits(v, scale) if limits is None else limits
         self._paint_colours()
 
@@ -61,7 +64,10 @@ class MatrixPicture(QWidget):
         if v.size == 0:
             self.rgba, self._image = np.zeros((0, 0, 4), dtype=np.uint8), None
         else:
-            self.rgba = np.ascontiguousarray(colormaps.to_rgba(v, self._scale, self._limits, self._theme))
+            rgba = colormaps.to_rgba(v, self._scale, self._limits, self._theme)
+            if self._covered is not None and self._covered.shape == v.shape:
+                rgba[self._covered] = (*colormaps.COVERED_FILL, 255)
+            self.rgba = np.ascontiguousarray(rgba)
             rows, cols = v.shape
             # The QImage reads self.rgba's memory, which lives as long as the image is used.
             self._image = QImage(self.rgba.data, cols, rows, 4 * cols, QImage.Format.Format_RGBA8888)

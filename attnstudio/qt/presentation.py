@@ -9,6 +9,8 @@ key is a window-level QAction listed in the "Present" menu, so nothing is hidden
 | PgDn, →, Space / PgUp, ← | next / previous lesson step when a lesson is open, else stage |
 | Home / End | first / last lesson step when a lesson is open, else stage |
 | B | blank the screen (black); B or any step key brings it back without stepping |
+| R | reveal the answer to a lesson step's question (after a show of hands); on a question |
+|   | still waiting, the first next-step key reveals it too, the second steps on |
 | 1 … 9 | jump to stage 1 … 9 (inside a lesson the narration says the screen left the step) |
 | Ctrl+= / Ctrl++ / Ctrl+- / Ctrl+0 | larger / smaller / normal text (the studio model's zoom) |
 
@@ -38,6 +40,7 @@ NEXT_KEYS = ("PgDown", "Right", "Space")
 PREV_KEYS = ("PgUp", "Left")
 FULLSCREEN_KEYS = ("F5", "F11")
 BLANK_KEY = "B"
+REVEAL_KEY = "R"
 STAGE_DIGITS = tuple(str(i + 1) for i in range(min(9, len(STAGE_KEYS))))
 ZOOM_STEP = 1.15  # Ctrl+= three times ≈ 1.5×, five times ≈ 2×
 # Plain keys a table needs for typing numbers; in a focused table they type, not present.
@@ -79,6 +82,7 @@ class Presentation(QObject):
         self.leave_action.setEnabled(False)  # Esc stays the sentence field's "done" otherwise
         self.blank_action = self._action("Blank screen", (BLANK_KEY,), self.toggle_blank)
         self.blank_action.setCheckable(True)
+        self.reveal_action = self._action("Reveal the answer", (REVEAL_KEY,), self.reveal)
         self.menu.addSeparator()
         self.next_action = self._action("Next step (or stage)", NEXT_KEYS, self.next)
         self.prev_action = self._action("Previous step (or stage)", PREV_KEYS, self.prev)
@@ -125,23 +129,51 @@ class Presentation(QObject):
 
     # ---- stepping ----------------------------------------------------------------------
     def next(self) -> None:
+        """The clicker's "next": on a question still waiting, first its answer (a clicker has
+        no R); then the next step."""
+        if self.unblank():
+            return
+        if self.studio.asking:
+            self._guarded(self.studio.reveal)
+            return
+        if self.studio.lesson is not None:  # through the seeding queue: large steps seed off the UI
+            self._host.studio_qt.step_by(+1, self._say)
+        else:
+            self._guarded(self.studio.next_stage)
+
+    def reveal(self) -> None:
+        """Show the answer to the step's question to everyone."""
         if not self.unblank():
-            self._guarded(self.studio.step_forward)
+            self._guarded(self.studio.reveal)
 
     def prev(self) -> None:
-        if not self.unblank():
-            self._guarded(self.studio.step_back)
+        if self.unblank():
+            return
+        if self.studio.lesson is not None:
+            self._host.studio_qt.step_by(-1, self._say)
+        else:
+            self._guarded(self.studio.prev_stage)
 
     def first(self) -> None:
         """Home: the lesson's first step when one is open, else the first stage."""
-        if not self.unblank():
-            self._guarded(self.studio.first_step if self.studio.lesson is not None
-                          else lambda: self._host.go_to_stage(STAGE_KEYS[0]))
+        if self.unblank():
+            return
+        if self.studio.lesson is not None:
+            self._host.studio_qt.go_to_step(0, self._say)
+        else:
+            self._host.go_to_stage(STAGE_KEYS[0])
 
     def last(self) -> None:
-        if not self.unblank():
-            self._guarded(self.studio.last_step if self.studio.lesson is not None
-                          else lambda: self._host.go_to_stage(STAGE_KEYS[-1]))
+        if self.unblank():
+            return
+        lesson = self.studio.lesson
+        if lesson is not None:
+            self._host.studio_qt.go_to_step(len(lesson.steps) - 1, self._say)
+        else:
+            self._host.go_to_stage(STAGE_KEYS[-1])
+
+    def _say(self, message: str) -> None:
+        self._host.show_message(message, 30_000)
 
     def go_to(self, stage: str) -> None:
         if not self.unblank():
@@ -152,7 +184,7 @@ class Presentation(QObject):
         try:
             step()
         except AttnStudioError as exc:
-            self._host.show_message(str(exc), 30_000)
+            self._say(str(exc))
 
     # ---- blank --------------------------------------------------------------------------
     @property

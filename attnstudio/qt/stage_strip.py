@@ -81,13 +81,19 @@ class Thumb(QFrame):
             self.style().polish(self)
 
     def set_matrix(self, values: np.ndarray, scale: str, weights_scale: str = DEFAULT_WEIGHTS_SCALE,
-                   limits: tuple[float, float] | None = None) -> None:
+                   limits: tuple[float, float] | None = None, covered: np.ndarray | None = None) -> None:
         """Show ``values``; weights ('unit' scale) coloured as the large view colours them
-        (``weights_scale``, see stage_text.weight_limits) unless ``limits`` are given."""
+        (``weights_scale``, see stage_text.weight_limits) unless ``limits`` are given.
+        ``covered``: cells a lesson's question hides, in the plain slate of the large view."""
         if self.heatmap is not None:
+            if covered is not None and covered.shape == values.shape:
+                values = np.array(values, dtype=np.float64)
+                values[covered] = np.nan
+            else:
+                covered = None
             if limits is None and scale == "unit":
                 limits = weight_limits(values, weights_scale)
-            self.heatmap.set_matrix(values, scale, limits)
+            self.heatmap.set_matrix(values, scale, limits, covered=covered)
 
     def set_text(self, text: str) -> None:
         if self.text is not None:

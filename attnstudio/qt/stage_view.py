@@ -8,17 +8,19 @@ reduced for display where too big), never recomputed here.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from attnstudio.core.display import reduce_labels
-from attnstudio.core.explain import token_labels
+from attnstudio.core.explain import row_winners, token_labels
 from attnstudio.core.matrices import DIRECT_MATRICES, direct_banner
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGE_MATRIX, STAGES, TOKEN_BY_TOKEN
 from attnstudio.qt import colormaps
+from attnstudio.qt import theme as _theme
 from attnstudio.qt.fixed_lines import FixedLinesLabel
 from attnstudio.qt.head_overview import HeadOverview
 from attnstudio.qt.heatmap import HOVER_FONT_PX, HOVER_LINES, LABEL_ZOOM_MAX, HeatmapView
@@ -28,6 +30,7 @@ from attnstudio.qt.weights_side import WeightsSide
 from attnstudio.studio.result import Result
 
 TITLES = dict(STAGES)
+QUESTION_PX = 20  # a lesson's question above the matrix, at zoom 1
 SIDE_PX = 210  # the weights' Σ row / H column at zoom 1
 EMPTY_MESSAGE = ("The sentence is empty — type at least one word above.\n\n"
                  "Your matrices and edits are kept.")
@@ -57,6 +60,12 @@ class StageView(QWidget):
         # Wrap: one long line forced the window past 1280 px at 1.5× zoom on a projector.
         self.banner.setWordWrap(True)
         self.banner.hide()
+        # A lesson step's question (and, once answered, its answer): see set_prompt.
+        self.question = QLabel(self)
+        self.question.setObjectName("stageQuestion")
+        self.question.setWordWrap(True)
+        self.question.setTextFormat(Qt.TextFormat.PlainText)
+        self.question.hide()
         self.warning = QLabel(self)
         self.warning.setObjectName("error")
         self.warning.setWordWrap(True)
@@ -108,6 +117,7 @@ class StageView(QWidget):
         layout.setSpacing(2)
         layout.addLayout(head_row)
         layout.addWidget(self.formula)
+        layout.addWidget(self.question)
         layout.addWidget(self.banner)
         layout.addWidget(self.warning)
         layout.addWidget(self.stack, 1)
@@ -122,6 +132,12 @@ class StageView(QWidget):
         self.mask = "none"
         self.factor = 1
         self._minus_inf: np.ndarray | None = None
+        # Set by the window: offered each click on a cell first (stage, row, col); True when it
+        # answered a lesson's question, and the click is then nothing else.
+        self.click_answers: Callable[[str, int, int], bool] | None = None
+        self.prompt = ""
+        self._theme_name = "dark"
+        self._zoom = 1.0
         self._hovering: dict[HeatmapView, bool] = {}
         self._hover_lines = True
         self._compact = False
@@ -139,10 +155,12 @@ class StageView(QWidget):
         self.stack.setCurrentIndex(1)
 
     def show_stage(self, res: Result, stage: str, layer: int, head: int, direct: frozenset,
-                   weights_scale: str = "unit") -> None:
+                   weights_scale: str = "unit", covered: np.ndarray | None = None) -> None:
         """Draw ``stage`` of (layer, head) from ``res`` (a result with a trace). The weights are
         coloured over 0 … 1 (``weights_scale`` "unit"), 0 … their largest value ("max") or each
-        row over 0 … its own largest ("row"): see stage_text.weight_limits."""
+        row over 0 … its own largest ("row"): see stage_text.weight_limits. ``covered``: the
+        weights a lesson's question keeps hidden (N × N, True), drawn as "?" with their rows'
+        Σ and H; the colour scale is taken from the other weights alone."""
         d, tr = res.display, res.trace
         assert d is not None and tr is not None
         s = tr.settings
@@ -180,8 +198,13 @@ class StageView(QWidget):
         self._names[self.heatmap] = name
         labels = token_labels(tr.tokens)
         shown = d.get(layer, head, name)
+        cov = covered if name == "weights" and covered is not None and covered.shape == shown[0].shape else None
+        if cov is not None:
+            m = np.array(shown[0], dtype=np.float64)
+            m[cov] = np.nan  # not even the colour bar's range may come from a covered weight
+            shown = (m, shown[1])
         limits = weight_limits(shown[0], weights_scale) if scale == "unit" else None  # the weights' scale
-        self._show(self.heatmap, shown, labels, scale, name, s, limits=limits)
+        self._show(self.heatmap, shown, labels, scale, name, s, limits=limits, covered=cov)
         self.factor = d.get(layer, head, name)[1]
         projections = stage == "projections"
         self.k_view.setVisible(projections)
@@ -207,16 +230,26 @@ class StageView(QWidget):
             self.tokens.set_tokens(tr.tokens)
         self.side.setVisible(stage == "weights" and not self._compact)
         if stage == "weights":
-            self.side.set_rows(labels, d.vector(layer, head, "row_sums"), d.vector(layer, head, "row_entropy"), tr.n,
-                               cells=shown[0] if shown[1] == 1 else None,
-                               masked=masked_cells(name, self._minus_inf, shown[0].shape))
+            sums = np.array(d.vector(layer, head, "row_sums"), dtype=np.float64)
+            ent = np.array(d.vector(layer, head, "row_entropy"), dtype=np.float64)
+            hidden_rows = [int(r) for r in np.flatnonzero(cov.any(axis=1))] if cov is not None else []
+            sums[hidden_rows], ent[hidden_rows] = np.nan, np.nan
+            masked = masked_cells(name, self._minus_inf, shown[0].shape)
+            if masked is not None and cov is not None:
+                masked = masked & ~cov
+            # Each row's winner, while every cell is shown one by one (core.explain.row_winners).
+            winners = [labels[j] if j is not None else "" for j in row_winners(shown[0], masked)] \
+                if shown[1] == 1 else []
+            self.side.set_rows(labels, sums, ent, tr.n, cells=shown[0] if shown[1] == 1 else None, masked=masked,
+                               covered_rows=hidden_rows, winners=winners)
             QTimer.singleShot(0, self._align_side)
         self.overview.setVisible(stage == "heads" and s.heads > 1)
         if stage == "heads" and s.heads > 1:
             self.overview.set_heads([d.get(layer, h, "weights")[0] for h in range(s.heads)], head, weights_scale)
 
     def _show(self, view: HeatmapView, shown: tuple[np.ndarray, int], labels: list[str], scale: str,
-              name: str, s: Settings, limits: tuple[float, float] | None = None) -> None:
+              name: str, s: Settings, limits: tuple[float, float] | None = None,
+              covered: np.ndarray | None = None) -> None:
         m, f = shown
         n = len(labels)
         rows = reduce_labels(labels, f)
@@ -232,9 +265,26 @@ class StageView(QWidget):
         block = f"{f} × {fc}" if fc > 1 else f"{f} rows"
         note = f"reduced for display: {n:,} → {m.shape[0]:,} rows (block means of {block})" if f > 1 else ""
         view.set_matrix(m, rows, cols, scale=scale, title=title, note=note, limits=limits,
-                        masked=masked_cells(name, self._minus_inf, m.shape))
+                        masked=masked_cells(name, self._minus_inf, m.shape), covered=covered)
         if not self._hovering.get(view):
-            self.show_hover(view, hint(self.stage, self.mask))
+            self.show_hover(view, self._idle_text(view))
+
+    def set_prompt(self, text: str, answered: bool = False, above: bool = True) -> None:
+        """A lesson's question while it waits (``answered`` False), then its answer and why;
+        '' for none. ``above``: in a large line above the matrix (for the hall, zoomed: the
+        zoom gives the height back); else in the matrix's own line below it while no cell is
+        hovered (it costs no height). Takes effect from the next stage shown."""
+        self.prompt = "" if above else text
+        text = text if above else ""
+        self.question.setText(text)
+        self.question.setProperty("answered", "yes" if answered else "no")
+        self.question.style().unpolish(self.question)
+        self.question.style().polish(self.question)
+        self.question.setVisible(bool(text))
+
+    def _idle_text(self, view: HeatmapView) -> str:
+        """What a matrix's line says while no cell is hovered: the hint, or a lesson's question."""
+        return self.prompt if self.prompt and view is self.heatmap else hint(self.stage, self.mask)
 
     def show_hover(self, view: HeatmapView, text: str) -> None:
         """Put ``text`` under ``view``; on the Q, K, V stage, in the line the three share."""
@@ -256,7 +306,7 @@ class StageView(QWidget):
     def set_hovering(self, view: HeatmapView, on: bool) -> None:
         self._hovering[view] = on
         if not on:
-            self.show_hover(view, hint(self.stage, self.mask))
+            self.show_hover(view, self._idle_text(view))
 
     def _align_side(self) -> None:
         """Put the side's rows level with the heatmap's rows (when each row has a line)."""
@@ -290,6 +340,8 @@ class StageView(QWidget):
         return super().eventFilter(obj, ev)
 
     def _on_clicked(self, row: int, col: int) -> None:
+        if self.click_answers is not None and self.factor == 1 and self.click_answers(self.stage, row, col):
+            return  # the click answered a lesson's question
         # Under a drawn mask a click on the masked stage draws it (a cell under the custom mask,
         # its key's column under the padding mask; only while every cell is shown, one by one);
         # elsewhere a click on a row opens its token's view.
@@ -309,10 +361,22 @@ class StageView(QWidget):
             f"color: {th.panel_text}; background: {th.panel}; padding: 4px 8px; border-radius: 4px;"
         )
         self.tokens.set_theme(theme)
+        self._theme_name = theme
+        self._style_question()
         self.side.set_theme(theme)
         self.overview.set_theme(theme)
 
+    def _style_question(self) -> None:
+        c = _theme.colors(self._theme_name)
+        px = round(QUESTION_PX * math.sqrt(min(self._zoom, LABEL_ZOOM_MAX)))
+        self.question.setStyleSheet(
+            f"QLabel#stageQuestion {{ font-size: {px}px; font-weight: bold; color: {c['foreground']};"
+            f" background: {c['panel']}; border: 2px solid {c['accent']}; border-radius: 5px; padding: 4px 10px; }}"
+            f"QLabel#stageQuestion[answered=\"yes\"] {{ font-weight: normal; border-color: {c['border']}; }}")
+
     def set_font_scale(self, f: float) -> None:
+        self._zoom = f
+        self._style_question()
         for v in self.views():
             v.set_font_scale(f)
         font = self.shared_hover.font()

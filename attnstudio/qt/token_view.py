@@ -107,6 +107,10 @@ class _TokenViewModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignVCenter | side)
         if role == Qt.ItemDataRole.ForegroundRole and view.masked[j]:
             return self._muted
+        if role == Qt.ItemDataRole.FontRole and j == view.winner and c in (0, WEIGHT_COL):
+            font = QFont()
+            font.setBold(True)  # the winner: the key with the largest weight (core.explain.row_winner)
+            return font
         return None
 
     def text(self, j: int, c: int) -> str:
@@ -186,7 +190,7 @@ class TokenViewPanel(QWidget):
     def set_view(self, view: TokenView) -> None:
         """Show ``view`` (replaces what was shown)."""
         self._view = view
-        self._title.setText(f"one token's view: {view.query}")
+        self._title.setText(f"one token's view: {view.query}{winner_text(view)}")
         self._query.setText(f"q_{view.query} = {format_vector(view.q)}")
         self._rule.setText(_rule_text(view))
         self._model.set_view(view)
@@ -212,12 +216,12 @@ class TokenViewPanel(QWidget):
         """What the line of one key's vectors says (tests read it)."""
         return self._vectors.text()
 
-    def clear(self) -> None:
+    def clear(self, message: str = PICK_A_ROW) -> None:
         """No row is selected: say how to pick one (the last token's numbers must not linger
-        beside a matrix that no longer outlines it)."""
+        beside a matrix that no longer outlines it); or ``message``, why none is shown."""
         self._view = None
         self._title.setText("one token's view")
-        self._query.setText(PICK_A_ROW)
+        self._query.setText(message)
         self._rule.setText("")
         self._model.set_view(None)
         self._output.setText("")
@@ -286,6 +290,13 @@ def _output_text(view: TokenView) -> str:
     if all(reads_as(adds[c], format_cell(view.output[c])) for c in shown):
         return text
     return f"{text}\n(the rounded rows above add to {format_vector(adds)})"
+
+
+def winner_text(view: TokenView) -> str:
+    """" · most weight: tired 0.49" (the row's winner, core.explain.row_winner), '' for none."""
+    if view.winner is None:
+        return ""
+    return f" · most weight: {view.keys[view.winner]} {format_weight_result(view.weights[view.winner])}"
 
 
 def _rule_text(view: TokenView) -> str:

@@ -7,7 +7,7 @@ closed) becomes one QUndoCommand holding the snapshot before and after it; undo 
 the one before. Changes that follow each other within MERGE_S seconds and touch the same
 part of the work (a drag or a wheel-scrub over a cell, typing the sentence, dragging the
 temperature slider) merge into one step. The presenter's display choices (theme, zoom,
-colour scale) are never undone.
+colour scale) and the pin of a comparison are never undone.
 """
 
 from __future__ import annotations
@@ -138,9 +138,14 @@ class UndoFeature:
     def restore(self, snap: Snapshot) -> None:
         """Put ``snap`` back, keeping the presenter's theme, zoom and colour scale."""
         now = self.studio.snapshot()
+        # The pin too: pinning is not a change of the work, and undo neither pins nor unpins
+        # (an undo after pinning changes B, the live state; A stays). In a lesson the steps
+        # say what is compared: there the snapshot's own pin comes back with its step.
+        pinned = snap.pinned if snap.lesson is not None or now.lesson is not None else now.pinned
         # The layer and head fitted into what is computed now: a step recorded while a real
         # model was open names its layers, and one recorded before it the toy's.
-        target = self.studio.fit_view(replace(snap, theme=now.theme, zoom=now.zoom, weights_scale=now.weights_scale))
+        target = self.studio.fit_view(replace(snap, theme=now.theme, zoom=now.zoom, weights_scale=now.weights_scale,
+                                              pinned=pinned))
         self._restoring = True
         try:
             self.studio.restore(target)

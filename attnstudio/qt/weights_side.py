@@ -73,17 +73,25 @@ class WeightsSide(QWidget):
         self._geometry: tuple[float, float] | None = None  # centre of row 0, row pitch (px)
         self._rounded = np.zeros(0)  # what each row's shown cells add to (NaN: not known)
         self._key: list[str] = []
+        self._covered: frozenset[int] = frozenset()
+        self._winners: list[str] = []  # each row's key with the most weight ('' for none)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
 
     def set_rows(self, labels: Sequence[str], sums: np.ndarray, entropy: np.ndarray, n_keys: int,
-                 cells: np.ndarray | None = None, masked: np.ndarray | None = None) -> None:
+                 cells: np.ndarray | None = None, masked: np.ndarray | None = None,
+                 covered_rows: Sequence[int] = (), winners: Sequence[str] = ()) -> None:
         """One entry per query row; ``n_keys`` sets the scale of H (log₂ n_keys bits at most).
 
         ``cells``: the weights as the heatmap beside shows them, one row per entry (with
         ``masked``, where the mask hid the key): rows whose rounded cells do not add up to
         their Σ are marked, and the key under the rows explains the cells' marks.
+        ``covered_rows``: rows a lesson's question waits on; they show "?" (their numbers, and
+        their cells, are NaN here: nothing of them is kept). ``winners``: each row's key with
+        the largest weight (core.explain.row_winners; '' for none), written over its H bar.
         """
+        self._covered = frozenset(int(r) for r in covered_rows)
         self._labels = list(labels)
+        self._winners = [w if i not in self._covered else "" for i, w in enumerate(winners)]
         self._sums = np.asarray(sums, dtype=np.float64)
         self._entropy = np.asarray(entropy, dtype=np.float64)
         self._max_bits = math.log2(n_keys) if n_keys > 1 else 1.0
@@ -92,7 +100,14 @@ class WeightsSide(QWidget):
         if cells is not None and np.ndim(cells) == 2 and len(cells) == len(self._sums):
             if masked is not None and np.shape(masked) != np.shape(cells):
                 masked = None
-            self._rounded = rounded_row_sums(cells, masked)
+            shown = np.array(cells, dtype=np.float64)
+            for r in self._covered:
+                if 0 <= r < len(shown):
+                    shown[r] = 0.0
+            self._rounded = rounded_row_sums(shown, masked)
+            for r in self._covered:
+                if 0 <= r < len(self._rounded):
+                    self._rounded[r] = np.nan
             self._key = self._make_key(np.asarray(cells, dtype=np.float64), masked)
         self.update()
 
@@ -144,9 +159,14 @@ class WeightsSide(QWidget):
         off = set(self.off_rows())
         out = []
         for i, (lab, s, h) in enumerate(zip(self._labels, self._sums, self._entropy)):
+            if i in self._covered:
+                out.append(f"{lab}: Σ = ?, H = ? bits")
+                continue
             adds = format_column(self._rounded[i], 2)
             mark = f" {ROUNDED_MARK} (its rounded cells add to {adds})" if i in off else ""
-            out.append(f"{lab}: Σ = {format_column(s, 3)}{mark}, H = {format_cell(h)} bits")
+            top = self._winners[i] if i < len(self._winners) else ""
+            top = f", most weight: {top}" if top else ""
+            out.append(f"{lab}: Σ = {format_column(s, 3)}{mark}, H = {format_cell(h)} bits{top}")
         return out
 
     def summary(self) -> str:
@@ -156,7 +176,7 @@ class WeightsSide(QWidget):
         (s_lo, s_hi, _), (h_lo, h_hi, h_mean) = _finite_range(s), _finite_range(h)
         # A row that is not a distribution: NaN (an exp overflowed to ∞, or all underflowed to
         # 0) or 0 (naive softmax whose sum overflowed: every weight x/∞ = 0).
-        bad = int(np.count_nonzero(~np.isfinite(s) | (s == 0)))
+        bad = int(np.count_nonzero(~np.isfinite(s) | (s == 0))) - len(self._covered)
         text = (f"{s.size:,} rows · Σ from {format_column(s_lo, 3)} to {format_column(s_hi, 3)}\n"
                 f"H from {format_cell(h_lo)} to {format_cell(h_hi)} bits (mean {format_cell(h_mean)}; "
                 f"uniform = {format_cell(self._max_bits)})")
@@ -205,12 +225,19 @@ class WeightsSide(QWidget):
                 p.drawText(QRectF(4, top + head_h, w - 8, h - head_h), Qt.TextFlag.TextWordWrap, self.summary())
             return
         p.drawText(QRectF(col_sum, top, col_h - col_sum, head_h), bottom_left, "Σ row")
-        p.drawText(QRectF(col_h, top, w - col_h, head_h), bottom_left, "H (bits)")
+        # "top": the word over each H bar is the row's winner (the key with the most weight).
+        p.drawText(QRectF(col_h, top, w - col_h, head_h), bottom_left,
+                   "H (bits) · top" if any(self._winners) else "H (bits)")
         p.setFont(f)
         for i in range(n):
             y = first - row_h / 2 + i * row_h
             if i == self._highlight:
                 p.fillRect(QRectF(0, y, w, row_h), QColor(c["panel"]))
+            if i in self._covered:
+                p.setPen(QColor(c["muted"]))
+                for x0, x1 in ((col_sum, col_h), (col_h, bar_x)):
+                    p.drawText(QRectF(x0, y, x1 - x0, row_h), Qt.AlignmentFlag.AlignVCenter, "?")
+                continue
             s, e = float(self._sums[i]), float(self._entropy[i])
             ok = math.isfinite(s) and abs(s - 1.0) < 1e-6
             p.setPen(QColor(c["foreground"] if ok else c["error"]))
@@ -222,7 +249,16 @@ class WeightsSide(QWidget):
             p.drawText(QRectF(col_h, y, bar_x - col_h, row_h), Qt.AlignmentFlag.AlignVCenter, format_cell(e))
             frac = min(max(e / self._max_bits, 0.0), 1.0) if math.isfinite(e) else 0.0
             bar_w = max(0.0, (w - bar_x - 6) * frac)
-            p.fillRect(QRectF(bar_x, y + row_h * 0.25, bar_w, row_h * 0.5), QColor(c["accent"]))
+            if not any(self._winners):
+                p.fillRect(QRectF(bar_x, y + row_h * 0.25, bar_w, row_h * 0.5), QColor(c["accent"]))
+                continue
+            # "—": no one key has the most weight (several share it exactly).
+            winner = (self._winners[i] if i < len(self._winners) else "") or "—"
+            # The row's winner over a thin H bar: the bar keeps its length, the word is read.
+            p.fillRect(QRectF(bar_x, y + row_h * 0.78, bar_w, row_h * 0.14), QColor(c["accent"]))
+            room = w - bar_x - 4
+            p.drawText(QRectF(bar_x, y, room, row_h * 0.8), Qt.AlignmentFlag.AlignVCenter,
+                       fm.elidedText(winner, Qt.TextElideMode.ElideRight, room))
         self._paint_key(p, first - row_h / 2 + n * row_h + 6, top)
 
     def _paint_key(self, p: QPainter, below: float, above: float) -> None:

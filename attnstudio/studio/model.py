@@ -31,14 +31,18 @@ import numpy as np
 
 from attnstudio.core.embeddings import embed
 from attnstudio.core.errors import AttnStudioError, MatrixError, SettingsError
-from attnstudio.core.lesson_schema import Lesson, LessonStep
+from attnstudio.core.explain import token_labels
+from attnstudio.core.lesson_schema import Lesson, LessonStep, Predict
+from attnstudio.core.lessons import compute_step
 from attnstudio.core.masks import cells_within, check_cells, check_padding
 from attnstudio.core.matrices import check_matrix, direct_label
+from attnstudio.core.predict import Answer, Response, step_answer
 from attnstudio.core.settings import Settings
 from attnstudio.core.tokenize import tokenize
 from attnstudio.core.trace import QUERY_ROW_STAGES, STAGE_KEYS, TOKEN_BY_TOKEN
 from attnstudio.core.weights import Weights
-from attnstudio.studio import edits, rules
+from attnstudio.studio import edits, predicting, rules
+from attnstudio.studio.compare import row_change, what_differs
 from attnstudio.studio.events import Events
 from attnstudio.studio.inputs import DirectKey, Inputs, RowOverride, adapt_direct, adapt_embeddings
 from attnstudio.studio.rules import StudioError, index_in, one_of, tokens_of
@@ -54,10 +58,10 @@ from attnstudio.studio.snapshot import (
 CHANGES = ("sentence", "settings", "weights", "embeddings", "direct", "padding", "mask_cells", "stage", "layer",
            "head", "selected_row", "highlight_rows", "highlight_cells", "theme", "zoom", "weights_scale")
 _INPUT_FIELDS = ("sentence", "settings", "weights", "embeddings", "direct", "padding", "mask_cells")
-_VIEW_FIELDS = ("stage", "layer", "head")
+_VIEW_FIELDS = ("stage", "layer", "head", "pinned")  # pinned: what is compared with (view)
 _SELECTION_FIELDS = ("selected_row", "highlight_rows", "highlight_cells")
 _DISPLAY_FIELDS = ("theme", "zoom", "weights_scale")
-_LESSON_FIELDS = ("lesson", "step", "before_lesson")
+_LESSON_FIELDS = ("lesson", "step", "before_lesson", "answers")
 
 
 class StudioModel:
@@ -72,9 +76,14 @@ class StudioModel:
             base = replace(base, sentence=str(sentence))
         self._s = base
         self._generation = 0
+        self._pin_generation = 0  # counts pins (studio.compare): A's computations are ordered by it
         self._real: Any = None  # core.real_model.RealModel while one is open
         self._model_w_q: dict[tuple[int, int], np.ndarray] = {}  # its heads' W_Q as edited (read-only)
         self.events = Events()
+        # The open step's computed answer: (lesson, step, answer), computed when first asked for.
+        self._answer_cache: tuple[Lesson | None, int, Answer | None] = (None, -1, None)
+        # The open step's "what changed" sentence: (lesson, step, text), computed when first asked for.
+        self._change_cache: tuple[Lesson | None, int, str | None] = (None, -1, None)
 
     # ---- reading ---------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -97,6 +106,7 @@ class StudioModel:
     mask_cells = property(lambda self: self._s.mask_cells)
     lesson = property(lambda self: self._s.lesson)
     step_index = property(lambda self: self._s.step)
+    pinned = property(lambda self: self._s.pinned)
 
     @property
     def generation(self) -> int:
@@ -151,13 +161,16 @@ class StudioModel:
                 return Inputs(s.sentence, (), s.settings, s.weights, error=str(exc), generation=self._generation)
             return Inputs(s.sentence, tokens, s.settings, s.weights, generation=self._generation, model=self._real,
                           model_w_q=tuple(self._model_w_q.items()))
+        return self._inputs_of(s, self._generation)
+
+    def _inputs_of(self, s: Snapshot, generation: int) -> Inputs:
         try:
             tokens = tuple(tokenize(s.sentence))
         except AttnStudioError as exc:
-            return Inputs(s.sentence, (), s.settings, s.weights, error=str(exc), generation=self._generation)
+            return Inputs(s.sentence, (), s.settings, s.weights, error=str(exc), generation=generation)
         emb = adapt_embeddings(s.embeddings, tokens, s.settings) if s.embeddings else None
         direct = {key: adapt_direct(ov, tokens) for key, ov in s.direct}
-        return Inputs(s.sentence, tokens, s.settings, s.weights, emb, direct, generation=self._generation,
+        return Inputs(s.sentence, tokens, s.settings, s.weights, emb, direct, generation=generation,
                       padding=s.padding, mask_cells=s.mask_cells)
 
     def matrix(self, name: str, layer: int | None = None, head: int | None = None) -> np.ndarray:
@@ -242,8 +255,9 @@ class StudioModel:
         self._real = model
         self._model_w_q = {}
         layers, heads = self.view_sizes()
+        # A pinned comparison is dropped: its A is the toy model's, B would be the real one.
         new = replace(s, layer=min(s.layer, layers - 1), head=min(s.head, heads - 1), selected_row=-1,
-                      highlight_rows=(), highlight_cells=())
+                      highlight_rows=(), highlight_cells=(), pinned=None)
         self._commit(new, [f"{model.info.name}: {layers} layers × {heads} heads. File ▸ Close Model goes back "
                            "to the toy model"], force=("inputs", "view", "selection"))
 
@@ -400,6 +414,28 @@ class StudioModel:
         cell = (index_in("query row", row, n), index_in("key column", col, n))
         self.apply(mask_cells=sorted(set(self._s.mask_cells) ^ {cell}))
 
+    # ---- compare (studio.compare; docs/architecture.md, "Compare") ---------------------------
+    def pin(self) -> None:
+        """Pin the state now as A: any later change makes the live state B, shown beside it.
+        Not a change of the work (announced as a view change; undo keeps the pin). Refused while
+        a real model is open: A would be computed by the toy pipeline."""
+        if self._real is not None:
+            raise StudioError(f"compare pins the toy model's state: close {self._real.info.name} "
+                              "(File ▸ Close Model) to compare")
+        self._commit(replace(self._s, pinned=pinned_of(self._s)),
+                     ["Pinned as A: now change anything to compare (F8 unpins)"])
+
+    def unpin(self) -> None:
+        """Back to the one live state."""
+        if self._s.pinned is not None:
+            self._commit(replace(self._s, pinned=None), [])
+
+    def pinned_inputs(self) -> Inputs | None:
+        """The inputs of the pinned A (computed as B's are), or None with nothing pinned. Their
+        generation changes whenever the pin does, so a stale A can be told apart."""
+        a = self._s.pinned
+        return None if a is None else self._inputs_of(a, self._pin_generation)
+
     # ---- what is on view ---------------------------------------------------------------------
     def set_stage(self, key: str) -> None:
         self.apply(stage=key)
@@ -454,7 +490,7 @@ class StudioModel:
             return
         mine = s.before_lesson or s
         back = replace(mine, lesson=None, step=-1, before_lesson=None, selected_row=-1,
-                       highlight_rows=(), highlight_cells=(), theme=s.theme, zoom=s.zoom)
+                       highlight_rows=(), highlight_cells=(), theme=s.theme, zoom=s.zoom, answers=())
         self._commit(back, ["Lesson closed: your own sentence, settings and matrices are back"])
 
     @property
@@ -468,6 +504,76 @@ class StudioModel:
 
     def first_step(self) -> None:
         self.go_to_step(0)
+
+    # ---- predict steps (studio.predicting; docs/lessons.md, "Predict, then reveal") ----------
+    def question(self) -> Predict | None:
+        """The open step's question, or None."""
+        return predicting.question(self._s)
+
+    def response(self) -> Response | None:
+        """The learner's response to it so far."""
+        return predicting.response(self._s)
+
+    @property
+    def asking(self) -> bool:
+        """Whether the open step's question waits for an answer (its weights are hidden)."""
+        return predicting.asking(self._s)
+
+    def covered_weights(self, layer: int, head: int) -> np.ndarray | None:
+        """The weights of (layer, head) that must not be shown now (True), or None."""
+        return predicting.covered_weights(self._s, layer, head)
+
+    def step_answer(self) -> Answer | None:
+        """The computed answer to the open step's question (core.predict), or None."""
+        s = self._s
+        if s.lesson is None or predicting.question(s) is None:
+            return None
+        lesson, index, ans = self._answer_cache
+        if lesson is not s.lesson or index != s.step:
+            ans = step_answer(s.lesson, s.step)
+            self._answer_cache = (s.lesson, s.step, ans)
+        return ans
+
+    def step_change(self) -> str | None:
+        """What changed in the step's row since the step it follows (its ``compare`` step, else
+        the one before), in words, from the two steps' traces (studio.compare.row_change): "Since
+        step 5: row of 'it': tired 0.41 → 0.33 after adding key it". The row is the step's
+        first outlined row, else its question's. None on the first step, for a step without
+        such a row, and while its question waits (the sentence would give the answer away)."""
+        s = self._s
+        if s.lesson is None or s.step < 0 or self.asking:
+            return None
+        lesson, index, text = self._change_cache
+        if lesson is not s.lesson or index != s.step:
+            text = step_change(s.lesson, s.step)
+            self._change_cache = (s.lesson, s.step, text)
+        return text
+
+    def answer_cell(self, row: int, col: int) -> bool:
+        """A click on weight (row, col): True when it answered (or marked a cell for) the question."""
+        return self._respond(predicting.on_cell(self._s, row, col))
+
+    def answer_token(self, col: int) -> bool:
+        """A click on a word: True when it answered "most-weight"."""
+        return self._respond(predicting.on_token(self._s, col))
+
+    def answer_option(self, option: str) -> bool:
+        """An option of "sharper-or-flatter" chosen (StudioError for one the question lacks)."""
+        return self._respond(predicting.on_option(self._s, option))
+
+    def check_marks(self) -> bool:
+        """"Check" the cells marked for "exact-zeros"."""
+        return self._respond(predicting.on_check(self._s))
+
+    def reveal(self) -> bool:
+        """The presenter shows the answer without one (a show of hands): True when it revealed."""
+        return self._respond(predicting.on_reveal(self._s))
+
+    def _respond(self, r: Response | None) -> bool:
+        if r is None:
+            return False
+        self._commit(replace(self._s, answers=predicting.with_response(self._s, r)), [])
+        return True
 
     def last_step(self) -> None:
         lesson = self._s.lesson
@@ -492,7 +598,20 @@ class StudioModel:
             raise StudioError(f"{lesson.source}: lessons run on the toy model: close {self._real.info.name} "
                               "(File ▸ Close Model) first")
         step = lesson.steps[index]
-        st = step.state
+        new = self._step_plan(lesson, index)
+        # A step that compares shows the state of the step it names as A (studio.compare);
+        # any other step shows none, the user's own pin included (closing the lesson brings it back).
+        pinned = pinned_of(self._step_plan(lesson, step.compare)) if step.compare is not None else None
+        # The step says what the screen shows: the notes about re-seeding are not news.
+        s = self._s
+        before = s.before_lesson if s.lesson is not None else s
+        answers = s.answers if s.lesson is lesson else ()  # another lesson (or opened again): ask again
+        self._commit(replace(new, lesson=lesson, step=index, before_lesson=before, answers=answers,
+                             pinned=pinned), [])
+
+    def _step_plan(self, lesson: Lesson, index: int) -> Snapshot:
+        """The snapshot that shows step ``index`` (raises StudioError when it cannot be shown)."""
+        st = lesson.steps[index].state
         try:
             # The machine's backend stays the user's choice: a lesson does not set it.
             settings = st.settings.with_(backend=self._s.settings.backend).validated()
@@ -506,10 +625,7 @@ class StudioModel:
             })
         except AttnStudioError as exc:
             raise StudioError(f"{lesson.source}, step {index + 1}: cannot be shown: {exc}") from None
-        # The step says what the screen shows: the notes about re-seeding are not news.
-        s = self._s
-        before = s.before_lesson if s.lesson is not None else s
-        self._commit(replace(new, lesson=lesson, step=index, before_lesson=before), [])
+        return new
 
     # ---- internals ---------------------------------------------------------------------------
     def _set_matrices(self, **trusted: Any) -> None:
@@ -609,7 +725,36 @@ class StudioModel:
                  if kind in force or any(not same(getattr(old, f), getattr(new, f)) for f in names)]
         if "inputs" in kinds:
             self._generation += 1
+        if not same(old.pinned, new.pinned):
+            self._pin_generation += 1
         with self.events.batch():
             self.events.changed(*kinds)
             for text in notes:
                 self.events.note(text)
+
+
+def pinned_of(s: Snapshot) -> Snapshot:
+    """What pinning ``s`` keeps as A: its inputs and view, without the lesson, the stash or
+    what is pointed at (A is a state to compare with, never one to go back to)."""
+    return replace(s, pinned=None, lesson=None, step=-1, before_lesson=None, answers=(), stash=(),
+                   selected_row=-1, highlight_rows=(), highlight_cells=())
+
+
+def step_change(lesson: Lesson, index: int) -> str | None:
+    """StudioModel.step_change for step ``index`` (0-based) of ``lesson``, computed from the
+    lesson's own states (core.lessons.compute_step), never from what was typed."""
+    step = lesson.steps[index]
+    before = step.compare if step.compare is not None else index - 1
+    if before < 0:
+        return None
+    st = step.state
+    row = st.highlight_rows[0] if st.highlight_rows else (step.predict.row if step.predict is not None else None)
+    if row is None or not 0 <= row < len(st.tokens):
+        return None
+    prev = lesson.steps[before]
+    try:
+        a, b = compute_step(prev), compute_step(step)
+    except AttnStudioError:
+        return None
+    change = row_change(a, b, st.layer, st.head, token_labels(st.tokens)[row], what_differs(prev.state, st))
+    return f"Since step {before + 1}: {change}" if change else None

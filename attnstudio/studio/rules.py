@@ -123,6 +123,13 @@ def check_snapshot(snap: Snapshot, view_sizes: tuple[int, int] | None = None) ->
         if snap.lesson is None or snap.before_lesson.lesson is not None:
             raise StudioError("the state kept for after the lesson belongs to an open lesson, and has none itself")
         check_snapshot(snap.before_lesson)
+    if snap.pinned is not None:
+        if snap.pinned.pinned is not None or snap.pinned.lesson is not None:
+            raise StudioError("the state pinned as A holds no pin and no lesson of its own")
+        check_snapshot(snap.pinned)
     steps = len(snap.lesson.steps) if snap.lesson is not None else 0
     if not (0 <= snap.step < steps or (snap.lesson is None and snap.step == -1)):
         raise StudioError(f"step {snap.step} does not exist: the lesson has {steps} step(s)")
+    for index, _ in snap.answers:
+        if not 0 <= index < steps:
+            raise StudioError(f"an answer to step {index} of a lesson with {steps} step(s)")

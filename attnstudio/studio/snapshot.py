@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from attnstudio.core.lesson_schema import Lesson
+from attnstudio.core.predict import Response
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import WEIGHT_SCALES
 from attnstudio.core.weights import Weights
@@ -62,7 +63,11 @@ class Snapshot:
     - display options: ``theme``, ``zoom`` (text size factor), ``weights_scale``;
     - the lesson: ``lesson`` (None when none is open), ``step`` (0-based, -1 with none) and
       ``before_lesson``, the user's own state when the lesson opened (what closing it brings
-      back; None with no lesson).
+      back; None with no lesson), and ``answers``, the learner's responses to the lesson's
+      questions by step (0-based; studio.predicting);
+    - compare: ``pinned``, the state pinned as A (its own ``pinned`` None), shown beside the
+      live state B and their difference (studio.compare). Pinning is not a change of the
+      work: undo keeps the pin as it is, saving leaves it out.
     """
 
     sentence: str = DEFAULT_SENTENCE
@@ -86,6 +91,8 @@ class Snapshot:
     lesson: Lesson | None = None
     step: int = -1
     before_lesson: Snapshot | None = None
+    answers: tuple[tuple[int, Response], ...] = ()
+    pinned: Snapshot | None = None
 
     def direct_dict(self) -> dict[DirectKey, RowOverride]:
         return dict(self.direct)

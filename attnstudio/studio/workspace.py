@@ -68,7 +68,8 @@ OVERRIDE_KEYS = ("tokens", "rows")
 DIRECT_KEYS = ("layer", "head", "name", "tokens", "rows")
 SEEDED = "seeded"
 # The snapshot's transient fields: never written, and refused when a file has them.
-NOT_SAVED = ("selected_row", "highlight_rows", "highlight_cells", "lesson", "step", "before_lesson")
+NOT_SAVED = ("selected_row", "highlight_rows", "highlight_cells", "lesson", "step", "before_lesson", "answers",
+             "pinned")
 _DEFAULT_SOURCE = "workspace"
 
 

@@ -478,7 +478,7 @@ def test_multi_head_positions_fill_every_column_and_their_leak_makes_the_uneven_
 def test_trophy_suitcase_last_layer_resolves_its_by_the_adjective():
     les = lesson("trophy-suitcase")
     big = step_titled(les, "→ trophy")
-    small = step_titled(les, "→ suitcase")
+    small = step_titled(les, "which noun now")
     assert big.state.sentence.endswith("too big") and small.state.sentence.endswith("too small")
     # The same matrices for both sentences, and the same vector for every shared word.
     wb, ws = big.state.weights, small.state.weights

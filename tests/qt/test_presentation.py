@@ -30,6 +30,10 @@ def test_clicker_keys_step_the_lesson(window, qtbot, forward, backward):
         key(qtbot, window, forward)
         assert player.step_index == k
         assert window.studio.stage == lesson.steps[k].state.stage
+        if lesson.steps[k].predict is not None:  # a question: the first press reveals its answer
+            assert window.studio.asking
+            key(qtbot, window, forward)
+            assert player.step_index == k and not window.studio.asking
     key(qtbot, window, forward)
     assert player.step_index == len(lesson.steps) - 1
     for k in reversed(range(len(lesson.steps) - 1)):
@@ -56,7 +60,7 @@ def test_a_step_key_is_not_ambiguous(window):
         if action.isEnabled():
             for seq in action.shortcuts():
                 owners.setdefault(seq.toString(), []).append(action.text())
-    for name in ("PgDown", "PgUp", "Right", "Left", "Space", "B", "F5", "F11", "1", "9", "Ctrl+=", "Ctrl+0"):
+    for name in ("PgDown", "PgUp", "Right", "Left", "Space", "B", "R", "F5", "F11", "1", "9", "Ctrl+=", "Ctrl+0"):
         assert len(owners.get(name, [])) == 1, (name, owners.get(name))
 
 

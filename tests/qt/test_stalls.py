@@ -142,7 +142,7 @@ def test_no_setting_stalls_the_window_at_the_largest_sizes(window, qtbot, monkey
         'format = 1\nid = "big"\ntitle = "Big"\nsummary = "The largest sizes."\n\n[defaults]\n'
         'sentence = "the cat sat on the mat"\nsettings = { d_model = 1024, heads = 64, layers = 8, seed = 7 }\n'
         + "".join(f'\n[[steps]]\ntitle = "Step {k}"\nnarration = "Seed {7 + k}."\n'
-                  f'settings = {{ seed = {7 + k} }}\nstage = "weights"\n' for k in range(3)),
+                  f'settings = {{ seed = {7 + k} }}\nstage = "weights"\n' for k in range(4)),
         encoding="utf-8",
     )
     act("open a lesson", lambda: w.lesson_player.open_lesson(lesson), **MAX, seed=7)
@@ -150,6 +150,8 @@ def test_no_setting_stalls_the_window_at_the_largest_sizes(window, qtbot, monkey
     act("two steps at once", lambda: (w.lesson_player.next_step(), w.lesson_player.prev_step(),
                                       w.lesson_player.next_step()), **MAX, seed=9)
     assert w.lesson_player.step_index == 2
+    act("the clicker's next", w.presentation.next, **MAX, seed=10)
+    assert w.lesson_player.step_index == 3
 
     # Everything large ran on worker threads; the UI thread seeded and computed only crumbs.
     assert rec.worker_seeded >= 4 * 1024 * 1024 * 8  # at least one full set at the largest sizes

@@ -77,4 +77,5 @@ def test_weights_side_shows_row_sums_and_entropy(window, qtbot):
     np.testing.assert_allclose(side._entropy, h, atol=1e-12)
     lines = side.lines()
     # Row "it" shows ten weights rounded to 0.01 that add to 0.99: its Σ says so (≈).
-    assert lines[7] == f"it: Σ = 1.000 ≈ (its rounded cells add to 0.99), H = {h[7]:.2f} bits"
+    top = window.trace.tokens[int(np.argmax(a[7]))]  # its winner, named after its H (no tie in this row)
+    assert lines[7] == f"it: Σ = 1.000 ≈ (its rounded cells add to 0.99), H = {h[7]:.2f} bits, most weight: {top}"

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from attnstudio.core.explain import token_view
 from attnstudio.core.numbers import format_result, format_sig, format_vector
@@ -25,7 +26,11 @@ def test_table_rows_are_the_keys_with_their_numbers(panel):
     tr = compute(SENTENCE, Settings(mask="causal"))
     tv = token_view(tr, 0, 0, 7)
     panel.set_view(tv)
-    assert panel._title.text() == "one token's view: it"
+    # The winner: the key with the largest weight, among "it" and the words before it.
+    top = max(range(8), key=lambda j: float(tv.weights[j]))
+    assert panel._title.text() == f"one token's view: it · most weight: {tv.keys[top]} {tv.weights[top]:.2f}"
+    assert panel._model.index(top, 0).data(Qt.ItemDataRole.FontRole).bold()
+    assert panel._model.index((top + 1) % 8, 0).data(Qt.ItemDataRole.FontRole) is None
     assert panel._model.rowCount() == tr.n
     col = {name: i for i, name in enumerate(COLUMNS)}
     for j in range(tr.n):

@@ -132,3 +132,13 @@ def test_a_real_heads_w_q_is_edited_in_the_studio_not_in_the_model(minilm):
     st.close_model()
     st.open_model(minilm)
     assert st.model_edits() == frozenset()
+
+
+def test_compare_is_the_toy_models_a_pin_is_dropped_on_opening_and_refused_while_open(minilm):
+    st = StudioModel(sentence=SENTENCE)
+    st.pin()
+    assert st.pinned is not None
+    st.open_model(minilm)
+    assert st.pinned is None
+    with pytest.raises(StudioError, match="Close Model"):
+        st.pin()

@@ -21,11 +21,14 @@ def busy_model() -> StudioModel:
     m.set_direct(0, 1, "v", np.arange(40.0).reshape(10, 4) / 10)
     lesson = load_lesson("causal")
     m.open_lesson(lesson)
-    m.next_step()
+    m.go_to_step(2)  # the step that asks which weights are 0: mark one, then go back
+    assert m.answer_cell(0, 1)
+    m.prev_step()
     m.apply(sentence="a b c d", settings={"temperature": 0.5, "layers": 2, "d_model": 8, "heads": 2},
             stage="weights", layer=1, head=1, selected_row=2, highlight_rows=(1,), highlight_cells=((1, 0),),
             theme="light", zoom=1.5, weights_scale="row", embeddings=np.ones((4, 8)),
             direct={(1, 1, "q"): np.full((4, 4), 0.5)}, padding=(3,), mask_cells=((0, 1), (2, 2)))
+    m.pin()
     return m
 
 

@@ -25,7 +25,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "workspace.md"
 SAVED = ("sentence", "settings", "weights", "embeddings", "direct", "stash", "edited", "padding", "mask_cells",
          "stage", "layer", "head", "theme", "zoom", "weights_scale")
 TRANSIENT = {"selected_row": -1, "highlight_rows": (), "highlight_cells": (), "lesson": None, "step": -1,
-             "before_lesson": None}
+             "before_lesson": None, "answers": (), "pinned": None}
 # Floats whose text form is easy to get wrong: repr must bring each back bit for bit.
 TRICKY = (1 / 3, 0.1 + 0.2, -0.0, 5e-324, 1e6, -1e6, 1e-300, 2.0 ** -1074 * 3, 123456.78901234567)
 
