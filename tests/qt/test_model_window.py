@@ -242,6 +242,8 @@ def test_a_real_heads_w_q_is_edited_in_the_matrices_panel_and_marked(qtbot, wind
 def test_undo_across_opening_and_closing_a_model(qtbot, window, minilm_path):
     window.studio.set_sentence("first words")
     settle(qtbot, window)
+    window.studio.set_setting(temperature=2.0)  # a step of its own: the sentence steps below do not merge into it
+    settle(qtbot, window)
     open_model(qtbot, window, minilm_path)
     window.studio.set_view(layer=5, head=11)
     window.studio.set_sentence("second words")
@@ -251,4 +253,5 @@ def test_undo_across_opening_and_closing_a_model(qtbot, window, minilm_path):
     window.undo.undo_action.trigger()  # the sentence typed while the model was open
     settle(qtbot, window)
     assert window.studio.sentence == "first words" and window.studio.real is None
+    assert window.studio.settings.temperature == 2.0
     assert (window.studio.layer, window.studio.head) == (0, 0) and window.trace.model is None
