@@ -182,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"attnstudio {__version__}")
     parser.add_argument("--workspace", metavar="PATH", help="open the window on a workspace file")
     parser.add_argument("--lesson", metavar="ID|PATH", help="open the window on a lesson")
+    parser.add_argument("--model", metavar="PATH", help="open the window on a real model (a folder with "
+                        "config.json, model.safetensors and tokenizer.json; BERT encoders)")
     parser.add_argument(
         "--self-test", action="store_true", help="offscreen check of the whole app; exit 0 if all is well"
     )
@@ -255,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if workspace is not None:
             parser.error("give the workspace once: PATH.attn or --workspace PATH")
         workspace = args.file
+    if args.model is not None and args.lesson is not None:
+        parser.error("--model and --lesson: lessons run on the toy model; give one of them")
     if args.self_test:
         from attnstudio.qt.selftest import run_self_test
 
@@ -267,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from attnstudio.qt.app import run_app
 
     # A workspace that cannot be read is reported in the window (as File > Open does).
-    return run_app(lesson=args.lesson, workspace=workspace)
+    return run_app(lesson=args.lesson, workspace=workspace, model=args.model)
 
 
 def _settings_from(args: argparse.Namespace, base: object | None = None):  # type: ignore[no-untyped-def]

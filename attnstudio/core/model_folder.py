@@ -38,7 +38,28 @@ def load_model(folder: str | os.PathLike[str]) -> RealModel:
     tokenizer = ModelTokenizer(path / "tokenizer.json", config.max_position_embeddings)
     tensors = read_tensors(path / "model.safetensors")
     weights = bert_weights(tensors, config, str(path / "model.safetensors"))
-    return RealModel(config, weights, tokenizer, str(path.resolve()), path.resolve().name)
+    return RealModel(config, weights, tokenizer, str(path.resolve()), model_name(path))
+
+
+# Folder names that say nothing about the model inside (a package's "model" folder).
+GENERIC_FOLDERS = ("model", "models", "weights", "checkpoint", "snapshot")
+
+
+def model_name(path: Path) -> str:
+    """What the window and the exports call the model: the folder's name, or where that is
+    generic ("model"), the title of its model card (README.md's first "# " heading)."""
+    name = path.resolve().name
+    if name.lower() not in GENERIC_FOLDERS:
+        return name
+    try:
+        with open(path / "README.md", encoding="utf-8", errors="replace") as f:
+            for line in f.read(65_536).splitlines():
+                title = line.strip()
+                if title.startswith("# ") and 0 < len(title[2:].strip()) <= 80:
+                    return title[2:].strip()
+    except OSError:
+        pass
+    return name
 
 
 def read_tensors(path: Path) -> dict[str, np.ndarray]:

@@ -16,8 +16,8 @@ class ModelInfo:
 
     ``captions`` maps a matrix name (core.trace.MATRIX_NAMES, plus "residual") to what that
     matrix holds in this model, where it is not what the toy pipeline computes (e.g. "heads"
-    is concat·W_O + b_O). ``name`` is the model's own name (config.json's ``_name_or_path``)
-    or else the folder's.
+    is concat·W_O + b_O). ``name`` is the folder's name, or the title of its model card where
+    the folder's name says nothing (core.model_folder.model_name).
     """
 
     name: str

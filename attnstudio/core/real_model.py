@@ -11,11 +11,15 @@ docs/architecture.md, "Real models", describes the modules and the data flow.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
 
 from attnstudio.core.backends import Backend, resolve_backend
 from attnstudio.core.bert import CAPTIONS, forward, model_settings, to_device
-from attnstudio.core.bert_weights import BertLayerWeights, BertWeights
-from attnstudio.core.errors import ModelError, SettingsError
+from attnstudio.core.bert_weights import BertLayerWeights, BertWeights, Linear
+from attnstudio.core.errors import MatrixError, ModelError, SettingsError
 from attnstudio.core.memory import check_memory
 from attnstudio.core.model_config import BertConfig
 from attnstudio.core.model_info import ModelInfo
@@ -63,13 +67,21 @@ class RealModel:
             raise ModelError("the tokenizer gave a token type the model has no embedding for")
         return enc
 
+    def w_q(self, layer: int, head: int) -> np.ndarray:
+        """Head ``head``'s W_Q in layer ``layer`` (d_model × d_k, x·W_Q + b_Q), a host copy."""
+        dk = self.config.head_size
+        return np.array(self.weights.layers[layer].query.w[:, head * dk:(head + 1) * dk], dtype=np.float64)
+
     def trace(self, sentence: str | Encoding, backend: Backend | str | None = None,
-              dtype: str = "float32") -> Trace:
+              dtype: str = "float32", w_q: Mapping[tuple[int, int], np.ndarray] | None = None) -> Trace:
         """The forward pass on ``sentence`` (text, or an Encoding from ``encode``) as a Trace.
 
         ``backend`` is a Backend or "numpy" | "cupy" | "auto" (default NumPy); ``dtype``
-        "float32" (as the weights are stored) or "float64".
+        "float32" (as the weights are stored) or "float64". ``w_q``: {(layer, head): d_model ×
+        d_k} heads' W_Q given instead of the model's own (an edit in the window); the model
+        itself is not changed (MatrixError for a matrix of the wrong shape or not finite).
         """
+        edits = self._checked_w_q(w_q or {})
         enc = self.encode(sentence) if isinstance(sentence, str) else self._checked(sentence)
         if dtype not in DTYPES:
             raise SettingsError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
@@ -79,7 +91,36 @@ class RealModel:
                 raise SettingsError(f"backend must be one of {', '.join(BACKENDS)}, not {requested!r}")
             backend = resolve_backend(requested, len(enc.ids))
         check_memory(len(enc.ids), model_settings(self.config, backend.requested, dtype))
-        return forward(self.config, self.weights, self._layers_on, enc, self.info, backend, dtype)
+        layers_on = self._layers_on if not edits else (lambda b, d: self._edited(self._layers_on(b, d), edits, b))
+        return forward(self.config, self.weights, layers_on, enc, self.info, backend, dtype)
+
+    def _checked_w_q(self, w_q: Mapping[tuple[int, int], np.ndarray]) -> dict[tuple[int, int], np.ndarray]:
+        c = self.config
+        out = {}
+        for (layer, head), m in w_q.items():
+            if not (0 <= layer < c.num_hidden_layers and 0 <= head < c.num_attention_heads):
+                raise MatrixError(f"W_Q of layer {layer + 1}, head {head + 1}: the model has {c.num_hidden_layers} "
+                                  f"layers of {c.num_attention_heads} heads")
+            a = np.asarray(m, dtype=np.float64)
+            if a.shape != (c.hidden_size, c.head_size) or not np.isfinite(a).all():
+                raise MatrixError(f"W_Q of layer {layer + 1}, head {head + 1} must be {c.hidden_size} × "
+                                  f"{c.head_size} finite numbers, not {a.shape}")
+            out[(layer, head)] = a
+        return out
+
+    def _edited(self, layers: tuple[BertLayerWeights, ...], edits: dict[tuple[int, int], np.ndarray],
+                backend: Backend) -> tuple[BertLayerWeights, ...]:
+        """``layers`` with the edited heads' columns of the query weights replaced (copies)."""
+        xp, dk = backend.xp, self.config.head_size
+        out = list(layers)
+        for li in sorted({layer for layer, _ in edits}):
+            lw = out[li]
+            w = xp.array(lw.query.w, copy=True)
+            for (layer, head), m in edits.items():
+                if layer == li:
+                    w[:, head * dk:(head + 1) * dk] = xp.asarray(m, dtype=w.dtype)
+            out[li] = replace(lw, query=Linear(w, lw.query.b))
+        return tuple(out)
 
     def _layers_on(self, backend: Backend, dtype: str) -> tuple[BertLayerWeights, ...]:
         if backend.name == "numpy" and dtype == "float32":

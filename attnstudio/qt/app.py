@@ -68,9 +68,11 @@ def create_window(interactive: bool = True, model: StudioModel | None = None) ->
     return window
 
 
-def run_app(argv: list[str] | None = None, lesson: str | None = None, workspace: str | None = None) -> int:
-    """Open the studio window (on a workspace file and/or a lesson) and run the event loop;
-    returns the exit code. A file that cannot be read is reported in the window."""
+def run_app(argv: list[str] | None = None, lesson: str | None = None, workspace: str | None = None,
+            model: str | None = None) -> int:
+    """Open the studio window (on a workspace file and/or a lesson, or a real model's folder)
+    and run the event loop; returns the exit code. A file or folder that cannot be read is
+    reported in the window."""
     app = application(argv)
     window = create_window(model=preferences.starting_model())
     preferences.restore_geometry(window)
@@ -83,6 +85,8 @@ def run_app(argv: list[str] | None = None, lesson: str | None = None, workspace:
         window.recovery.offer()
     if workspace is not None:
         window.document.open_path(workspace)
+    if model is not None:
+        window.models.open_folder(model)  # on a worker thread: the window paints meanwhile
     if lesson is not None:
         window.lesson_player.open_lesson(lesson)
     else:

@@ -109,6 +109,11 @@ class Controls(QWidget):
         t_row.addWidget(self.temperature_label)
         form = QFormLayout(self)
         form.setContentsMargins(6, 6, 6, 6)
+        self._form, self._t_row = form, t_row
+        self.fixed_note = QLabel(self)  # while a real model is open: why settings are greyed
+        self.fixed_note.setWordWrap(True)
+        self.fixed_note.hide()
+        form.addRow(self.fixed_note)
         form.addRow("Layer on view", self.layer)
         form.addRow("Head on view", self.head)
         form.addRow("Temperature T", t_row)
@@ -198,8 +203,24 @@ class Controls(QWidget):
             self.positional.setChecked(s.positional)
             self.seed.setValue(s.seed)
             self.backend.setCurrentText(s.backend)
-            _fill(self.layer, [f"layer {i + 1}" for i in range(s.layers)], st.layer)
-            _fill(self.head, [f"head {i + 1}" for i in range(s.heads)], st.head)
+            layers, heads = st.view_sizes()  # a real model's while one is open
+            _fill(self.layer, [f"layer {i + 1}" for i in range(layers)], st.layer)
+            _fill(self.head, [f"head {i + 1}" for i in range(heads)], st.head)
+            # What a real model fixes cannot be set while it is open (File ▸ Close Model).
+            fixed = st.real is not None
+            # Its rows go (the toy's values there would be read as the model's); the note says
+            # what the model computes instead.
+            for w in (self.temperature, self.scale, self.mask, self.normalizer, self.positional, self.d_model,
+                      self.heads, self.layers, self.seed):
+                w.setEnabled(not fixed)
+                self._form.setRowVisible(w if w is not self.temperature else self._t_row, not fixed)
+            self.fixed_note.setVisible(fixed)
+            if fixed:
+                i = st.real.info
+                self.fixed_note.setText(
+                    f"{i.name}: d_model {i.d_model}, {i.heads} heads (d_k {i.d_model // i.heads}), {i.layers} "
+                    f"layers, softmax(QKᵀ/√d_k), no mask, learned positions. The toy model's settings come "
+                    "back with File ▸ Close Model (or a click on its name in the status bar).")
             self.theme.setCurrentIndex(THEMES.index(st.theme))
             self.weights_scale.setCurrentIndex(WEIGHT_SCALES.index(st.weights_scale))
         finally:

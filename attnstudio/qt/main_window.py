@@ -23,11 +23,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
     QProgressBar,
     QSizePolicy,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -37,6 +39,7 @@ from PySide6.QtWidgets import (
 from attnstudio.core.backends import GPU_FAILED, GPU_FAILED_EARLIER
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.explain import explain_cell, explain_reduced_cell, token_labels, token_view
+from attnstudio.core.head_lines import line_weights
 from attnstudio.core.predict import answer_text
 from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
@@ -46,10 +49,13 @@ from attnstudio.qt.controls import Controls
 from attnstudio.qt.document import DocumentFeature, work_of
 from attnstudio.qt.export_actions import ExportFeature
 from attnstudio.qt.feature import Feature
+from attnstudio.qt.head_grid import HeadGrid
 from attnstudio.qt.heatmap import HeatmapView
 from attnstudio.qt.lesson_author import LessonAuthor
 from attnstudio.qt.lesson_player import LessonPlayer
+from attnstudio.qt.line_view import LineView
 from attnstudio.qt.matrix_editor import MatrixEditor
+from attnstudio.qt.model_open import ModelFeature
 from attnstudio.qt.presentation import Presentation
 from attnstudio.qt.qt_studio import QtStudio
 from attnstudio.qt.recovery import RecoveryFeature
@@ -60,6 +66,7 @@ from attnstudio.qt.stage_view import StageView
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.token_view import TokenViewPanel
 from attnstudio.qt.undo import UndoFeature
+from attnstudio.qt.view_modes import ViewModes
 from attnstudio.studio.compare import Comparison, compare_stage, labels_of, masked_where, what_differs
 from attnstudio.studio.model import StudioModel
 from attnstudio.studio.result import Result
@@ -80,6 +87,9 @@ SIDE_BAND_PX = 356
 # and the Σ row / H column; the chrome grows with the zoom only up to CHROME_ZOOM_MAX.
 COMPACT_ZOOM = 1.01
 CHROME_ZOOM_MAX = 1.5
+# What the stage area shows (the tabs beside the sentence): the stage on view, the line view
+# of the weights, or every layer's and head's weights at once.
+VIEW_MODES = ("Stage", "Lines", "All heads")
 
 
 class MainWindow(QMainWindow):
@@ -102,6 +112,7 @@ class MainWindow(QMainWindow):
         self.features: list[Feature] = []
         self._drops: dict[str, Callable[[str], object]] = {}
         self._thumbs_for = (-1, -1)  # (layer, head) the thumbnails show
+        self._stage_shown = self.studio.stage  # a new stage brings the stage area back to Stage
         self._hidden_docks: list[QDockWidget] = []
         self._front_docks: list[QDockWidget] = []
         self._gpu_failure = ""  # the GPU failure last told (each is told once)
@@ -122,15 +133,28 @@ class MainWindow(QMainWindow):
         self.heatmap: HeatmapView = self.stage_view.heatmap
         self.stage_strip = StageStrip(self)
         self.stage_strip.setFixedHeight(STRIP_PX)
+        self.line_view = LineView(self)
+        self.head_grid = HeadGrid(self)
+        self.view_tabs = ViewModes(VIEW_MODES, self)
+        self.view_tabs.setToolTip("Stage: the stepper's stage · Lines: each query's weights as lines to the keys "
+                                  "· All heads: every layer's and head's weights")
+        self.view_stack = QStackedWidget(self)
+        self.view_stack.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        for page in (self.stage_view, self.line_view, self.head_grid):
+            self.view_stack.addWidget(page)
         central = QWidget(self)
         central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the stepper's keys land here
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 6, 8, 4)
         layout.setSpacing(4)
-        layout.addWidget(self.sentence)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.sentence, 1)
+        top.addWidget(self.view_tabs)
+        layout.addLayout(top)
         layout.addWidget(self.token_strip)
-        layout.addWidget(self.stage_view, 1)
-        # A comparison (a state pinned as A): shown in the stage's place (_show_compare).
+        layout.addWidget(self.view_stack, 1)
+        # A comparison (a state pinned as A): shown in the stage area's place (_show_compare).
         self.compare_view = CompareView(self)
         self.compare_view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.compare_view.hide()
@@ -216,6 +240,11 @@ class MainWindow(QMainWindow):
         self.exports.picture = lambda: self.compare_view if self.comparing else self.stage_view
         self.exports.difference = self.comparison
         self.install(self.exports, under=self.document.menu)  # File ▸ Export: pictures, matrices, import
+        self.models = ModelFeature(self, interactive=interactive)
+        self.install(self.models)
+        self.models.fill(self.document.menu)  # File ▸ Open Model Folder…, Close Model
+        self.models.busy_changed.connect(self._set_busy)
+        self.statusBar().addPermanentWidget(self.models.button)
         self._apply_display()
         self._request()
         self._on_view_changed()
@@ -256,6 +285,9 @@ class MainWindow(QMainWindow):
         self.stage_view.key_clicked.connect(self._on_token_clicked)
         self.stage_view.token_clicked.connect(self._on_token_clicked)
         self.stage_view.head_clicked.connect(lambda h: st.set_view(head=h))
+        self.view_tabs.mode_changed.connect(self._on_view_mode)
+        self.line_view.mode_changed.connect(self._show_lines)
+        self.head_grid.head_clicked.connect(self.open_head)
         self.token_strip.token_clicked.connect(self._on_token_clicked)
         self.controls.message.connect(self.show_message)
         self.editor.message.connect(self.show_message)
@@ -375,7 +407,51 @@ class MainWindow(QMainWindow):
 
     # ---- stepping --------------------------------------------------------------------------
     def go_to_stage(self, key: str) -> None:
+        self.view_tabs.set_index(0)
         self.studio.set_stage(key)
+
+    def open_head(self, layer: int, head: int) -> None:
+        """A head of the overview grid clicked: its weights, on the stage."""
+        with self.studio.batch():
+            self.studio.set_view(layer=layer, head=head)
+            self.studio.set_stage("weights")
+        self.view_tabs.set_index(0)
+
+    def _on_view_mode(self, index: int) -> None:
+        self.view_stack.setCurrentIndex(index)
+        self._show_lines()
+        self._show_grid()
+
+    def shown_what(self, head: int | None = -1) -> str:
+        """Which model, layer and head are on view: "all-MiniLM-L6-v2 · layer 4 · head 2"
+        (``head`` None: the mean of the layer's heads)."""
+        tr = self.trace
+        layer, h = self.view_index()
+        name = tr.model.name if tr is not None and tr.model is not None else "toy model"
+        if head is None:
+            heads = tr.settings.heads if tr is not None else 0
+            return f"{name} · layer {layer + 1} · mean of {heads} heads"
+        return f"{name} · layer {layer + 1} · head {h + 1}"
+
+    def _show_lines(self) -> None:
+        """The line view, when it is on view: the weights of the head on view or their mean."""
+        tr = self.trace
+        if tr is None or self.view_stack.currentWidget() is not self.line_view:
+            return
+        layer, head = self.view_index()
+        which = None if self.line_view.averaged.isChecked() else head
+        self.line_view.set_lines(self.shown_what(which), token_labels(tr.tokens), line_weights(tr, layer, which))
+
+    def _show_grid(self) -> None:
+        """The overview grid, when it is on view: every layer's and head's weights."""
+        res, tr = self.result, self.trace
+        if res is None or res.display is None or tr is None or self.view_stack.currentWidget() is not self.head_grid:
+            return
+        s = tr.settings
+        matrices = [[res.display.get(li, hi, "weights")[0] for hi in range(s.heads)] for li in range(s.layers)]
+        name = tr.model.name if tr.model is not None else "toy model"
+        self.head_grid.set_heads(f"{name} · {s.layers} layers × {s.heads} heads · N = {tr.n:,}", matrices,
+                                 self.view_index(), self.studio.weights_scale)
 
     # ---- model → compute → views -------------------------------------------------------
     def _on_inputs_changed(self) -> None:
@@ -412,17 +488,24 @@ class MainWindow(QMainWindow):
         self.timing_label.setText(f"computed in {res.elapsed_ms:.1f} ms")
         self._update_thumbs()
         self._show_stage()
+        self._show_lines()
+        self._show_grid()
         self._show_token_view(raise_dock=False)
         self.editor.set_display(res.display)
 
     def _on_view_changed(self) -> None:
         self._ask_pinned()
         self.stage_strip.set_current(self.studio.stage)
+        if self.studio.stage != self._stage_shown:  # a step or a stage key: the stage, not lines or heads
+            self._stage_shown = self.studio.stage
+            self.view_tabs.set_index(0)
         if self.result is not None and self.result.trace is not None and self.stage_view.stack.currentIndex() == 0:
             if self._thumbs_for != (self.studio.layer, self.studio.head):
                 self._update_thumbs()  # they show the head on view
                 self._show_token_view(raise_dock=False)
             self._show_stage()
+            self._show_lines()
+            self._show_grid()
             self.editor.refresh()
 
     def _show_stage(self) -> None:
@@ -436,6 +519,11 @@ class MainWindow(QMainWindow):
         self.stage_view.set_prompt(self._prompt(), answered=not st.asking, above=st.zoom >= COMPACT_ZOOM)
         self.stage_view.show_stage(res, st.stage, layer, head, st.direct_keys(), st.weights_scale,
                                    covered=self.covered())
+        if st.real is not None and (layer, head) in st.model_edits() and st.stage not in ("tokens", "embeddings"):
+            # An edited real head is marked wherever its numbers are shown.
+            self.stage_view.banner.setText(f"W_Q of layer {layer + 1}, head {head + 1} EDITED: not "
+                                           f"{st.real.info.name}'s own (Matrices ▸ Reset)")
+            self.stage_view.banner.show()
         self.stage_strip.set_current(st.stage)
         self._apply_highlights()
         self._show_compare()
@@ -494,7 +582,10 @@ class MainWindow(QMainWindow):
     def toggle_pin(self) -> None:
         """Pin the state now as A, or unpin (F8, the status bar's button)."""
         if self.studio.pinned is None:
-            self.studio.pin()
+            try:
+                self.studio.pin()
+            except AttnStudioError as exc:  # a real model is open: compare is the toy model's
+                self.show_message(str(exc))
         else:
             self.studio.unpin()
 
@@ -553,7 +644,7 @@ class MainWindow(QMainWindow):
             if not self.panels_action.isChecked():
                 self.panels_action.setChecked(True)
                 self._toggle_panels()
-        self.stage_view.setVisible(not on)
+        self.view_stack.setVisible(not on)  # the stage area (stage, lines or all heads) gives way
         self.compare_view.setVisible(on)
         if not on or cmp is None:
             return
@@ -590,8 +681,9 @@ class MainWindow(QMainWindow):
             what = explain_reduced_cell(res.display.source(layer, head, name), m, f, row, col, name,
                                         to_host=res.trace.backend.asnumpy)
             return f"{what}; numbers are shown for N ≤ {res.display.max_side}"
-        try:
-            return explain_cell(res.trace, layer, head, name, row, col, weights=res.inputs.weights)
+        try:  # a real model's trace explains its cells itself: the toy's matrices are not its
+            weights = res.inputs.weights if res.trace.model is None else None
+            return explain_cell(res.trace, layer, head, name, row, col, weights=weights)
         except Exception as exc:  # a hover must never take the window down
             return f"(no explanation for this cell: {exc})"
 
@@ -601,7 +693,7 @@ class MainWindow(QMainWindow):
         undoable edit); otherwise it opens that token's view."""
         if self.studio.asking and self.studio.answer_token(index):
             return
-        if self.studio.settings.mask != "padding":
+        if self.studio.settings.mask != "padding" or self.studio.real is not None:
             self.show_token_view(index)
             return
         try:
@@ -733,17 +825,22 @@ class MainWindow(QMainWindow):
         """Nothing on its way: no change waits for seeding, none for its frame, no computation
         runs (tests, exports and the self-test wait for this; small inputs are instant)."""
         return not (self.studio_qt.seeding.busy or self.studio_qt.pending or self.compute.busy
-                    or self.compute_a.busy)
+                    or self.compute_a.busy or self.models.loading)
 
     def _set_busy(self, _busy: bool = False) -> None:
         """The busy bar and what it waits for: seeding a change's matrices, or a computation."""
         seeding = self.studio_qt.seeding.seeding
-        busy = self.compute.busy or self.compute_a.busy or self.studio_qt.seeding.busy
-        if seeding:
+        loading = hasattr(self, "models") and self.models.loading
+        busy = self.compute.busy or self.compute_a.busy or self.studio_qt.seeding.busy or loading
+        if loading:
+            text = "loading model…"
+        elif seeding:
             s = seeding[-1]
             text = f"seeding {s.layers * s.heads:,} heads' weights…"
         elif self.compute.busy:
-            text = f"computing {len(self.studio.tokens()):,} tokens…"
+            real = self.studio.real
+            on = f"{real.info.name} on " if real is not None else ""
+            text = f"computing {on}{len(self.studio.tokens()):,} tokens…"
         else:
             text = "waiting…" if busy else ""
         self.busy.setVisible(busy)
@@ -763,6 +860,8 @@ class MainWindow(QMainWindow):
         chrome = math.sqrt(min(zoom, CHROME_ZOOM_MAX))
         self.setStyleSheet(_theme.stylesheet(theme, chrome))
         self.stage_view.set_theme(theme)
+        self.line_view.set_theme(theme)
+        self.head_grid.set_theme(theme)
         self.compare_view.set_theme(theme)
         self.stage_strip.set_theme(theme)
         self.token_strip.set_theme(theme)
@@ -787,6 +886,7 @@ class MainWindow(QMainWindow):
         # a little (as the narration's), its table not at all, so that it never scrolls sideways.
         self.token_panel.set_font_scale(zoom ** 0.25 if zoom > 1 else zoom)
         self._update_thumbs()  # the weights' colour scale may have changed
+        self._show_grid()
         if self.stage_view.stack.currentIndex() == 0:  # not over "no tokens" or "cannot compute"
             self._show_stage()
 

@@ -129,6 +129,21 @@ class MatrixEditor(QWidget):
         self.identity_btn.setEnabled(key not in DIRECT_MATRICES or st.is_direct(li, hi, key))
         dk_cols = [str(j + 1) for j in range(s.d_k)]
         dm_cols = [str(j + 1) for j in range(s.d_model)]
+        if st.real is not None:
+            self.identity_btn.setEnabled(False)  # a real model's matrices are edited cell by cell
+        if key == "w_q" and st.real is not None:  # a real head's W_Q: edited in the studio, marked as such
+            m = st.model_w_q(li, hi)
+            edited = (li, hi) in st.model_edits()
+            # The mark first: the panel is narrow and the line is cut at its right edge.
+            self.where.setText(("EDITED (Reset: the model's own)" if edited else "the model's own")
+                               + f" · layer {li + 1}, head {hi + 1} · {m.shape[0]} × {m.shape[1]}")
+            self.table.set_matrix(m, [str(i + 1) for i in range(m.shape[0])], [str(j + 1) for j in range(m.shape[1])])
+            return
+        if key.startswith("w_") and st.real is not None:
+            self.where.setText(f"{st.real.info.name}'s W_K, W_V and W_O are read from its folder and not "
+                               "edited here (W_Q is); X, Q, K and V show its numbers")
+            self.table.set_matrix(np.zeros((0, 0)), [], [])
+            return
         if key.startswith("w_"):
             m = st.matrix(key, li, hi)
             cols = dm_cols if key == "w_o" else dk_cols
@@ -143,6 +158,9 @@ class MatrixEditor(QWidget):
             self.where.setText("no tokens yet" if d is None else "computing…")
             self.table.set_matrix(np.zeros((0, 0)), [], [])
             return
+        ts = d.trace.settings  # the shown trace's sizes (a real model's while one is open)
+        dk_cols = [str(j + 1) for j in range(ts.d_k)]
+        dm_cols = [str(j + 1) for j in range(ts.d_model)]
         tokens = d.trace.tokens
         labels = token_labels(tokens)  # as on the heatmaps: "the#4" only where a word repeats
         if key == "x":
@@ -168,6 +186,8 @@ class MatrixEditor(QWidget):
         try:
             if key == "x":
                 st.set_embedding_cell(row, col, value)
+            elif key == "w_q" and st.real is not None:
+                st.set_model_w_q_cell(st.layer, st.head, row, col, value)
             elif key in DIRECT_MATRICES:
                 st.set_direct_cell(st.layer, st.head, key, row, col, value, current=self.table.matrix())
             else:

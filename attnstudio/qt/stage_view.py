@@ -173,7 +173,11 @@ class StageView(QWidget):
         self.stack.setCurrentIndex(0)
         index = STAGE_KEYS.index(stage) + 1
         self.title.setText(f"{index} · {TITLES[stage]}")
-        self.where.setText(f"layer {layer + 1}/{s.layers} · head {head + 1}/{s.heads} · N = {tr.n:,}")
+        if tr.model is not None:  # which model, as a lecturer names it: "all-MiniLM-L6-v2 · layer 4 · head 2"
+            self.where.setText(f"{tr.model.name} · layer {layer + 1} · head {head + 1}   "
+                               f"({s.layers} layers × {s.heads} heads · N = {tr.n:,})")
+        else:
+            self.where.setText(f"layer {layer + 1}/{s.layers} · head {head + 1}/{s.heads} · N = {tr.n:,}")
         # Where the mask hid keys, as shown: the weights' masked cells (every mask alike).
         self._minus_inf = np.isneginf(d.get(layer, head, "masked")[0]) if s.mask != "none" else None
         # A naive softmax whose sum overflowed leaves a row of finite zeros: it sums to 0, not 1.

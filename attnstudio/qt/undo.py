@@ -113,6 +113,8 @@ class UndoFeature:
         if self._restoring or not kinds & {"inputs", "lesson"}:
             return
         key = changed_work(before, now)
+        if not key and "lesson" not in kinds:  # a real model opened, closed or edited: not the work
+            return
         if before.lesson is not now.lesson:
             name = "open lesson" if now.lesson is not None and before.lesson is None else (
                 "close lesson" if now.lesson is None else "lesson step")
@@ -140,7 +142,10 @@ class UndoFeature:
         # (an undo after pinning changes B, the live state; A stays). In a lesson the steps
         # say what is compared: there the snapshot's own pin comes back with its step.
         pinned = snap.pinned if snap.lesson is not None or now.lesson is not None else now.pinned
-        target = replace(snap, theme=now.theme, zoom=now.zoom, weights_scale=now.weights_scale, pinned=pinned)
+        # The layer and head fitted into what is computed now: a step recorded while a real
+        # model was open names its layers, and one recorded before it the toy's.
+        target = self.studio.fit_view(replace(snap, theme=now.theme, zoom=now.zoom, weights_scale=now.weights_scale,
+                                              pinned=pinned))
         self._restoring = True
         try:
             self.studio.restore(target)

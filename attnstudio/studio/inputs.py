@@ -50,6 +50,10 @@ class Inputs:
     generation: int = 0
     padding: tuple[int, ...] = ()  # what the padding and custom masks hide (core/masks.py)
     mask_cells: tuple[tuple[int, int], ...] = ()
+    # A real model (core.real_model.RealModel) open in the studio: it computes instead of the
+    # toy pipeline, on the settings' backend and dtype (docs/architecture.md, "Real models").
+    model: Any = None
+    model_w_q: tuple[tuple[tuple[int, int], np.ndarray], ...] = ()  # the open model's heads' W_Q as edited
 
     @property
     def n(self) -> int:
@@ -119,6 +123,9 @@ def fill_direct(inputs: Inputs) -> dict[DirectKey, np.ndarray]:
 
 def run(inputs: Inputs) -> Trace:
     """Compute the trace for a snapshot (raises AttnStudioError for input the core refuses)."""
+    if inputs.model is not None:
+        return inputs.model.trace(inputs.sentence, inputs.settings.backend, inputs.settings.dtype,
+                                  w_q=dict(inputs.model_w_q))
     direct: dict[DirectKey, Any] = fill_direct(inputs) if inputs.direct else {}
     return compute(list(inputs.tokens), inputs.settings, inputs.weights, inputs.embeddings, direct,
                    padding=inputs.padding, mask_cells=inputs.mask_cells)

@@ -13,7 +13,9 @@ Rules that keep views honest:
   steps or closes;
 - a change of d_model, heads, layers or seed re-seeds the matrices and keeps the user's
   edits of the old size, which come back on switching back (``stash``, at most 8 sizes);
-- the view (layer, head) always lies inside the settings.
+- the view (layer, head) always lies inside the settings, or inside the real model's sizes
+  while one is open (``open_model``): it is a lens on the sentence, not part of the work;
+  the settings and matrices it fixes are refused while it is open.
 
 The path of one edit, and where a new stage or option goes: docs/architecture.md.
 """
@@ -75,6 +77,8 @@ class StudioModel:
         self._s = base
         self._generation = 0
         self._pin_generation = 0  # counts pins (studio.compare): A's computations are ordered by it
+        self._real: Any = None  # core.real_model.RealModel while one is open
+        self._model_w_q: dict[tuple[int, int], np.ndarray] = {}  # its heads' W_Q as edited (read-only)
         self.events = Events()
         # The open step's computed answer: (lesson, step, answer), computed when first asked for.
         self._answer_cache: tuple[Lesson | None, int, Answer | None] = (None, -1, None)
@@ -114,9 +118,29 @@ class StudioModel:
         s = self._s
         return s.lesson.steps[s.step] if s.lesson is not None and s.step >= 0 else None
 
+    @property
+    def real(self) -> Any:
+        """The real model open (a core.real_model.RealModel), or None for the toy model."""
+        return self._real
+
+    def view_sizes(self) -> tuple[int, int]:
+        """(layers, heads) the layer and head on view lie within: the open model's, else the settings'."""
+        if self._real is not None:
+            return self._real.info.layers, self._real.info.heads
+        return self._s.settings.layers, self._s.settings.heads
+
     def tokens(self) -> tuple[str, ...]:
-        """The current tokens, or () for an empty sentence."""
-        return tokens_of(self._s.sentence)
+        """The current tokens (the open model's subwords, [CLS] and [SEP] included), or ()
+        for an empty sentence."""
+        return self._tokens_of(self._s.sentence)
+
+    def _tokens_of(self, sentence: str) -> tuple[str, ...]:
+        if self._real is None:
+            return tokens_of(sentence)
+        try:
+            return tuple(self._real.encode(sentence).tokens) if sentence.strip() else ()
+        except AttnStudioError:
+            return ()
 
     def has_embeddings_override(self) -> bool:
         return self._s.embeddings is not None
@@ -129,7 +153,15 @@ class StudioModel:
 
     def inputs(self) -> Inputs:
         """The frozen inputs of one computation; overrides moved to the current tokens."""
-        return self._inputs_of(self._s, self._generation)
+        s = self._s
+        if self._real is not None:
+            try:
+                tokens = tuple(self._real.encode(s.sentence).tokens) if s.sentence.strip() else ()
+            except AttnStudioError as exc:
+                return Inputs(s.sentence, (), s.settings, s.weights, error=str(exc), generation=self._generation)
+            return Inputs(s.sentence, tokens, s.settings, s.weights, generation=self._generation, model=self._real,
+                          model_w_q=tuple(self._model_w_q.items()))
+        return self._inputs_of(s, self._generation)
 
     def _inputs_of(self, s: Snapshot, generation: int) -> Inputs:
         try:
@@ -197,8 +229,77 @@ class StudioModel:
         together raises and changes nothing)."""
         if not isinstance(snap, Snapshot):
             raise StudioError(f"restore needs a Snapshot, not {type(snap).__name__}")
-        rules.check_snapshot(snap)
+        if self._real is not None:
+            rules.check_snapshot(snap, self.view_sizes())
+        else:
+            rules.check_snapshot(snap)
         self._commit(snap, [])
+
+    def fit_view(self, snap: Snapshot) -> Snapshot:
+        """``snap`` with its layer, head and selected row inside what is computed now (the open
+        model's sizes and tokens, else its own settings'): for undo, which brings back work
+        recorded while a real model was open, or before one was."""
+        layers, heads = self.view_sizes() if self._real is not None else (snap.settings.layers, snap.settings.heads)
+        n = len(self._tokens_of(snap.sentence))
+        return replace(snap, layer=min(snap.layer, layers - 1), head=min(snap.head, heads - 1),
+                       selected_row=snap.selected_row if snap.selected_row < n else -1)
+
+    # ---- a real model ------------------------------------------------------------------------
+    def open_model(self, model: Any) -> None:
+        """Compute the sentence with ``model`` (a loaded core.real_model.RealModel) instead of
+        the toy pipeline; the toy work stays as it is, for ``close_model``. Refused (StudioError)
+        while a lesson is open: its steps are the toy model's."""
+        s = self._s
+        if s.lesson is not None:
+            raise StudioError("close the lesson before opening a model: its steps set the toy model")
+        self._real = model
+        self._model_w_q = {}
+        layers, heads = self.view_sizes()
+        # A pinned comparison is dropped: its A is the toy model's, B would be the real one.
+        new = replace(s, layer=min(s.layer, layers - 1), head=min(s.head, heads - 1), selected_row=-1,
+                      highlight_rows=(), highlight_cells=(), pinned=None)
+        self._commit(new, [f"{model.info.name}: {layers} layers × {heads} heads. File ▸ Close Model goes back "
+                           "to the toy model"], force=("inputs", "view", "selection"))
+
+    def close_model(self) -> None:
+        """Back to the toy model, with the toy work as it was."""
+        if self._real is None:
+            return
+        name, self._real = self._real.info.name, None
+        self._model_w_q = {}
+        self._commit(self.fit_view(self._s), [f"{name} closed: the toy model is back"],
+                     force=("inputs", "view", "selection"))
+
+    def model_w_q(self, layer: int, head: int) -> np.ndarray:
+        """The open model's W_Q of (layer, head) as the next trace uses it (edited or its own), read-only."""
+        if self._real is None:
+            raise StudioError("no model is open")
+        m = self._model_w_q.get((layer, head))
+        return m if m is not None else frozen_array(self._real.w_q(layer, head))
+
+    def model_edits(self) -> frozenset[tuple[int, int]]:
+        """The (layer, head)s whose W_Q differs from the open model's own."""
+        return frozenset(self._model_w_q)
+
+    def set_model_w_q_cell(self, layer: int, head: int, row: int, col: int, value: str | float) -> float:
+        """Edit one cell of the open model's W_Q of (layer, head) (the model itself is not
+        changed: the edit is the studio's, until Reset or Close Model); returns the value."""
+        base = self.model_w_q(layer, head)
+        new, v = edits.cell(base, f"W_Q of layer {layer + 1}, head {head + 1}", row, col, value)
+        self._model_w_q[(layer, head)] = frozen_array(new)
+        self._commit(self._s, [], force=("inputs",))
+        return v
+
+    def reset_model_edits(self) -> None:
+        """The open model's own W_Q in every head again."""
+        if self._model_w_q:
+            self._model_w_q = {}
+            self._commit(self._s, ["Reset: the model's own W_Q in every head"], force=("inputs",))
+
+    def _refuse_while_real(self, what: str) -> None:
+        if self._real is not None:
+            raise StudioError(f"{self._real.info.name} fixes {what}: close the model (File ▸ Close Model) "
+                              "to change them")
 
     # ---- inputs ------------------------------------------------------------------------------
     def set_sentence(self, text: str) -> None:
@@ -278,7 +379,11 @@ class StudioModel:
         return seed
 
     def reset(self) -> None:
-        """The seeded values for the current seed: every edit and direct matrix dropped."""
+        """The seeded values for the current seed: every edit and direct matrix dropped (with a
+        real model open: its own W_Q in every head again)."""
+        if self._real is not None:
+            self.reset_model_edits()
+            return
         s = self._s
         stash = tuple((k, v) for k, v in s.stash if k != rules.shape_key(s.settings))
         new = replace(s, weights=Weights.seeded_read_only(s.settings), embeddings=None, direct=(),
@@ -312,7 +417,11 @@ class StudioModel:
     # ---- compare (studio.compare; docs/architecture.md, "Compare") ---------------------------
     def pin(self) -> None:
         """Pin the state now as A: any later change makes the live state B, shown beside it.
-        Not a change of the work (announced as a view change; undo keeps the pin)."""
+        Not a change of the work (announced as a view change; undo keeps the pin). Refused while
+        a real model is open: A would be computed by the toy pipeline."""
+        if self._real is not None:
+            raise StudioError(f"compare pins the toy model's state: close {self._real.info.name} "
+                              "(File ▸ Close Model) to compare")
         self._commit(replace(self._s, pinned=pinned_of(self._s)),
                      ["Pinned as A: now change anything to compare (F8 unpins)"])
 
@@ -342,8 +451,9 @@ class StudioModel:
     def set_view(self, layer: int | None = None, head: int | None = None) -> None:
         """Show (layer, head), each clamped into the settings; None keeps it."""
         s = self._s
-        self.apply(layer=s.layer if layer is None else max(0, min(int(layer), s.settings.layers - 1)),
-                   head=s.head if head is None else max(0, min(int(head), s.settings.heads - 1)))
+        layers, heads = self.view_sizes()
+        self.apply(layer=s.layer if layer is None else max(0, min(int(layer), layers - 1)),
+                   head=s.head if head is None else max(0, min(int(head), heads - 1)))
 
     def select_row(self, row: int) -> None:
         """Open one query row's arithmetic (-1 closes it)."""
@@ -484,6 +594,9 @@ class StudioModel:
             self.prev_stage()
 
     def _go(self, lesson: Lesson, index: int) -> None:
+        if self._real is not None:
+            raise StudioError(f"{lesson.source}: lessons run on the toy model: close {self._real.info.name} "
+                              "(File ▸ Close Model) first")
         step = lesson.steps[index]
         new = self._step_plan(lesson, index)
         # A step that compares shows the state of the step it names as A (studio.compare);
@@ -517,6 +630,7 @@ class StudioModel:
     # ---- internals ---------------------------------------------------------------------------
     def _set_matrices(self, **trusted: Any) -> None:
         """Replace already-checked matrices (weights, embeddings, direct) and mark them edited."""
+        self._refuse_while_real("its matrices")
         s = self._s
         self._commit(replace(s, **trusted, edited=True), [])
 
@@ -532,8 +646,13 @@ class StudioModel:
                 except TypeError as exc:
                     raise SettingsError(f"unknown setting: {exc}") from None
             settings = value.validated()
+            if settings.with_(backend=s.settings.backend, dtype=s.settings.dtype) != s.settings:
+                self._refuse_while_real("its sizes and attention (d_model, heads, layers, seed, mask, "
+                                        "temperature, normalizer, positions)")
+        if any(k in changes for k in ("weights", "embeddings", "direct", "padding", "mask_cells")):
+            self._refuse_while_real("its matrices and has no masks to draw")
         sentence = str(changes.get("sentence", s.sentence))
-        tokens = tokens_of(sentence)
+        tokens = self._tokens_of(sentence)
         n = len(tokens)
         quiet = "weights" in changes
         weights, emb, direct, stash, edited, notes = rules.resized(s, settings, quiet)
@@ -555,11 +674,10 @@ class StudioModel:
         stage = changes.get("stage", s.stage)
         if stage not in STAGE_KEYS:
             raise StudioError(f"unknown stage {stage!r}: one of {', '.join(STAGE_KEYS)}")
-        layer = index_in("layer", changes["layer"], settings.layers) if "layer" in changes else \
-            min(s.layer, settings.layers - 1)
-        head = index_in("head", changes["head"], settings.heads) if "head" in changes else \
-            min(s.head, settings.heads - 1)
-        same_tokens = tokens == tokens_of(s.sentence)
+        layers, heads = self.view_sizes() if self._real is not None else (settings.layers, settings.heads)
+        layer = index_in("layer", changes["layer"], layers) if "layer" in changes else min(s.layer, layers - 1)
+        head = index_in("head", changes["head"], heads) if "head" in changes else min(s.head, heads - 1)
+        same_tokens = tokens == self._tokens_of(s.sentence)
         selected = s.selected_row if same_tokens else -1
         if "selected_row" in changes:
             selected = -1 if changes["selected_row"] in (None, -1) else index_in("row", changes["selected_row"], n)
@@ -597,12 +715,14 @@ class StudioModel:
             notes.append(f"{' and '.join(lost)} beyond the {n} tokens dropped (undo brings them back)")
         return padding, cells
 
-    def _commit(self, new: Snapshot, notes: list[str]) -> None:
+    def _commit(self, new: Snapshot, notes: list[str], force: tuple[str, ...] = ()) -> None:
+        """``force``: kinds announced although the snapshot's fields for them did not change
+        (a real model opened or closed changes what is computed, outside the snapshot)."""
         old, self._s = self._s, new
         kinds = [kind for kind, names in (("inputs", _INPUT_FIELDS), ("view", _VIEW_FIELDS),
                                            ("selection", _SELECTION_FIELDS), ("display", _DISPLAY_FIELDS),
                                            ("lesson", _LESSON_FIELDS))
-                 if any(not same(getattr(old, f), getattr(new, f)) for f in names)]
+                 if kind in force or any(not same(getattr(old, f), getattr(new, f)) for f in names)]
         if "inputs" in kinds:
             self._generation += 1
         if not same(old.pinned, new.pinned):

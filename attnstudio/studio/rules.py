@@ -96,17 +96,20 @@ def direct_key(key: Any) -> tuple[int, int, str]:
     return key[0], key[1], key[2]
 
 
-def check_snapshot(snap: Snapshot) -> None:
-    """Raise StudioError when the parts of ``snap`` do not fit together."""
+def check_snapshot(snap: Snapshot, view_sizes: tuple[int, int] | None = None) -> None:
+    """Raise StudioError when the parts of ``snap`` do not fit together. ``view_sizes``:
+    (layers, heads) the layer and head on view lie within when not the settings' (a real
+    model is open)."""
     s = snap.settings.validated()
     if not snap.weights.fits(s):
         raise StudioError("the snapshot's weights do not fit its settings")
     n = len(tokens_of(snap.sentence))
     if snap.stage not in STAGE_KEYS:
         raise StudioError(f"unknown stage {snap.stage!r}")
-    index_in("layer", snap.layer, s.layers)
-    index_in("head", snap.head, s.heads)
-    if snap.selected_row != -1:
+    layers, heads = view_sizes or (s.layers, s.heads)
+    index_in("layer", snap.layer, layers)
+    index_in("head", snap.head, heads)
+    if snap.selected_row != -1 and view_sizes is None:  # a real model's tokens are not the toy's
         index_in("row", snap.selected_row, n)
     for r in snap.highlight_rows:
         index_in("highlighted row", r, n)

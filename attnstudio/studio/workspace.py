@@ -116,8 +116,10 @@ def to_json(snap: Snapshot) -> dict[str, Any]:
         "padding": [int(i) for i in snap.padding],
         "mask_cells": [[int(i), int(j)] for i, j in snap.mask_cells],
         "stage": snap.stage,
-        "layer": int(snap.layer) + 1,
-        "head": int(snap.head) + 1,
+        # Within the settings: while a real model is open the view may show its layer 6 of a
+        # one-layer toy work (docs/architecture.md, "Real models"); the file keeps the toy work.
+        "layer": min(int(snap.layer), s.layers - 1) + 1,
+        "head": min(int(snap.head), s.heads - 1) + 1,
         "theme": snap.theme,
         "zoom": snap.zoom,
         "weights_scale": snap.weights_scale,

@@ -66,7 +66,8 @@ def test_table_and_csv_name_the_model_and_what_each_matrix_is(
 ) -> None:
     code, out, _ = run_cli(capsys, "trace", "--model", str(minilm_path), SENTENCE, "--layer", "1", "--head", "1")
     assert code == 0
-    assert out.startswith("tokens (9): 0:[CLS] 1:the 2:cat") and "model: model (BertModel, 6 layers × 12 heads" in out
+    assert out.startswith("tokens (9): 0:[CLS] 1:the 2:cat")
+    assert "model: all-MiniLM-L6-v2 (BertModel, 6 layers × 12 heads" in out
     assert "== layer 1 head 1 weights (9×9) ==" in out and "layer 2" not in out
     code, out, _ = run_cli(capsys, "trace", "--model", str(minilm_path), SENTENCE, "--layer", "2", "--format", "csv")
     assert code == 0 and "# layer 2 heads → concat·W_O + b_O" in out and "# layer 2 ffn_hidden GELU(h·W₁ + b₁)" in out

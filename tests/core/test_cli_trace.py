@@ -313,8 +313,8 @@ class _FakeApp(types.ModuleType):
         self.calls: list[dict[str, object]] = []
 
     def run_app(self, argv: list[str] | None = None, lesson: str | None = None,
-                workspace: str | None = None) -> int:
-        self.calls.append({"argv": argv, "lesson": lesson, "workspace": workspace})
+                workspace: str | None = None, model: str | None = None) -> int:
+        self.calls.append({"argv": argv, "lesson": lesson, "workspace": workspace, "model": model})
         return 0
 
 
@@ -336,7 +336,18 @@ def test_the_window_opens_on_a_workspace(monkeypatch: pytest.MonkeyPatch, argv: 
     monkeypatch.setitem(sys.modules, "attnstudio.qt.app", fake)
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a platform chosen: no display is looked for
     assert main(argv) == 0
-    assert fake.calls == [{"argv": None, "lesson": lesson, "workspace": workspace}]
+    assert fake.calls == [{"argv": None, "lesson": lesson, "workspace": workspace, "model": None}]
+
+
+def test_the_window_opens_on_a_model_folder(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    fake = _FakeApp()
+    monkeypatch.setitem(sys.modules, "attnstudio.qt.app", fake)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert main(["--model", "models/minilm"]) == 0
+    assert fake.calls == [{"argv": None, "lesson": None, "workspace": None, "model": "models/minilm"}]
+    with pytest.raises(SystemExit) as exc:  # lessons run on the toy model
+        main(["--model", "models/minilm", "--lesson", "causal"])
+    assert exc.value.code == 2 and "lessons run on the toy model" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
