@@ -257,8 +257,14 @@ class WeightsSide(QWidget):
             # The row's winner over a thin H bar: the bar keeps its length, the word is read.
             p.fillRect(QRectF(bar_x, y + row_h * 0.78, bar_w, row_h * 0.14), QColor(c["accent"]))
             room = w - bar_x - 4
+            # A longer word is drawn smaller (down to 55 %) before it is cut: "cha…" for
+            # "chased" told a student nothing.
+            wide = fm.horizontalAdvance(winner)
+            wf = f if wide <= room else self._font(math.floor(f.pixelSize() * max(0.55, room / wide)))
+            p.setFont(wf)
             p.drawText(QRectF(bar_x, y, room, row_h * 0.8), Qt.AlignmentFlag.AlignVCenter,
-                       fm.elidedText(winner, Qt.TextElideMode.ElideRight, room))
+                       QFontMetricsF(wf).elidedText(winner, Qt.TextElideMode.ElideRight, room))
+            p.setFont(f)
         self._paint_key(p, first - row_h / 2 + n * row_h + 6, top)
 
     def _paint_key(self, p: QPainter, below: float, above: float) -> None:
