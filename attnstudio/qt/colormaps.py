@@ -97,6 +97,19 @@ class ScaleLimits(tuple[float, float]):
         return self
 
 
+def matrix_values(values: np.ndarray, scale: str, what: str) -> np.ndarray:
+    """``values`` as a new float64 matrix (a vector becomes one row), ``scale`` checked;
+    ValueError naming ``what`` shows them otherwise."""
+    v = np.array(values, dtype=np.float64, copy=True)
+    if v.ndim == 1:
+        v = v[None, :]
+    if v.ndim != 2:
+        raise ValueError(f"{what} shows a 2-D matrix, not an array of shape {v.shape}")
+    if scale not in ("signed", "unit"):
+        raise ValueError(f"scale must be 'signed' or 'unit', not {scale!r}")
+    return v
+
+
 def default_limits(v: np.ndarray, scale: str) -> tuple[float, float]:
     """Honest colour limits: ±max|finite| for 'signed' (±1 when all are 0), 0..1 for 'unit'."""
     if scale == "unit":

@@ -174,13 +174,7 @@ class HeatmapView(QWidget):
         may colour each row over its own range and says what the colour bar writes); None
         gives ±max|finite| of ``values`` (signed) or 0 … 1 (unit).
         """
-        v = np.array(values, dtype=np.float64, copy=True)
-        if v.ndim == 1:
-            v = v[None, :]
-        if v.ndim != 2:
-            raise ValueError(f"a heatmap shows a 2-D matrix, not an array of shape {v.shape}")
-        if scale not in ("signed", "unit"):
-            raise ValueError(f"scale must be 'signed' or 'unit', not {scale!r}")
+        v = colormaps.matrix_values(values, scale, "a heatmap")
         if v.size == 0:
             v = np.zeros((0, 0))  # nothing to show: draw nothing rather than fail
         rows, cols = v.shape

@@ -35,13 +35,7 @@ class MatrixPicture(QWidget):
         """Show ``values`` under ``limits`` (None: ±max|finite| for 'signed', 0 … 1 for 'unit';
         a ``colormaps.ScaleLimits`` may give one range per row). ``covered``: True where a
         lesson's question waits for its answer; those cells take the large view's plain slate."""
-        v = np.array(values, dtype=np.float64, copy=True)
-        if v.ndim == 1:
-            v = v[None, :]
-        if v.ndim != 2:
-            raise ValueError(f"a matrix picture shows a 2-D matrix, not an array of shape {v.shape}")
-        if scale not in ("signed", "unit"):
-            raise ValueError(f"scale must be 'signed' or 'unit', not {scale!r}")
+        v = colormaps.matrix_values(values, scale, "a matrix picture")
         self._values, self._scale = v, scale
         self._covered = None if covered is None else np.asarray(covered, dtype=bool)
         self._limits = colormaps.default_limits(v, scale) if limits is None else limits
