@@ -244,6 +244,12 @@ def _format(v: Any, depth: int) -> str:
 def load(path: str | os.PathLike[str]) -> Snapshot:
     """The workspace in the file at ``path``; WorkspaceError (never another exception) when it
     cannot be read or is not a workspace this version understands."""
+    return loads(_file_bytes(path), str(path))
+
+
+def _file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of the workspace file at ``path`` (at most the size limit + 1); WorkspaceError
+    when it cannot be read."""
     name = str(path)
     p = Path(path)
     try:
@@ -255,14 +261,13 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
         if size > MAX_BYTES:
             raise WorkspaceError(name, _too_big(size))
         with p.open("rb") as fh:  # at most the limit + 1: the file may grow meanwhile
-            data = fh.read(MAX_BYTES + 1)
+            return fh.read(MAX_BYTES + 1)
     except WorkspaceError:
         raise
     except OSError as exc:
         raise WorkspaceError(name, f"cannot be read: {exc.strerror or exc}") from None
     except ValueError:  # a path with a NUL character in it
         raise WorkspaceError(name, "is not a usable file name") from None
-    return loads(data, name)
 
 
 def settings_in(path: str | os.PathLike[str]) -> Settings | None:
@@ -272,12 +277,9 @@ def settings_in(path: str | os.PathLike[str]) -> Settings | None:
     The window asks first: a workspace of a large model is opened after a worker thread has
     seeded its matrices (docs/architecture.md, "Seeding")."""
     try:
-        p = Path(path)
-        if not p.is_file() or p.stat().st_size > MAX_BYTES:
-            return None
-        doc = json.loads(_decode(p.read_bytes(), str(path)), object_pairs_hook=_object)
+        doc = json.loads(_decode(_file_bytes(path), str(path)), object_pairs_hook=_object)
         return _Reader(str(path)).settings("settings", doc["settings"])
-    except (AttnStudioError, OSError, ValueError, TypeError, KeyError, RecursionError):
+    except (AttnStudioError, ValueError, TypeError, KeyError, RecursionError):
         return None
 
 
