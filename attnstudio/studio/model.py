@@ -23,7 +23,7 @@ The path of one edit, and where a new stage or option goes: docs/architecture.md
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -80,10 +80,9 @@ class StudioModel:
         self._real: Any = None  # core.real_model.RealModel while one is open
         self._model_w_q: dict[tuple[int, int], np.ndarray] = {}  # its heads' W_Q as edited (read-only)
         self.events = Events()
-        # The open step's computed answer: (lesson, step, answer), computed when first asked for.
-        self._answer_cache: tuple[Lesson | None, int, Answer | None] = (None, -1, None)
-        # The open step's "what changed" sentence: (lesson, step, text), computed when first asked for.
-        self._change_cache: tuple[Lesson | None, int, str | None] = (None, -1, None)
+        # What is computed from the open step's traces when first asked for ("answer": its
+        # question's answer, "change": what changed in its row): name → (lesson, step, value).
+        self._step_cache: dict[str, tuple[Lesson | None, int, Any]] = {}
 
     # ---- reading ---------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -528,11 +527,7 @@ class StudioModel:
         s = self._s
         if s.lesson is None or predicting.question(s) is None:
             return None
-        lesson, index, ans = self._answer_cache
-        if lesson is not s.lesson or index != s.step:
-            ans = step_answer(s.lesson, s.step)
-            self._answer_cache = (s.lesson, s.step, ans)
-        return ans
+        return self._for_step("answer", step_answer)
 
     def step_change(self) -> str | None:
         """What changed in the step's row since the step it follows (its ``compare`` step, else
@@ -543,11 +538,17 @@ class StudioModel:
         s = self._s
         if s.lesson is None or s.step < 0 or self.asking:
             return None
-        lesson, index, text = self._change_cache
+        return self._for_step("change", step_change)
+
+    def _for_step(self, what: str, compute: Callable[[Lesson, int], Any]) -> Any:
+        """``compute(lesson, step)`` for the step on view, computed once per lesson and step."""
+        s = self._s
+        assert s.lesson is not None  # the callers ask only while a lesson is open
+        lesson, index, value = self._step_cache.get(what, (None, -1, None))
         if lesson is not s.lesson or index != s.step:
-            text = step_change(s.lesson, s.step)
-            self._change_cache = (s.lesson, s.step, text)
-        return text
+            value = compute(s.lesson, s.step)
+            self._step_cache[what] = (s.lesson, s.step, value)
+        return value
 
     def answer_cell(self, row: int, col: int) -> bool:
         """A click on weight (row, col): True when it answered (or marked a cell for) the question."""
