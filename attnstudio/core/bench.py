@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import numpy as np
 
 from attnstudio.core.backends import Backend, cupy_status, numpy_backend, resolve_backend
 from attnstudio.core.errors import AttnStudioError, SettingsError
-from attnstudio.core.memory import check_memory
+from attnstudio.core.memory import check_memory, trace_bytes
 from attnstudio.core.pipeline import compute
 from attnstudio.core.settings import MAX_D_MODEL, Settings
 from attnstudio.core.weights import Weights
@@ -63,38 +64,56 @@ def time_once(backend: Backend, n: int, d_k: int) -> float:
     return elapsed
 
 
-def run_bench(
-    sizes: list[int], d_k: int = 64, repeat: int = 5, progress: IO[str] | None = None
-) -> list[dict[str, Any]]:
-    """Median time per backend and N; one warm-up run each (CuPy compiles kernels on first use).
+def bench_rows(
+    sizes: list[int], d_k: int = 64, repeat: int = 5, should_stop: Callable[[], bool] | None = None
+) -> Iterator[dict[str, Any]]:
+    """One row per (N, backend), as each is measured: the median after one warm-up run
+    (CuPy compiles kernels on first use), the fastest, N² and the trace's bytes.
 
-    ``progress`` is told each timing: on a terminal as one line rewritten in place and cleared
-    at the end (the table that follows is the record), elsewhere (a log) one line each.
+    ``should_stop`` is asked before every timing; when it answers True the rows end there
+    (a panel's Cancel). The command line and the scaling lab both read these rows.
     """
     check_bench(sizes, d_k)
-    rows: list[dict[str, Any]] = []
     backends = _backends()
-    tty = progress is not None and progress.isatty()
     for n in sizes:
         for b in backends:
+            if should_stop is not None and should_stop():
+                return
             time_once(b, min(n, 64), d_k)  # warm-up
-            times = [time_once(b, n, d_k) for _ in range(repeat)]
-            row = {
+            times = []
+            for _ in range(repeat):
+                if should_stop is not None and should_stop():
+                    return
+                times.append(time_once(b, n, d_k))
+            yield {
                 "n": n,
                 "backend": b.name,
                 "device": b.device,
                 "median_ms": statistics.median(times) * 1e3,
                 "min_ms": min(times) * 1e3,
                 "scores_per_head": n * n,
+                "trace_bytes": trace_bytes(n, bench_settings(d_k, b.name)),
             }
-            rows.append(row)
-            if progress is not None:
-                line = f"N={n:>6} {b.name:>5}: {row['median_ms']:9.3f} ms"
-                progress.write(f"\r{line}\033[K" if tty else f"{line}\n")
-                progress.flush()
+
+
+def run_bench(
+    sizes: list[int], d_k: int = 64, repeat: int = 5, progress: IO[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every row of ``bench_rows``; ``progress`` is told each one: on a terminal as one line
+    rewritten in place and cleared at the end (the table that follows is the record),
+    elsewhere (a log) one line each.
+    """
+    rows: list[dict[str, Any]] = []
+    tty = progress is not None and progress.isatty()
+    for row in bench_rows(sizes, d_k, repeat):
+        rows.append(row)
+        if progress is not None:
+            line = f"N={row['n']:>6} {row['backend']:>5}: {row['median_ms']:9.3f} ms"
+            progress.write(f"\r{line}\033[K" if tty else f"{line}\n")
+            progress.flush()
     if tty and progress is not None:
         progress.write("\r\033[K")
-    if len(backends) == 1 and progress is not None:
+    if len(_backends()) == 1 and progress is not None:
         progress.write(f"CuPy not timed: {cupy_status().reason}\n")
     return rows
 

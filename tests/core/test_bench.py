@@ -53,3 +53,24 @@ def test_progress_elsewhere_is_one_line_per_timing() -> None:
     log = io.StringIO()
     run_bench([4, 8], d_k=4, repeat=1, progress=log)
     assert re.findall(r"^N=\s+(\d+) numpy: +[\d.]+ ms$", log.getvalue(), re.M) == ["4", "8"]
+
+
+def test_rows_come_one_by_one_and_stop_when_asked() -> None:
+    from attnstudio.core.bench import bench_rows, bench_settings
+    from attnstudio.core.memory import trace_bytes
+
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(rows) >= 1
+
+    rows: list[dict] = []
+    for row in bench_rows([4, 8, 16], d_k=4, repeat=2, should_stop=stop):
+        rows.append(row)
+    assert [r["n"] for r in rows] == [4]
+    assert rows[0]["scores_per_head"] == 16 and rows[0]["median_ms"] > 0
+    # A trace of 4 tokens, one head of width 4, float32: counted here from the stages.
+    per_head = 4 * 4 * 4 + 4 * 4 * 4 + 2 * 4
+    per_layer = per_head + 4 * 4 * 4 + 4 * 4 * 4
+    assert rows[0]["trace_bytes"] == 4 * (per_layer + 3 * 4 * 4) == trace_bytes(4, bench_settings(4))
