@@ -160,30 +160,42 @@ def bench_rows(
     check_bench(sizes, d_k)
     found, _ = contenders()
     for n in sizes:
-        tokens, x, weights = bench_inputs(n, d_k)
+        inputs = bench_inputs(n, d_k)
         for c in found:
-            # A contender's runs back to back, its threads warm as in use: interleaved with
-            # another library's, each pays for the other's idle threads spinning down (measured
-            # on 2 cores: PyTorch's median at N = 16 doubled).
-            times = []
-            for i in range(repeat + 1):
-                if should_stop is not None and should_stop():
-                    return
-                took = c.seconds(tokens, x, weights)
-                if i:  # the first run is the warm-up
-                    times.append(took)
-            c.release()
-            yield {
-                "n": n,
-                "backend": c.name,
-                "device": c.device,
-                "median_ms": statistics.median(times) * 1e3,
-                "min_ms": min(times) * 1e3,
-                "scores_per_head": n * n,
-                "trace_bytes": trace_bytes(n, bench_settings(d_k)),
-                "threads": c.threads,
-                "clock": c.clock_name,
-            }
+            row = measure(c, inputs, repeat, should_stop)
+            if row is None:
+                return
+            yield row
+
+
+def measure(c: Contender, inputs: tuple[list[str], np.ndarray, Weights], repeat: int = 5,
+            should_stop: Callable[[], bool] | None = None) -> dict[str, Any] | None:
+    """One row of ``bench_rows``: ``c`` warmed up once on ``inputs`` (``bench_inputs``), then
+    timed ``repeat`` times; None when ``should_stop`` answered True before a timing."""
+    tokens, x, weights = inputs
+    n, d_k = x.shape
+    # A contender's runs back to back, its threads warm as in use: interleaved with another
+    # library's, each pays for the other's idle threads spinning down (measured on 2 cores:
+    # PyTorch's median at N = 16 doubled).
+    times = []
+    for i in range(repeat + 1):
+        if should_stop is not None and should_stop():
+            return None
+        took = c.seconds(tokens, x, weights)
+        if i:  # the first run is the warm-up
+            times.append(took)
+    c.release()
+    return {
+        "n": n,
+        "backend": c.name,
+        "device": c.device,
+        "median_ms": statistics.median(times) * 1e3,
+        "min_ms": min(times) * 1e3,
+        "scores_per_head": n * n,
+        "trace_bytes": trace_bytes(n, bench_settings(d_k)),
+        "threads": c.threads,
+        "clock": c.clock_name,
+    }
 
 
 def run_bench(
