@@ -501,10 +501,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             return _fail(f"{option} must be 1..{top}, not {value}")
     if args.json is not None:
         check_target(args.json)  # a path that cannot be written is refused before minutes of timing
+    machine = machine_info()  # before timing: the load average is then the other programs'
     rows = run_bench(sizes, d_k=args.d_k, repeat=args.repeat, progress=sys.stderr)
-    doc: dict[str, object] = {"machine": machine_info(), "d_k": args.d_k, "repeat": args.repeat, "rows": rows}
+    doc: dict[str, object] = {"machine": machine, "d_k": args.d_k, "repeat": args.repeat, "rows": rows}
     if args.format == "table":
-        sys.stdout.write(format_table(rows, doc["machine"]))  # type: ignore[arg-type]
+        sys.stdout.write(format_table(rows, machine))
         sys.stdout.flush()
     if args.gui:
         gui = _gui_latency(gui_sizes, args.gui_edits, args.cold_runs)

@@ -134,6 +134,9 @@ def machine_info() -> dict[str, Any]:
     status = cupy_status()
     return {
         "cpu_count": os.cpu_count(),
+        # Runnable programs over the last 1, 5 and 15 minutes, read before timing: well above
+        # the CPU count, other programs share the CPUs and every figure is inflated.
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "numpy_blas_threads": threads,
         "threads_found_by": how,
         "torch_threads": None if torch is None else int(torch.get_num_threads()),
@@ -241,8 +244,10 @@ def format_table(rows: list[dict[str, Any]], machine: dict[str, Any] | None = No
     lines = []
     if machine is not None:
         torch = f"; PyTorch {machine['torch']} on {machine['torch_threads']} threads" if machine.get("torch") else ""
-        lines.append(f"# float32, one head, every stage kept; {machine['cpu_count']} CPUs; NumPy {machine['numpy']} "
-                     f"on {machine['numpy_blas_threads']} BLAS threads (found by {machine['threads_found_by']})"
+        load = f" (load {machine['load_average'][0]:.1f})" if machine.get("load_average") else ""
+        lines.append(f"# float32, one head, every stage kept; {machine['cpu_count']} CPUs{load}; "
+                     f"NumPy {machine['numpy']} on {machine['numpy_blas_threads']} BLAS threads "
+                     f"(found by {machine['threads_found_by']})"
                      f"{torch}" + (f"; GPU {machine['gpu']}" if machine.get("gpu") else ""))
     width = max([12, *(len(_column(b)) + 1 for b in names)])
     head = f"{'N':>7} {'N² scores':>14} " + " ".join(f"{_column(b):>{width}}" for b in names)
