@@ -111,18 +111,17 @@ def contenders() -> tuple[list[Contender], list[str]]:
         notes.append(f"torch-cpu not timed: {note}")
     elif note:
         notes.append(note)
-    status = cupy_status()
-    if status.module is not None:
-        cp = status.module
-        found.append(Contender("cupy", status.device or "CUDA GPU", None, "CUDA events",
-                               _pipeline(resolve_backend("cupy"), cupy_event_clock(cp)),
+    gpu = resolve_backend("cupy")
+    if gpu.name == "cupy":
+        cp = gpu.xp
+        found.append(Contender("cupy", gpu.device, None, "CUDA events", _pipeline(gpu, cupy_event_clock(cp)),
                                lambda: cp.get_default_memory_pool().free_all_blocks()))
-    else:
-        notes.append(f"cupy not timed: {status.reason}")
+    else:  # not installed, no GPU, or failed earlier in this process
+        notes.append(f"cupy not timed: {gpu.reason}")
     for p in peers:
-        found.append(Contender(p.name, p.device, threads if p.name == "torch-cpu" else None,
-                               "perf_counter" if p.name == "torch-cpu" else "CUDA events",
-                               _peer(p), p.release))
+        on_cpu = p.torch_device == "cpu"
+        found.append(Contender(p.name, p.device, threads if on_cpu else None,
+                               "perf_counter" if on_cpu else "CUDA events", _peer(p), p.release))
     found.sort(key=lambda c: ORDER.index(c.name))
     return found, notes
 

@@ -10,12 +10,17 @@ import os
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
+import numpy as np
 import pytest
+from test_backends import FakeCupy
 
 from attnstudio.cli import main
-from attnstudio.core.bench import format_table, run_bench
+from attnstudio.core import backends
+from attnstudio.core.bench import bench_rows, format_table, run_bench
+from attnstudio.core.errors import AttnStudioError
 
 
 def bench(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -142,3 +147,52 @@ def test_bench_without_gui_never_imports_qt(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     assert proc.returncode == 0, proc.stderr
+
+
+class EventCupy(FakeCupy):
+    """A working fake CuPy with CUDA events that report 2.5 ms between any two, and a memory pool."""
+
+    freed = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        events: list[str] = []
+        self.cuda.Event = lambda: types.SimpleNamespace(record=lambda: events.append("record"),
+                                                        synchronize=lambda: events.append("sync"))
+        self.cuda.get_elapsed_time = lambda start, end: 2.5
+        self.events = events
+
+    def get_default_memory_pool(self) -> types.SimpleNamespace:
+        def free() -> None:
+            EventCupy.freed += 1
+
+        return types.SimpleNamespace(free_all_blocks=free)
+
+
+def test_a_gpu_is_timed_by_cuda_events_and_its_pool_emptied_after_each_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = EventCupy()
+    monkeypatch.setattr(backends, "_import_cupy", lambda: fake)
+    backends.cupy_status.cache_clear()
+    try:
+        rows = [r for r in bench_rows([4, 8], d_k=4, repeat=3) if r["backend"] == "cupy"]
+    finally:
+        backends.cupy_status.cache_clear()
+    assert [(r["n"], r["median_ms"], r["min_ms"], r["clock"], r["device"], r["threads"]) for r in rows] == [
+        (4, 2.5, 2.5, "CUDA events", "Fake GPU 80GB", None), (8, 2.5, 2.5, "CUDA events", "Fake GPU 80GB", None)]
+    assert fake.events == ["record", "record", "sync"] * 8  # (warm-up + 3) × 2 sizes
+    assert EventCupy.freed == 2
+
+
+def test_a_gpu_that_falls_back_to_numpy_is_not_timed_as_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    class FailsInCompute(EventCupy):
+        def asarray(self, a: object, dtype: object = None) -> np.ndarray:
+            raise RuntimeError("cudaErrorLaunchFailure")
+
+    monkeypatch.setattr(backends, "_import_cupy", FailsInCompute)
+    backends.cupy_status.cache_clear()
+    try:
+        with pytest.raises(AttnStudioError, match="cupy could not be timed: GPU failed, computed on the CPU: "
+                                                  "RuntimeError: cudaErrorLaunchFailure"):
+            list(bench_rows([4], d_k=4, repeat=1))
+    finally:
+        backends.cupy_status.cache_clear()
