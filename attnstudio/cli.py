@@ -536,6 +536,8 @@ def _gui_latency(sizes: list[int], edits: int, cold_runs: int) -> dict[str, obje
     try:
         edit = measure_edit_latency(sizes, edits)
         cold = measure_cold_start(cold_runs)
+    except ImportError as exc:  # PySide6 or pyqtgraph missing: the window cannot be measured
+        raise AttnStudioError(f"--gui needs the window's packages: {exc}") from None
     except (RuntimeError, TimeoutError, subprocess.TimeoutExpired) as exc:
         lines = str(exc).strip().splitlines()
         raise AttnStudioError(f"--gui: {lines[0] if lines else type(exc).__name__}") from None

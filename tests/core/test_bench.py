@@ -196,3 +196,15 @@ def test_a_gpu_that_falls_back_to_numpy_is_not_timed_as_the_gpu(monkeypatch: pyt
             list(bench_rows([4], d_k=4, repeat=1))
     finally:
         backends.cupy_status.cache_clear()
+
+
+def test_gui_without_the_windows_packages_is_one_line(capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU machines have no PySide6: --gui says what is missing instead of a traceback."""
+    for name in ("PySide6", "PySide6.QtCore", "PySide6.QtWidgets"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as when not installed
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    code, out, err = bench(capsys, "--sizes", "4", "--repeat", "1", "--d-k", "4", "--gui", "--gui-sizes", "8")
+    assert code == 2 and out.startswith("# float32")  # the table was measured and printed first
+    assert err.splitlines()[-1].startswith("attnstudio: error: --gui needs the window's packages: "
+                                           "import of PySide6.QtCore halted"), err
