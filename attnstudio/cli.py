@@ -233,11 +233,19 @@ def build_sub_parsers() -> argparse.ArgumentParser:
     rc.add_argument("--list", action="store_true", required=True,
                     help="print one line per recovery file: its path, time and sentence")
 
-    be = sub.add_parser("bench", help="time the pipeline against N on each available backend")
-    be.add_argument("--sizes", default="16,64,256,1024,2048", help="comma-separated token counts")
+    be = sub.add_parser("bench", help="time the pipeline against N on each available backend, PyTorch as a peer")
+    be.add_argument("--sizes", nargs="+", default=["16,64,256,1024,2048"], metavar="N",
+                    help="token counts, separated by spaces or commas")
     be.add_argument("--d-k", type=int, default=64)
-    be.add_argument("--repeat", type=int, default=5)
+    be.add_argument("--repeat", type=int, default=5, help="timings per size after one warm-up (the median counts)")
     be.add_argument("--format", choices=("table", "json"), default="table")
+    be.add_argument("--json", metavar="PATH", help="also write the figures and the machine to this JSON file")
+    be.add_argument("--gui", action="store_true", help="also measure edit → repaint and cold start to first "
+                    "paint in the window (offscreen)")
+    be.add_argument("--gui-sizes", nargs="+", default=["8,64,512,2048"], metavar="N",
+                    help="token counts of the edit → repaint measurement")
+    be.add_argument("--gui-edits", type=int, default=20, help="edits timed at each of --gui-sizes")
+    be.add_argument("--cold-runs", type=int, default=3, help="cold starts timed (the median counts)")
     return parser
 
 
@@ -467,24 +475,90 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_bench(args: argparse.Namespace) -> int:
-    from attnstudio.core.bench import format_table, run_bench
+def _token_counts(option: str, values: list[str]) -> list[int]:
+    """``--sizes 16 64`` or ``--sizes 16,64`` as whole numbers; AttnStudioError otherwise."""
+    from attnstudio.core.errors import AttnStudioError
 
+    text = " ".join(values)
     try:
-        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        sizes = [int(s) for s in text.replace(",", " ").split()]
     except ValueError:
-        return _fail(f"--sizes must be comma-separated whole numbers, not {args.sizes!r}")
+        raise AttnStudioError(f"{option} must be whole numbers separated by spaces or commas, not {text!r}") from None
     if not sizes or min(sizes) < 1 or max(sizes) > 65536:
-        return _fail("--sizes must be token counts from 1 to 65536")
-    if not 1 <= args.repeat <= 1000:
-        return _fail(f"--repeat must be 1..1000, not {args.repeat}")
+        raise AttnStudioError(f"{option} must be token counts from 1 to 65536")
+    return sizes
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from attnstudio.core.atomic import check_target, write_bytes
+    from attnstudio.core.bench import format_table, machine_info, run_bench
+
+    sizes = _token_counts("--sizes", args.sizes)
+    gui_sizes = _token_counts("--gui-sizes", args.gui_sizes)
+    for option, value, top in (("--repeat", args.repeat, 1000), ("--gui-edits", args.gui_edits, 1000),
+                               ("--cold-runs", args.cold_runs, 100)):
+        if not 1 <= value <= top:
+            return _fail(f"{option} must be 1..{top}, not {value}")
+    if args.json is not None:
+        check_target(args.json)  # a path that cannot be written is refused before minutes of timing
+    machine = machine_info()  # before timing: the load average is then the other programs'
     rows = run_bench(sizes, d_k=args.d_k, repeat=args.repeat, progress=sys.stderr)
+    doc: dict[str, object] = {"machine": machine, "d_k": args.d_k, "repeat": args.repeat, "rows": rows}
+    if args.format == "table":
+        sys.stdout.write(format_table(rows, machine))
+        sys.stdout.flush()
+    if args.gui:
+        gui = _gui_latency(gui_sizes, args.gui_edits, args.cold_runs)
+        doc["gui"] = gui
+        if args.format == "table":
+            sys.stdout.write(_gui_table(gui))
     if args.format == "json":
-        json.dump(rows, sys.stdout, indent=1)
+        json.dump(doc, sys.stdout, indent=1, allow_nan=False)
         sys.stdout.write("\n")
-    else:
-        sys.stdout.write(format_table(rows))
+    if args.json is not None:
+        write_bytes(args.json, (json.dumps(doc, indent=1, allow_nan=False) + "\n").encode("utf-8"))
     return 0
+
+
+def _gui_latency(sizes: list[int], edits: int, cold_runs: int) -> dict[str, object]:
+    """Edit → repaint medians at each N and cold start to first paint, measured by
+    qt/latency.py in the real window, offscreen (imported here: bench alone never loads Qt)."""
+    import statistics
+    import subprocess
+
+    from attnstudio.core.errors import AttnStudioError
+
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the measurement is defined offscreen, display or not
+    from attnstudio.qt.latency import measure_cold_start, measure_edit_latency
+
+    print(f"bench: measuring edit → repaint at N = {', '.join(map(str, sizes))} ({edits} edits each) and "
+          f"{cold_runs} cold start(s)…", file=sys.stderr, flush=True)
+    try:
+        edit = measure_edit_latency(sizes, edits)
+        cold = measure_cold_start(cold_runs)
+    except ImportError as exc:  # PySide6 or pyqtgraph missing: the window cannot be measured
+        raise AttnStudioError(f"--gui needs the window's packages: {exc}") from None
+    except (RuntimeError, TimeoutError, subprocess.TimeoutExpired) as exc:
+        lines = str(exc).strip().splitlines()
+        raise AttnStudioError(f"--gui: {lines[0] if lines else type(exc).__name__}") from None
+    return {
+        "edit_ms": {str(r.n): r.median_ms for r in edit},
+        "edit_p90_ms": {str(r.n): r.p90_ms for r in edit},
+        "edit_compute_ms": {str(r.n): r.compute_median_ms for r in edit},
+        "edits": edits,
+        "cold_start_s": statistics.median(cold),
+        "cold_start_runs_s": cold,
+    }
+
+
+def _gui_table(gui: dict) -> str:  # type: ignore[type-arg]
+    lines = ["", "edit → repaint: one W_Q cell, weights stage on view, offscreen 1280×720, NumPy "
+             f"(median of {gui['edits']} edits)", f"{'N':>7} {'median ms':>10} {'p90 ms':>8} {'compute ms':>11}"]
+    for n, ms in gui["edit_ms"].items():
+        lines.append(f"{n:>7} {ms:>10.1f} {gui['edit_p90_ms'][n]:>8.1f} {gui['edit_compute_ms'][n]:>11.1f}")
+    runs = ", ".join(f"{s:.2f}" for s in gui["cold_start_runs_s"])
+    lines.append(f"cold start to first paint: {gui['cold_start_s']:.2f} s (median of {runs})")
+    return "\n".join(lines) + "\n"
 
 
 _COMMANDS = {"trace": _cmd_trace, "lessons": _cmd_lessons, "export": _cmd_export, "bench": _cmd_bench,

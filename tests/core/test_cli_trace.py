@@ -154,7 +154,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bench_times_numpy_and_reports_rows(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_cli(capsys, "bench", "--sizes", "4,8", "--repeat", "1", "--d-k", "8", "--format", "json")
     assert code == 0, err
-    rows = json.loads(out)
+    rows = json.loads(out)["rows"]
     numpy_rows = [r for r in rows if r["backend"] == "numpy"]
     assert [r["n"] for r in numpy_rows] == [4, 8]
     assert all(r["median_ms"] > 0 and r["scores_per_head"] == r["n"] ** 2 for r in numpy_rows)

@@ -105,6 +105,7 @@ def test_labels_follow_the_blocks():
     assert len(reduce_labels(tokens, 3)) == math.ceil(len(tokens) / 3)
 
 
+@pytest.mark.gpu
 def test_cupy_pooling_matches_numpy():
     cp = pytest.importorskip("cupy")
     try:
