@@ -195,14 +195,14 @@ def attention_weights(masked: Any, name: str, temperature: float, xp: Any = np) 
     """
     if name == "naive-softmax":
         return naive_softmax(masked / temperature, xp)
-    m = xp.max(masked, axis=-1, keepdims=True)
+    m = masked.max(axis=-1, keepdims=True)
     x = masked - xp.where(xp.isfinite(m), m, 0.0)
     if temperature != 1:  # x / 1 is x, bit for bit
         xp.divide(x, temperature, out=x)
-    if name != "softmax" or bool(xp.any(xp.isposinf(m))):
+    if name != "softmax" or bool((m == xp.inf).any()):
         return normalize(name, x, xp)
     xp.exp(x, out=x)
-    xp.divide(x, xp.sum(x, axis=-1, keepdims=True), out=x)
+    xp.divide(x, x.sum(axis=-1, keepdims=True), out=x)
     return x
 
 
@@ -227,7 +227,7 @@ def _entropy(p: Any, positive: Any, valid: Any, xp: Any) -> Any:
     xp.copyto(t, p, where=positive)
     xp.log2(t, out=t)
     xp.multiply(t, p, out=t)  # where p ≤ 0: 0·p, which is 0 (−0.0 adds nothing either)
-    h = 0.0 - xp.sum(t, axis=-1)
+    h = 0.0 - t.sum(axis=-1)
     return xp.where(valid, h, xp.nan)
 
 
@@ -245,9 +245,9 @@ def weight_stats(w: Any, xp: Any = np) -> tuple[Any, Any, int]:
     (NaN and ±∞ survive a sum; N weights of at most 1 cannot overflow it). That spares
     one full isfinite pass for the entropy's test, and the count's pass when nothing is bad.
     """
-    sums = xp.sum(w, axis=-1)
+    sums = w.sum(axis=-1)
     finite_rows = xp.isfinite(sums)
     positive = w > 0
-    entropy = _entropy(w, positive, finite_rows & xp.any(positive, axis=-1), xp)
-    bad = 0 if bool(xp.all(finite_rows)) else count_nonfinite(w, xp)
+    entropy = _entropy(w, positive, finite_rows & positive.any(axis=-1), xp)
+    bad = 0 if bool(finite_rows.all()) else count_nonfinite(w, xp)
     return sums, entropy, bad
