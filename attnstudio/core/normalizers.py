@@ -188,10 +188,10 @@ def attention_weights(masked: Any, name: str, temperature: float, xp: Any = np) 
     unshifted: showing its overflow is its purpose. Call inside np.errstate(over="ignore",
     invalid="ignore") on NumPy.
 
-    Softmax is done in one scratch array, in place: after the shift every row's max is 0 (or
-    NaN, or −∞ for a row with every key masked), so ``softmax``'s own shift subtracts 0 and
-    changes no bit; exp, sum and divide give its numbers exactly. Only a row whose max is +∞
-    needs ``softmax``'s even split over its +∞ entries.
+    On NumPy, softmax is done in one scratch array, in place: after the shift every row's max
+    is 0 (or NaN, or −∞ for a row with every key masked), so ``softmax``'s own shift subtracts
+    0 and changes no bit; exp, sum and divide give its numbers exactly. Only a row whose max
+    is +∞ needs ``softmax``'s even split over its +∞ entries.
     """
     if name == "naive-softmax":
         return naive_softmax(masked / temperature, xp)
@@ -199,7 +199,9 @@ def attention_weights(masked: Any, name: str, temperature: float, xp: Any = np) 
     x = masked - xp.where(xp.isfinite(m), m, 0.0)
     if temperature != 1:  # x / 1 is x, bit for bit
         xp.divide(x, temperature, out=x)
-    if name != "softmax" or bool((m == xp.inf).any()):
+    # On CuPy the +∞ test would wait for the GPU once more per head: there ``softmax`` itself
+    # (same numbers) is cheaper than the wait.
+    if name != "softmax" or xp is not np or bool((m == xp.inf).any()):
         return normalize(name, x, xp)
     xp.exp(x, out=x)
     xp.divide(x, x.sum(axis=-1, keepdims=True), out=x)
