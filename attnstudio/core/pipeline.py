@@ -168,8 +168,8 @@ def attend(
     every key hidden gets weights of exactly 0 (not softmax's 0/0 = NaN): core/masks.py.
     ``direct`` names the matrices among q, k, v the user gave (HeadTrace.direct).
 
-    Each stage the trace keeps is one new array; the scratch work between stages is done in
-    place in them: besides its stages a head allocates one float N × N scratch (the entropy's).
+    Each stage the trace keeps is one new array, and the work between stages is done in place
+    in them: with softmax on NumPy a head's only other N × N float array is the entropy's.
     """
     scores = q @ k.T
     scaled = scores / math.sqrt(q.shape[1]) if settings.scale else scores
