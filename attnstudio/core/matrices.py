@@ -57,8 +57,10 @@ def check_matrix(name: str, value: Any, shape: tuple[int, int] | None = None) ->
         raise MatrixError(
             f"{name} must be {shape[0]} × {shape[1]}, got {arr.shape[0]} × {arr.shape[1]}"
         )
-    bad = ~np.isfinite(arr) | (np.abs(arr) > MAX_ABS)
-    if bad.any():
+    # Two reductions and no temporary decide the common case, every cell fine (a NaN fails
+    # both comparisons); only a bad matrix pays for finding its first bad cell.
+    if arr.size and not (arr.max() <= MAX_ABS and arr.min() >= -MAX_ABS):
+        bad = ~np.isfinite(arr) | (np.abs(arr) > MAX_ABS)
         r, c = (int(i) for i in np.argwhere(bad)[0])
         v = arr[r, c]
         what = "not a number (NaN)" if np.isnan(v) else ("infinite" if np.isinf(v) else f"{v:g}, too large")

@@ -179,17 +179,77 @@ def normalize(name: str, x: Any, xp: Any = np) -> Any:
     return NORMALIZERS[name](x, xp)
 
 
+def attention_weights(masked: Any, name: str, temperature: float, xp: Any = np) -> Any:
+    """A = normalize(S' / T) row by row, as a new array (``masked`` is left as it is).
+
+    The stable normalizers ignore a constant added to a row, so the row's max is subtracted
+    before dividing by T: with a tiny T (1e-320) a row of negative scores would otherwise
+    become all −∞ (softmax NaN, sparsemax uniform) instead of one-hot. naive-softmax stays
+    unshifted: showing its overflow is its purpose. Call inside np.errstate(over="ignore",
+    invalid="ignore") on NumPy.
+
+    On NumPy, softmax is done in one scratch array, in place: after the shift every row's max
+    is 0 (or NaN, or −∞ for a row with every key masked), so ``softmax``'s own shift subtracts
+    0 and changes no bit; exp, sum and divide give its numbers exactly. Only a row whose max
+    is +∞ needs ``softmax``'s even split over its +∞ entries.
+    """
+    if name == "naive-softmax":
+        return naive_softmax(masked / temperature, xp)
+    m = masked.max(axis=-1, keepdims=True)
+    x = masked - xp.where(xp.isfinite(m), m, 0.0)
+    if temperature != 1:  # x / 1 is x, bit for bit
+        xp.divide(x, temperature, out=x)
+    # On CuPy the +∞ test would wait for the GPU once more per head: there ``softmax`` itself
+    # (same numbers) is cheaper than the wait.
+    if name != "softmax" or xp is not np or bool((m == xp.inf).any()):
+        return normalize(name, x, xp)
+    xp.exp(x, out=x)
+    xp.divide(x, x.sum(axis=-1, keepdims=True), out=x)
+    return x
+
+
 def row_entropy(p: Any, xp: Any = np) -> Any:
     """H(p) = −Σ p log₂ p per row, in bits (0·log 0 = 0): 0 for one-hot, log₂ N for uniform.
 
     A row holding NaN or ±∞ (naive softmax overflowed), or all zeros (naive softmax's sum
     overflowed), is no distribution and has no entropy: NaN, not 0.
     """
-    safe = xp.where(p > 0, p, 1.0)
-    h = 0.0 - xp.sum(xp.where(p > 0, p * xp.log2(safe), 0.0), axis=-1)
-    return xp.where(xp.all(xp.isfinite(p), axis=-1) & xp.any(p > 0, axis=-1), h, xp.nan)
+    p = xp.asarray(p)
+    positive = p > 0
+    return _entropy(p, positive, xp.all(xp.isfinite(p), axis=-1) & xp.any(positive, axis=-1), xp)
+
+
+def _entropy(p: Any, positive: Any, valid: Any, xp: Any) -> Any:
+    """−Σ p log₂ p over the ``positive`` entries of each row; NaN where ``valid`` is False.
+
+    One scratch array: ones where p ≤ 0 (log₂ 1 = 0, so they add nothing), p elsewhere; its
+    log taken and multiplied by p in place.
+    """
+    t = xp.ones_like(p)
+    xp.copyto(t, p, where=positive)
+    xp.log2(t, out=t)
+    xp.multiply(t, p, out=t)  # where p ≤ 0: 0·p, which is 0 (−0.0 adds nothing either)
+    h = 0.0 - t.sum(axis=-1)
+    return xp.where(valid, h, xp.nan)
 
 
 def count_nonfinite(a: Any, xp: Any = np) -> int:
     """How many entries of ``a`` are NaN or ±∞."""
-    return int(xp.sum(~xp.isfinite(a)))
+    return int(a.size - xp.count_nonzero(xp.isfinite(a)))
+
+
+def weight_stats(w: Any, xp: Any = np) -> tuple[Any, Any, int]:
+    """Row sums, row entropies (``row_entropy``) and non-finite count (``count_nonfinite``) of
+    the weights a normalizer gave, sharing their passes over the N × N array.
+
+    Every finite weight lies in [0, 1] (each normalizer divides by a sum of non-negative
+    terms, or clips at 0), so a row's sum is finite exactly when each of its weights is
+    (NaN and ±∞ survive a sum; N weights of at most 1 cannot overflow it). That spares
+    one full isfinite pass for the entropy's test, and the count's pass when nothing is bad.
+    """
+    sums = w.sum(axis=-1)
+    finite_rows = xp.isfinite(sums)
+    positive = w > 0
+    entropy = _entropy(w, positive, finite_rows & positive.any(axis=-1), xp)
+    bad = 0 if bool(finite_rows.all()) else count_nonfinite(w, xp)
+    return sums, entropy, bad

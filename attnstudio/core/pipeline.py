@@ -30,7 +30,7 @@ from attnstudio.core.errors import MatrixError
 from attnstudio.core.masks import Cell, check_cells, check_padding, empty_rows, mask_matrix
 from attnstudio.core.matrices import DIRECT_MATRICES, check_direct, check_matrix
 from attnstudio.core.memory import check_memory
-from attnstudio.core.normalizers import count_nonfinite, naive_softmax_warnings, normalize, row_entropy
+from attnstudio.core.normalizers import attention_weights, naive_softmax_warnings, weight_stats
 from attnstudio.core.settings import Settings
 from attnstudio.core.tokenize import check_text, tokenize
 from attnstudio.core.trace import HeadTrace, LayerTrace, Trace
@@ -132,7 +132,7 @@ def _run(
             q = dev(given["q"]) if "q" in given else layer_in @ dev(hw.w_q)
             k = dev(given["k"]) if "k" in given else layer_in @ dev(hw.w_k)
             v = dev(given["v"]) if "v" in given else layer_in @ dev(hw.w_v)
-            head = attend(q, k, v, settings, xp, mask)
+            head = attend(q, k, v, settings, xp, mask, frozenset(given))
             bad = head.nonfinite_weights
             if settings.normalizer == "naive-softmax":
                 # Its input as normalize saw it; a sum that overflows leaves every weight 0, which
@@ -145,7 +145,7 @@ def _run(
                     f"layer {li + 1}, head {hi + 1}: {bad} weight(s) are not finite "
                     f"({settings.normalizer} overflowed)"
                 )
-            heads.append(replace(head, direct=frozenset(given)))
+            heads.append(head)
         concat = xp.concatenate([h.output for h in heads], axis=1)
         out = concat @ dev(lw.w_o)
         residual = layer_in + out if settings.residual else out
@@ -157,36 +157,34 @@ def _run(
                  padding=padding, mask_cells=cells)
 
 
-def attend(q: Any, k: Any, v: Any, settings: Settings, xp: Any = np, mask: Any | None = None) -> HeadTrace:
+def attend(
+    q: Any, k: Any, v: Any, settings: Settings, xp: Any = np, mask: Any | None = None,
+    direct: frozenset[str] = frozenset(),
+) -> HeadTrace:
     """One head's stages from its q, k, v: scores, scaled, masked, weights and output.
 
     ``mask`` (N × N booleans on the device, True = hidden) is the mask to apply; None builds
     the causal one when ``settings.mask`` is "causal" and masks nothing otherwise. A row with
     every key hidden gets weights of exactly 0 (not softmax's 0/0 = NaN): core/masks.py.
+    ``direct`` names the matrices among q, k, v the user gave (HeadTrace.direct).
+
+    Each stage the trace keeps is one new array, and the work between stages is done in place
+    in them: with softmax on NumPy a head's only other N × N float array is the entropy's.
     """
     scores = q @ k.T
     scaled = scores / math.sqrt(q.shape[1]) if settings.scale else scores
     if mask is None and settings.mask == "causal":
         mask = xp.asarray(np.triu(np.ones(scores.shape, dtype=bool), k=1))
-    masked = scaled if mask is None else xp.where(mask, -xp.inf, scaled)
+    masked = scaled
+    if mask is not None:
+        masked = scaled.copy()
+        xp.copyto(masked, -xp.inf, where=mask)
     with np.errstate(over="ignore", invalid="ignore"):
-        logits = masked
-        if settings.normalizer != "naive-softmax":
-            # The stable normalizers ignore a constant added to a row, so subtract the row's
-            # max before dividing by T: with a tiny T (1e-320) a row of negative scores would
-            # otherwise become all −∞ (softmax NaN, sparsemax uniform) instead of one-hot.
-            # naive-softmax stays unshifted: showing its overflow is its purpose.
-            m = xp.max(masked, axis=-1, keepdims=True)
-            logits = masked - xp.where(xp.isfinite(m), m, 0.0)
-        weights = normalize(settings.normalizer, logits / settings.temperature, xp)
+        weights = attention_weights(masked, settings.normalizer, settings.temperature, xp)
         if mask is not None:
             # A masked key gets exactly 0 whatever the normalizer's rounding; a row with no key
             # left gets 0 everywhere instead of NaN (softmax) or 1/N (sparsemax, entmax).
-            weights = xp.where(mask | xp.all(mask, axis=-1, keepdims=True), 0.0, weights)
+            xp.copyto(weights, 0.0, where=mask | xp.all(mask, axis=-1, keepdims=True))
         output = weights @ v
-    return HeadTrace(
-        q, k, v, scores, scaled, masked, weights, output,
-        row_sums=xp.sum(weights, axis=-1),
-        row_entropy=row_entropy(weights, xp),
-        nonfinite_weights=count_nonfinite(weights, xp),
-    )
+        row_sums, entropy, bad = weight_stats(weights, xp)
+    return HeadTrace(q, k, v, scores, scaled, masked, weights, output, row_sums, entropy, bad, direct)
