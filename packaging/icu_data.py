@@ -166,14 +166,20 @@ def prune_library(library: Path, qt_libraries: list[Path], workdir: Path) -> Pat
     version = library.name.split(".so.", 1)[-1].split(".")[0]
     calls = set().union(*(icu_imports(p, version) for p in qt_libraries))
     unknown = sorted(c for c in calls if not QT_MAY_CALL.fullmatch(c))
-    if unknown or not (shutil.which("as") and shutil.which("ld")):
-        why = f"Qt imports ICU functions the rules were not checked for: {', '.join(unknown)}" if unknown \
-            else "binutils' as/ld are not installed"
+    symbol = f"icudt{version}_dat"
+    why = ""
+    if unknown:
+        why = f"Qt imports ICU functions the rules were not checked for: {', '.join(unknown)}"
+    elif not (shutil.which("as") and shutil.which("ld")):
+        why = "binutils' as/ld are not installed"
+    else:
+        try:
+            pruned, removed = prune_package(package_of(library.read_bytes(), symbol))
+        except ValueError as error:  # a big-endian or otherwise unexpected build of ICU
+            why = str(error)
+    if why:
         print(f"prune ICU data: kept whole — {why}", file=sys.stderr, flush=True)
         return library
-    symbol = f"icudt{version}_dat"
-    full = package_of(library.read_bytes(), symbol)
-    pruned, removed = prune_package(full)
     for reason, entries in removed.items():
         if entries:
             size = sum(n for _, n in entries)

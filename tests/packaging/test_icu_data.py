@@ -179,6 +179,12 @@ def test_a_qt_that_calls_more_of_icu_keeps_the_whole_data(tmp_path, capsys):
     assert "kept whole" in capsys.readouterr().err and not list(tmp_path.iterdir())
 
 
+def test_a_library_without_the_data_symbol_is_kept_as_it_is(tmp_path, capsys):
+    code = next(QT_LIB.glob("libicuuc.so.*"))  # imports icudt<N>_dat rather than defining it
+    assert icu_data.prune_library(code, [QT_LIB / "libQt6Core.so.6"], tmp_path) == code
+    assert f"defines no {SYMBOL}" in capsys.readouterr().err
+
+
 def test_the_toc_swaps_only_the_data_library(tmp_path, monkeypatch):
     monkeypatch.setattr(icu_data, "prune_library", lambda lib, others, work: (
         tmp_path / lib.name if all(not p.name.startswith("libicu") for p in others) else lib))
