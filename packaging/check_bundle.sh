@@ -2,7 +2,8 @@
 # CI: build the bundle (packaging/build.sh), then run the built executable's --self-test
 # from an empty folder. Fails on a non-zero exit, on a missing summary line, or on ANY
 # line the executable writes to stderr (the self-test itself prints nothing there when
-# all is well; a stray line is a warning a lecturer would see too).
+# all is well; a stray line is a warning a lecturer would see too), and on a bundle over
+# its size budget (ATTNSTUDIO_BUNDLE_MAX_MB, default 150: every file's bytes, as du -sb counts).
 # Prints the bundle's size, the self-test's summary and the time to the first painted window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,14 @@ trap 'rm -rf "$scratch"' EXIT
 run_bundle() {  # run the executable from an empty folder, with nothing from this checkout on the path
   (cd "$scratch" && env -u PYTHONPATH -u PYTHONHOME -u PYTHONSTARTUP timeout 300 "$exe" "$@")
 }
+
+max_mb=${ATTNSTUDIO_BUNDLE_MAX_MB:-150}
+bytes=$(du -sb "$root/dist/attnstudio" | cut -f1)
+if [ "$bytes" -gt $((max_mb * 1000000)) ]; then
+  echo "check_bundle: error: the bundle is $((bytes / 1000000)) MB, over its ${max_mb} MB budget" \
+       "(packaging/README.md says what it leaves out and why)" >&2
+  exit 1
+fi
 
 status=0
 run_bundle --self-test >"$scratch/out" 2>"$scratch/err" || status=$?
