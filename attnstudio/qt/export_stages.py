@@ -39,11 +39,25 @@ _TITLES = dict(STAGES)
 
 
 def format_for(out: str | os.PathLike[str], fmt: str | None) -> str:
-    """The format asked for, or the one the output file's suffix names (png when neither)."""
+    """The format asked for, or the one the output file's suffix names (png when it has none).
+
+    A suffix that names no format a stage exports as (``stage.pdf``, ``stage.jpg``) is
+    refused rather than given PNG bytes under a name that promises something else.
+    """
     if fmt:
-        return fmt.lower()
+        fmt = fmt.lower()
+        if fmt == "pdf":
+            raise AttnStudioError("a PDF holds a lesson's steps (--lesson ID --out FILE.pdf); one stage exports "
+                                  f"as {', '.join(FORMATS)}")
+        return fmt
     suffix = Path(os.fspath(out)).suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else "png"
+    if not suffix or suffix in FORMATS:
+        return suffix or "png"
+    if suffix == "pdf":
+        raise AttnStudioError(f"{os.fspath(out)}: a PDF holds a lesson's steps (--lesson ID --out FILE.pdf); one "
+                              f"stage exports as {', '.join(FORMATS)}")
+    raise AttnStudioError(f"{os.fspath(out)}: .{suffix} is not a format a stage exports as: use "
+                          f"{', '.join(FORMATS)} (the suffix or --format)")
 
 
 def export_work(snap: Snapshot, out: str | os.PathLike[str], fmt: str, stage: str | None = None,

@@ -29,3 +29,27 @@ def test_a_picture_of_work_the_core_refuses_is_one_line_and_no_file(
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(f"attnstudio: error: {message}") and err.count("\n") == 1, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "message"),
+    [
+        ("stage.pdf", None, "stage.pdf: a PDF holds a lesson's steps (--lesson ID --out FILE.pdf); one stage"),
+        ("stage.png", "pdf", "a PDF holds a lesson's steps"),
+        ("stage.jpg", None, "stage.jpg: .jpg is not a format a stage exports as: use png, svg, gif, csv, npy"),
+    ],
+    ids=["pdf suffix", "pdf format", "unknown suffix"],
+)
+def test_a_stage_is_not_written_under_a_name_that_promises_another_format(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, fmt: str | None, message: str) -> None:
+    out = tmp_path / name
+    code = main(["export", "--sentence", "the cat sat", "--out", str(out), *(["--format", fmt] if fmt else [])])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stage_named_without_a_suffix_is_a_png(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "stage"
+    assert main(["export", "--sentence", "the cat sat", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
