@@ -301,7 +301,10 @@ class TokenAxis(pg.AxisItem):
         self.setTicks([[], []])
 
     def set_labels(self, labels: Sequence[str]) -> None:
-        self._labels = [_elide(str(s)) for s in labels]
+        shown = [_elide(str(s)) for s in labels]
+        if shown == self._labels:
+            return  # the same tokens: measuring and redrawing 256 labels again cost 3 ms an edit
+        self._labels = shown
         self._width = None
         self._relayout()
 
