@@ -57,4 +57,5 @@ def test_rounded_row_sums_add_the_cells_as_printed():
     want = _rounded_sums_by_hand(cells, masked)
     assert got.shape == (40,)
     np.testing.assert_array_equal(got, np.array(want))
-    np.testing.assert_array_equal(rounded_row_sums(cells[6]), _rounded_sums_by_hand(cells[6:7], np.zeros((1, 40), bool)))
+    one_row = _rounded_sums_by_hand(cells[6:7], np.zeros((1, 40), bool))
+    np.testing.assert_array_equal(rounded_row_sums(cells[6]), one_row)  # a vector is one row
