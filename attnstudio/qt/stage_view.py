@@ -276,8 +276,12 @@ class StageView(QWidget):
         hovered (it costs no height). Takes effect from the next stage shown."""
         self.prompt = "" if above else text
         text = text if above else ""
+        state = "yes" if answered else "no"
+        if (text, state, bool(text)) == (self.question.text(), self.question.property("answered"),
+                                         not self.question.isHidden()):
+            return  # as shown (every edit asks again): restyling it cost a style pass
         self.question.setText(text)
-        self.question.setProperty("answered", "yes" if answered else "no")
+        self.question.setProperty("answered", state)
         self.question.style().unpolish(self.question)
         self.question.style().polish(self.question)
         self.question.setVisible(bool(text))

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from attnstudio.core.numbers import BELOW_CELL, MASKED_MARK, format_weight, parse_shown
+from attnstudio.core.numbers import BELOW_CELL, MASKED_MARK, format_column, format_weight, parse_shown, reads_as
 from attnstudio.qt.weights_side import WeightsSide, rounded_row_sums
 
 
@@ -59,3 +59,19 @@ def test_rounded_row_sums_add_the_cells_as_printed():
     np.testing.assert_array_equal(got, np.array(want))
     one_row = _rounded_sums_by_hand(cells[6:7], np.zeros((1, 40), bool))
     np.testing.assert_array_equal(rounded_row_sums(cells[6]), one_row)  # a vector is one row
+
+
+def test_rows_marked_are_those_whose_rounded_cells_do_not_read_as_their_sum(qtbot):
+    side = WeightsSide()
+    qtbot.addWidget(side)
+    rng = np.random.default_rng(11)
+    cells = rng.random((60, 9))
+    cells /= cells.sum(axis=1, keepdims=True)
+    sums = cells.sum(axis=1)
+    # Σ near and at half thousandths, far from 1, NaN: each read as the column prints it.
+    sums[:8] = [0.9995, 1.0005, 0.98951, 1.0104999, 0.5, np.nan, 1.0015, 0.99849999]
+    side.set_rows([str(i) for i in range(60)], sums, np.ones(60), 9, cells=cells)
+    rounded = _rounded_sums_by_hand(cells, np.zeros(cells.shape, bool))
+    want = [i for i, (s, r) in enumerate(zip(sums, rounded))
+            if math.isfinite(s) and not reads_as(r, format_column(s, 3))]
+    assert side.off_rows() == want and len(want) >= 3
