@@ -97,6 +97,18 @@ class ScaleLimits(tuple[float, float]):
         return self
 
 
+def same_limits(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two colour limits colour and label every value alike: the same ends, and for
+    ScaleLimits the same per-row ranges, end labels and captions."""
+    if tuple(a) != tuple(b):
+        return False
+    ra, rb = getattr(a, "rows", None), getattr(b, "rows", None)
+    if (ra is None) != (rb is None) or (ra is not None and not np.array_equal(ra, rb)):
+        return False
+    same_ends = getattr(a, "ends", None) == getattr(b, "ends", None)
+    return same_ends and getattr(a, "captions", ()) == getattr(b, "captions", ())
+
+
 def matrix_values(values: np.ndarray, scale: str, what: str) -> np.ndarray:
     """``values`` as a new float64 matrix (a vector becomes one row), ``scale`` checked;
     ValueError naming ``what`` shows them otherwise."""
