@@ -685,7 +685,7 @@ class MainWindow(QMainWindow):
 
     # ---- hover, selection and one token's view ---------------------------------------------
     def _on_hover(self, name: str, row: int, col: int) -> None:
-        view = {"k": self.stage_view.k_view, "v": self.stage_view.v_view}.get(name, self.heatmap)
+        view = self.stage_view.view_named(name)
         if row < 0 or self.result is None or self.trace is None:
             self.stage_view.set_hovering(view, False)
             return

@@ -151,3 +151,19 @@ def test_the_gpu_is_tried_on_a_worker_after_the_first_paint(qtbot, monkeypatch):
     thread, painted_before = tried[0]
     assert thread != ui and painted_before >= 1
     assert w.trace.backend.name == "numpy" and "CuPy not installed" in w.backend_label.text()
+
+
+def test_heatmaps_built_on_first_use_take_the_theme_and_zoom_of_then(qtbot):
+    w = make_window(qtbot)
+    settle(qtbot, w)
+    w.studio.apply(theme="light", zoom=1.25)
+    w.go_to_stage("projections")  # K's and V's heatmaps are made now
+    tr = settle(qtbot, w)
+    w.toggle_pin()  # and the comparison's three
+    w.studio.set_weight_cell(0, 0, "w_q", 0, 0, 0.5)
+    settle(qtbot, w)
+    qtbot.waitUntil(lambda: w.comparing)
+    for view in (w.heatmap, w.stage_view.k_view, w.stage_view.v_view, *w.compare_view.views()):
+        assert view._theme.name == "light" and view._font_scale == 1.25
+    np.testing.assert_array_equal(w.stage_view.k_view.values(), np.asarray(tr.head().k))
+    np.testing.assert_array_equal(w.stage_view.v_view.values(), np.asarray(tr.head().v))
