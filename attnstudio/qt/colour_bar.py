@@ -62,6 +62,7 @@ class BarAxis:
         self._ends: tuple[str, str] = ("0", "1")
         self._interior = True
         self._captions: tuple[str, ...] = ()
+        self._scale_key: tuple | None = None  # the last set_scale's arguments
         self._caption = ""
         self._font_px = 15.0
         self._color = "#eeeeee"
@@ -81,14 +82,21 @@ class BarAxis:
         """The bar runs from ``lo`` (bottom) to ``hi``; ``ends`` are the labels of its two ends
         (None: the numbers), ``captions`` the wordings of its label, longest first (none:
         no label), ``interior``: whether round values between the ends are labelled too."""
+        ends = ends if ends is not None else (end_text(lo), end_text(hi))
+        captions = tuple(c for c in captions if c)
+        key = (float(lo), float(hi), ends, interior, captions)
+        if key == self._scale_key:
+            return  # as drawn: an edit that keeps the scale keeps the axis's picture (no relayout, no redraw)
+        self._scale_key = key
         self._lo, self._hi = float(lo), float(hi)
-        self._ends = ends if ends is not None else (end_text(lo), end_text(hi))
+        self._ends = ends
         self._interior = interior
-        self._captions = tuple(c for c in captions if c)
+        self._captions = captions
         self._refresh()
 
     def set_font_px(self, px: float) -> None:
         self._font_px = float(px)
+        self._scale_key = None
         self.axis.setStyle(tickFont=px_font(px))
         self._refresh()
 

@@ -47,15 +47,16 @@ class CompareView(QWidget):
         self.where.setObjectName("muted")
         self.what = QLabel(self)
         self.what.setObjectName("stageFormula")
-        self.a_view = HeatmapView(self)
-        self.b_view = HeatmapView(self)
-        self.diff_view = HeatmapView(self)
+        # The three heatmaps are built on first use (_build): most sessions never pin a state,
+        # and three pyqtgraph plots were a fifth of the window's cold start.
+        self._views: list[HeatmapView] = []
+        self._theme = "dark"
+        self._font_scale = 1.0
         self.reason = QLabel(self)
         self.reason.setObjectName("emptyMessage")
         self.reason.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.reason.setWordWrap(True)
         self.diff_stack = QStackedWidget(self)
-        self.diff_stack.addWidget(self.diff_view)
         self.diff_stack.addWidget(self.reason)
 
         head_row = QHBoxLayout()
@@ -66,8 +67,6 @@ class CompareView(QWidget):
         head_row.addWidget(self.where)
         panes = QHBoxLayout()
         panes.setSpacing(6)
-        panes.addWidget(self.a_view, 1)
-        panes.addWidget(self.b_view, 1)
         panes.addWidget(self.diff_stack, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -76,18 +75,42 @@ class CompareView(QWidget):
         layout.addLayout(panes, 1)
         self._panes = panes
         self.comparison: Comparison | None = None
+
+    def _build(self) -> list[HeatmapView]:
+        if self._views:
+            return self._views
+        a, b, diff = self._views = [HeatmapView(self), HeatmapView(self), HeatmapView(self)]
+        self._panes.insertWidget(0, a, 1)
+        self._panes.insertWidget(1, b, 1)
+        self.diff_stack.insertWidget(0, diff)
+        self.diff_stack.setCurrentIndex(0)
         # A and B share their rows and one colour scale: the token labels are drawn once (left
         # of A) and A's colour bar is B's; at 1280 px the room that frees lets each cell print
         # its number. B − A has its own bar (its own scale, centred on 0).
-        self.a_view.set_chrome(row_labels=True, colorbar=False)
-        self.b_view.set_chrome(row_labels=False, colorbar=True)
-        self.diff_view.set_chrome(row_labels=False, colorbar=True)
-        for view in self.views():
+        a.set_chrome(row_labels=True, colorbar=False)
+        b.set_chrome(row_labels=False, colorbar=True)
+        diff.set_chrome(row_labels=False, colorbar=True)
+        for view in self._views:
             view.set_hover_line_visible(False)  # the panes' numbers are the point; no hover arithmetic
+            view.set_theme(self._theme)
+            view.set_font_scale(self._font_scale)
             view.installEventFilter(self)
+        return self._views
+
+    @property
+    def a_view(self) -> HeatmapView:
+        return self._build()[0]
+
+    @property
+    def b_view(self) -> HeatmapView:
+        return self._build()[1]
+
+    @property
+    def diff_view(self) -> HeatmapView:
+        return self._build()[2]
 
     def views(self) -> list[HeatmapView]:
-        return [self.a_view, self.b_view, self.diff_view]
+        return list(self._build())
 
     def show_compare(self, cmp: Comparison, stage: str, name: str, scale: str, layer: int, head: int,
                      a: Side, b: Side, what: str, weights_scale: str = "max") -> None:
@@ -139,16 +162,18 @@ class CompareView(QWidget):
                 self._panes.setStretch(i, w)
 
     def eventFilter(self, obj, ev) -> bool:
-        if ev.type() == QEvent.Type.Resize and obj in self.views():
+        if ev.type() == QEvent.Type.Resize and obj in self._views:
             QTimer.singleShot(0, self._balance)
         return super().eventFilter(obj, ev)
 
     def set_theme(self, theme: str) -> None:
-        for v in self.views():
+        self._theme = theme
+        for v in self._views:  # not yet built: they take it when they are
             v.set_theme(theme)
 
     def set_font_scale(self, f: float) -> None:
-        for v in self.views():
+        self._font_scale = f
+        for v in self._views:
             v.set_font_scale(f)
 
 

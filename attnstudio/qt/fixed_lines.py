@@ -39,6 +39,8 @@ class FixedLinesLabel(QLabel):
         return self._full
 
     def set_full_text(self, text: str) -> None:
+        if text == self._full:
+            return  # the same words (each edit puts the stage's hint back): already fitted
         self._full = text
         self.setToolTip(text if self._shortened(text) else "")
         self._refit()

@@ -121,6 +121,7 @@ class HeatmapView(QWidget):
         self._marks.setZValue(2)
         self._bar: pg.ColorBarItem | None = None
         self._bar_axis: BarAxis | None = None
+        self._bar_shown: tuple | None = None  # the levels and limits the bar was last given
         self._bar = pg.ColorBarItem(values=self._limits, colorMap=colormaps.DIVERGING, interactive=False,
                                     width=22, pen=None)
         self._glw.addItem(self._bar, row=0, col=1)
@@ -207,7 +208,11 @@ class HeatmapView(QWidget):
         self._marks.set_outlines((rows, cols), self._rows_hl, self._cells_hl)
         if self._bar is not None:
             self._set_bar_levels(*self._limits)
-        self._vb.setRange(xRange=(0, max(cols, 1)), yRange=(0, max(rows, 1)), padding=0.0)
+        # The same shape (an edit): the view's range stands, and so do the axes' pictures (setting
+        # it again made pyqtgraph draw both token axes afresh on every edit).
+        ranges = ((0, max(cols, 1)), (0, max(rows, 1)))
+        if [tuple(r) for r in self._vb.viewRange()] != [tuple(map(float, r)) for r in ranges]:
+            self._vb.setRange(xRange=ranges[0], yRange=ranges[1], padding=0.0)
         self._title.setText(title)
         self._title.setVisible(bool(title))
         self._note.setText(note)
@@ -222,6 +227,11 @@ class HeatmapView(QWidget):
         units of the limit (its tick arithmetic overflows near 1.8e308) and says so in its label."""
         assert self._bar is not None and self._bar_axis is not None
         big = max(abs(lo), abs(hi))
+        limits = self._limits
+        shown = (lo, hi, getattr(limits, "ends", None), getattr(limits, "captions", ()))
+        if shown == self._bar_shown:
+            return  # as drawn: unchanged levels keep the bar's picture
+        self._bar_shown = shown
         if big >= 1e100:
             self._bar.setLevels(values=(lo / big, hi / big))
             self._bar_axis.set_scale(lo / big, hi / big, captions=(f"× {format_cell(big)}",))
@@ -247,10 +257,11 @@ class HeatmapView(QWidget):
     def set_chrome(self, *, row_labels: bool = True, colorbar: bool = True) -> None:
         """Show or hide the row labels and the colour bar: matrices side by side that share
         rows and a colour range need them once, and give the room to their cells."""
-        if row_labels:
-            self._plot.showAxis("left")
-        else:
-            self._plot.hideAxis("left")
+        if row_labels != self._left.isVisible():  # showing a shown axis again redrew its labels
+            if row_labels:
+                self._plot.showAxis("left")
+            else:
+                self._plot.hideAxis("left")
         if self._bar is not None and self._bar.isVisible() != colorbar:
             self._bar.setVisible(colorbar)
             # A hidden item keeps its cell in the layout: give the width back as well. Shown

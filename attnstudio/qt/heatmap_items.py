@@ -57,7 +57,8 @@ class CellLayer(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
         self._values = np.zeros((0, 0))
-        self._dark = np.zeros((0, 0), dtype=bool)
+        self._rgba = np.zeros((0, 0, 4), dtype=np.uint8)
+        self._dark_cells: np.ndarray | None = np.zeros((0, 0), dtype=bool)
         self._weights_mask: np.ndarray | None = None  # as given to set_weights
         self._weights = False  # the cells shown are attention weights
         self._hidden = np.zeros((0, 0), dtype=bool)  # weights whose key the mask hid
@@ -101,16 +102,26 @@ class CellLayer(pg.GraphicsObject):
         fits = mask is not None and mask.shape == values.shape
         self._hidden = (mask & ~np.isneginf(values)) if fits and mask is not None else np.zeros(values.shape, bool)
         self._hidden &= ~self._covered
-        self._dark = colormaps.dark_text_on(rgba)
-        if self._hidden.any():
-            grey = np.array([[[*colormaps.MASKED_FILL, 255]]], dtype=np.uint8)
-            self._dark = np.where(self._hidden, colormaps.dark_text_on(grey)[0, 0], self._dark)
+        self._rgba = rgba
+        self._dark_cells: np.ndarray | None = None  # worked out when numbers are first painted
         self._masked_runs = _runs(np.isneginf(values) | self._hidden)
         self._hidden_runs = _runs(self._hidden)
         self._warn_runs = _runs((np.isnan(values) | np.isposinf(values)) & ~self._covered)
         self._forms = None
         self._texts = None
         self.update()
+
+    @property
+    def _dark(self) -> np.ndarray:
+        """True where a cell's number is black (else white), for its colour: only cells large
+        enough for numbers need it, so a 256 × 256 reduced matrix never pays for it."""
+        if self._dark_cells is None:
+            dark = colormaps.dark_text_on(self._rgba)
+            if self._hidden.any():
+                grey = np.array([[[*colormaps.MASKED_FILL, 255]]], dtype=np.uint8)
+                dark = np.where(self._hidden, colormaps.dark_text_on(grey)[0, 0], dark)
+            self._dark_cells = dark
+        return self._dark_cells
 
     def set_numbers(self, on: bool) -> None:
         self._numbers = on
@@ -211,6 +222,7 @@ class CellLayer(pg.GraphicsObject):
     def _paint_numbers(self, p: QPainter, origin: QPointF, step: QPointF, texts: list[list[str]], px: int) -> None:
         p.setFont(px_font(px))
         black, white = QColor(0, 0, 0), QColor(255, 255, 255)
+        dark = self._dark
         for r, line in enumerate(texts):
             y = origin.y() + (r + 0.5) * step.y()
             for c, text in enumerate(line):
@@ -227,7 +239,7 @@ class CellLayer(pg.GraphicsObject):
                     # A plain patch under the label keeps "−∞" / "—" / "NaN" legible over the hatching.
                     fill = colormaps.WARN_FILL if math.isnan(value) or value == math.inf else colormaps.MASKED_FILL
                     p.fillRect(QRectF(corner, size).adjusted(-4, -1, 4, 1), QColor(*fill))
-                p.setPen(black if self._dark[r, c] else white)
+                p.setPen(black if dark[r, c] else white)
                 p.drawStaticText(corner, st)
 
     def _static(self, text: str, px: int) -> QStaticText:
@@ -301,7 +313,10 @@ class TokenAxis(pg.AxisItem):
         self.setTicks([[], []])
 
     def set_labels(self, labels: Sequence[str]) -> None:
-        self._labels = [_elide(str(s)) for s in labels]
+        shown = [_elide(str(s)) for s in labels]
+        if shown == self._labels:
+            return  # the same tokens: measuring and redrawing 256 labels again cost 3 ms an edit
+        self._labels = shown
         self._width = None
         self._relayout()
 

@@ -44,7 +44,7 @@ from attnstudio.core.predict import answer_text
 from attnstudio.core.trace import STAGE_MATRIX, Trace
 from attnstudio.qt import theme as _theme
 from attnstudio.qt.compare_view import CompareView, Side
-from attnstudio.qt.compute_worker import ComputeController
+from attnstudio.qt.compute_worker import ComputeController, hold_gpu_until_painted
 from attnstudio.qt.controls import Controls
 from attnstudio.qt.document import DocumentFeature, work_of
 from attnstudio.qt.export_actions import ExportFeature
@@ -108,6 +108,9 @@ class MainWindow(QMainWindow):
         self.studio: StudioModel = self.studio_qt.model
         self.trace: Trace | None = None
         self.result: Result | None = None
+        # The Result whose display cache is filled (thumbnails, overview, other heads): the large
+        # stage is drawn from a new Result at once, everything else when it is filled.
+        self._filled: Result | None = None
         self._mask_shown = self.studio.settings.mask  # a drawn mask's hint is shown when it is chosen
         self.features: list[Feature] = []
         self._drops: dict[str, Callable[[str], object]] = {}
@@ -246,6 +249,8 @@ class MainWindow(QMainWindow):
         self.models.busy_changed.connect(self._set_busy)
         self.statusBar().addPermanentWidget(self.models.button)
         self._apply_display()
+        if interactive:  # CuPy is imported and tried on a worker after the first paint, never before
+            hold_gpu_until_painted(self, self.compute, self.compute_a)
         self._request()
         self._on_view_changed()
 
@@ -272,6 +277,9 @@ class MainWindow(QMainWindow):
         sq.lesson_changed.connect(self._on_answers_changed)  # a question answered: show its numbers
         self.stage_view.click_answers = self._click_answers
         self.compute.result.connect(self._on_result)
+        self.compute.filled.connect(self._on_filled)
+        # One token's view follows the trace only while it can be seen; shown again, it catches up.
+        self.token_dock.visibilityChanged.connect(lambda on: on and self._show_token_view(raise_dock=False))
         self.compute.busy_changed.connect(self._set_busy)
         self.compute_a.result.connect(self._on_result_a)
         self.compute_a.busy_changed.connect(self._set_busy)
@@ -436,7 +444,7 @@ class MainWindow(QMainWindow):
     def _show_lines(self) -> None:
         """The line view, when it is on view: the weights of the head on view or their mean."""
         tr = self.trace
-        if tr is None or self.view_stack.currentWidget() is not self.line_view:
+        if tr is None or self.view_stack.currentWidget() is not self.line_view or not self._ready():
             return
         layer, head = self.view_index()
         which = None if self.line_view.averaged.isChecked() else head
@@ -446,6 +454,8 @@ class MainWindow(QMainWindow):
         """The overview grid, when it is on view: every layer's and head's weights."""
         res, tr = self.result, self.trace
         if res is None or res.display is None or tr is None or self.view_stack.currentWidget() is not self.head_grid:
+            return
+        if not self._ready():
             return
         s = tr.settings
         matrices = [[res.display.get(li, hi, "weights")[0] for hi in range(s.heads)] for li in range(s.layers)]
@@ -465,7 +475,7 @@ class MainWindow(QMainWindow):
         self._request()
 
     def _request(self) -> None:
-        self.compute.request(self.studio.inputs(), (self.studio.layer, self.studio.head))
+        self.compute.request(self.studio.inputs(), (self.studio.layer, self.studio.head, self.studio.stage))
 
     def _on_result(self, res: Result) -> None:
         if res.empty:
@@ -486,8 +496,16 @@ class MainWindow(QMainWindow):
         self.backend_label.setText(res.trace.backend.label)
         self._tell_gpu_failure(res.trace.backend.reason or "")
         self.timing_label.setText(f"computed in {res.elapsed_ms:.1f} ms")
-        self._update_thumbs()
+        # The stage on view first (its matrices are reduced already): the rest when filled.
         self._show_stage()
+
+    def _on_filled(self, res: Result) -> None:
+        """Every matrix of ``res`` the window may show is reduced for display: the views beside
+        the stage (thumbnails, lines, all heads, one token's view, the editor) catch up."""
+        if res is not self.result:
+            return
+        self._filled = res
+        self._update_thumbs()
         self._show_lines()
         self._show_grid()
         self._show_token_view(raise_dock=False)
@@ -528,10 +546,17 @@ class MainWindow(QMainWindow):
         self._apply_highlights()
         self._show_compare()
 
+    def _ready(self) -> bool:
+        """Whether the Result shown has every matrix reduced for display (else the views
+        beside the stage wait for ``_on_filled``, rather than reduce on the UI thread)."""
+        return self.result is not None and self.result is self._filled
+
     def _update_thumbs(self) -> None:
         res, st = self.result, self.studio
-        if res is None or res.display is None or res.trace is None:
+        if res is None or res.display is None or res.trace is None or not self._ready():
             return
+        if self.stage_strip.compact:
+            return  # hidden while zoomed (_apply_display draws them on coming back)
         layer, head = self.view_index()
         self._thumbs_for = (st.layer, st.head)
         for key, thumb in self.stage_strip.thumbs.items():
@@ -660,7 +685,7 @@ class MainWindow(QMainWindow):
 
     # ---- hover, selection and one token's view ---------------------------------------------
     def _on_hover(self, name: str, row: int, col: int) -> None:
-        view = {"k": self.stage_view.k_view, "v": self.stage_view.v_view}.get(name, self.heatmap)
+        view = self.stage_view.view_named(name)
         if row < 0 or self.result is None or self.trace is None:
             self.stage_view.set_hovering(view, False)
             return
@@ -732,6 +757,8 @@ class MainWindow(QMainWindow):
     def _show_token_view(self, raise_dock: bool) -> None:
         """The token panel shows the selected row of the shown trace (or says how to pick one)."""
         row, tr = self.studio.selected_row, self.trace
+        if not raise_dock and not self.dock_in_front(self.token_dock):
+            return  # not seen: shown again, the dock catches up (visibilityChanged)
         if row < 0 or tr is None or row >= tr.n:
             self.token_panel.clear()
             return

@@ -36,9 +36,14 @@ class MatrixPicture(QWidget):
         a ``colormaps.ScaleLimits`` may give one range per row). ``covered``: True where a
         lesson's question waits for its answer; those cells take the large view's plain slate."""
         v = colormaps.matrix_values(values, scale, "a matrix picture")
+        cov = None if covered is None else np.asarray(covered, dtype=bool)
+        lim = colormaps.default_limits(v, scale) if limits is None else limits
+        if (scale == self._scale and _same(v, self._values) and _same(cov, self._covered)
+                and colormaps.same_limits(lim, self._limits)):
+            return  # the same picture (an edit leaves X's and often other stages' alone): no repaint
         self._values, self._scale = v, scale
-        self._covered = None if covered is None else np.asarray(covered, dtype=bool)
-        self._limits = colormaps.default_limits(v, scale) if limits is None else limits
+        self._covered = cov
+        self._limits = lim
         self._paint_colours()
 
     def set_theme(self, theme: str) -> None:
@@ -77,3 +82,10 @@ class MatrixPicture(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(48, 48)
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """Equal arrays, NaN for NaN (or both None)."""
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f" and b.dtype.kind == "f"))

@@ -75,8 +75,9 @@ class StageView(QWidget):
         # of 30 px chips left an 11-token embeddings preview too short for its numbers.
         self.tokens = TokenStrip(self, text_px=28, lines=2, fit=True)
         self.heatmap = HeatmapView(self)
-        self.k_view = HeatmapView(self)
-        self.v_view = HeatmapView(self)
+        # K and V (the projections stage) are built when first shown (_kv): two pyqtgraph
+        # plots were a third of building the window, which most stages never need.
+        self._kv_views: list[HeatmapView] = []
         self.side = WeightsSide(self)
         self.overview = HeadOverview(self)
 
@@ -94,8 +95,6 @@ class StageView(QWidget):
         # Q carries the token labels and V the colour bar (see show_stage); _balance_qkv sets
         # the stretches so that the three matrices' cells come out equally wide.
         maps.addWidget(self.heatmap, 1)
-        maps.addWidget(self.k_view, 1)
-        maps.addWidget(self.v_view, 1)
         self._maps = maps
         maps.addWidget(self.side)
         maps.addWidget(self.overview)
@@ -122,9 +121,8 @@ class StageView(QWidget):
         layout.addWidget(self.warning)
         layout.addWidget(self.stack, 1)
 
-        self._names = {self.heatmap: "q", self.k_view: "k", self.v_view: "v"}
-        for view in (self.heatmap, self.k_view, self.v_view):
-            view.cellHovered.connect(lambda r, c, v=view: self.cell_hovered.emit(self._names[v], r, c))
+        self._names = {self.heatmap: "q"}
+        self._connect_view(self.heatmap)
         self.heatmap.cellClicked.connect(self._on_clicked)
         self.overview.head_clicked.connect(self.head_clicked)
         self.tokens.token_clicked.connect(self.token_clicked)
@@ -141,11 +139,44 @@ class StageView(QWidget):
         self._hovering: dict[HeatmapView, bool] = {}
         self._hover_lines = True
         self._compact = False
-        for view in self.views():
-            view.installEventFilter(self)
+        self.heatmap.installEventFilter(self)
+
+    def _connect_view(self, view: HeatmapView) -> None:
+        view.cellHovered.connect(lambda r, c, v=view: self.cell_hovered.emit(self._names[v], r, c))
+
+    def _kv(self) -> list[HeatmapView]:
+        """K's and V's heatmaps, built on first use beside Q, in the theme and zoom of now."""
+        if not self._kv_views:
+            for i, name in ((1, "k"), (2, "v")):
+                view = HeatmapView(self)
+                view.hide()
+                self._maps.insertWidget(i, view, 1)
+                self._names[view] = name
+                self._connect_view(view)
+                view.set_theme(self._theme_name)
+                view.set_font_scale(self._zoom)
+                view.installEventFilter(self)
+                self._kv_views.append(view)
+        return self._kv_views
+
+    @property
+    def k_view(self) -> HeatmapView:
+        return self._kv()[0]
+
+    @property
+    def v_view(self) -> HeatmapView:
+        return self._kv()[1]
 
     def views(self) -> list[HeatmapView]:
-        return [self.heatmap, self.k_view, self.v_view]
+        """Q's (every stage's), K's and V's heatmaps."""
+        return [self.heatmap, *self._kv()]
+
+    def _built(self) -> list[HeatmapView]:
+        return [self.heatmap, *self._kv_views]
+
+    def view_named(self, name: str) -> HeatmapView:
+        """The heatmap whose hover names ``name`` ("k", "v": K's and V's; else the large one)."""
+        return next((v for v in self._kv_views if self._names[v] == name), self.heatmap)
 
     def show_empty(self, message: str = EMPTY_MESSAGE) -> None:
         self.empty.setText(message)
@@ -207,13 +238,13 @@ class StageView(QWidget):
         self._show(self.heatmap, shown, labels, scale, name, s, limits=limits, covered=cov)
         self.factor = d.get(layer, head, name)[1]
         projections = stage == "projections"
-        self.k_view.setVisible(projections)
-        self.v_view.setVisible(projections)
+        for view in self._kv() if projections else self._kv_views:
+            view.setVisible(projections)
         # Q, K and V side by side share their rows (the tokens) and one colour range, so the
         # token labels are drawn once (left of Q) and the colour bar once (right of V): at
         # 1280 px the room they free is what lets each cell print its number.
         self.heatmap.set_chrome(row_labels=True, colorbar=not projections)
-        for view in self.views():
+        for view in self._built():
             view.set_hover_line_visible(self._hover_lines and not projections)
         self.shared_hover.setVisible(self._hover_lines and projections)
         if projections:
@@ -276,8 +307,12 @@ class StageView(QWidget):
         hovered (it costs no height). Takes effect from the next stage shown."""
         self.prompt = "" if above else text
         text = text if above else ""
+        state = "yes" if answered else "no"
+        if (text, state, bool(text)) == (self.question.text(), self.question.property("answered"),
+                                         not self.question.isHidden()):
+            return  # as shown (every edit asks again): restyling it cost a style pass
         self.question.setText(text)
-        self.question.setProperty("answered", "yes" if answered else "no")
+        self.question.setProperty("answered", state)
         self.question.style().unpolish(self.question)
         self.question.style().polish(self.question)
         self.question.setVisible(bool(text))
@@ -318,8 +353,10 @@ class StageView(QWidget):
     def _balance_qkv(self) -> None:
         """Stretch Q, K and V so that their cells are equally wide: each view gets its own
         labels / colour bar plus a third of the width left for cells."""
+        if self.stage != "projections":
+            return
         views = self.views()
-        if self.stage != "projections" or not all(v.isVisible() for v in views):
+        if not all(v.isVisible() for v in views):
             return
         chrome = [v.width() - v.cells_width() for v in views]
         cells = (sum(v.width() for v in views) - sum(chrome)) / 3
@@ -335,7 +372,7 @@ class StageView(QWidget):
         if ev.type() == QEvent.Type.Resize:
             if obj is self.heatmap:
                 QTimer.singleShot(0, self._align_side)
-            if obj in self.views():
+            if obj in self._built():
                 QTimer.singleShot(0, self._balance_qkv)
         return super().eventFilter(obj, ev)
 
@@ -354,7 +391,7 @@ class StageView(QWidget):
 
     # ---- presentation ----------------------------------------------------------------------
     def set_theme(self, theme: str) -> None:
-        for v in self.views():
+        for v in self._built():
             v.set_theme(theme)
         th = colormaps.theme(theme)
         self.shared_hover.setStyleSheet(  # as each heatmap's own hover line
@@ -377,7 +414,7 @@ class StageView(QWidget):
     def set_font_scale(self, f: float) -> None:
         self._zoom = f
         self._style_question()
-        for v in self.views():
+        for v in self._built():
             v.set_font_scale(f)
         font = self.shared_hover.font()
         font.setPixelSize(max(1, round(HOVER_FONT_PX * math.sqrt(min(f, LABEL_ZOOM_MAX)))))  # as HeatmapView's

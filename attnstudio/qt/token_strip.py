@@ -67,8 +67,9 @@ class TokenStrip(QWidget):
         return self._tokens
 
     def set_highlight(self, index: int) -> None:
-        self._highlight = index
-        self.update()
+        if index != self._highlight:  # asked again on every edit: the same chips need no repaint
+            self._highlight = index
+            self.update()
 
     def set_marked(self, indices: Sequence[int]) -> None:
         """Draw these tokens as padding: the grey and hatching of masked cells, "pad" by the

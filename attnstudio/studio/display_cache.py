@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from attnstudio.core.display import reduce_for_display
-from attnstudio.core.trace import HEAD_STAGES, LAYER_MATRICES, TRACE_MATRICES, Trace
+from attnstudio.core.trace import HEAD_STAGES, LAYER_MATRICES, STAGE_MATRIX, TRACE_MATRICES, Trace
 
 # Matrices up to this side are shown cell by cell; larger ones are block-averaged.
 MAX_SIDE = 256
@@ -65,6 +65,26 @@ class DisplayCache:
             hit = (self.trace.backend.asnumpy(getattr(self.trace.head(layer, head), name)), 1)
             self._cache[key] = hit
         return hit[0]
+
+    def prefill_stage(self, layer: int, head: int, stage: str) -> None:
+        """Reduce what the large view draws for ``stage`` (a key of core.trace.STAGE_MATRIX) of
+        (layer, head): its matrix (Q, K and V on the projections stage), the masked scores that
+        say where the mask hid keys, the weights' row sums and entropies, every head's weights
+        beside the layer's output. The first thing a new trace is needed for, on a worker."""
+        t = self.trace
+        layer = min(layer, len(t.layers) - 1)
+        head = min(head, len(t.layers[layer].heads) - 1)
+        names = ("q", "k", "v") if stage == "projections" else (STAGE_MATRIX[stage][0],)
+        if t.settings.mask != "none":
+            names = (*names, "masked")
+        for name in names:
+            self.get(layer, head, name)
+        if stage == "weights":
+            self.vector(layer, head, "row_sums")
+            self.vector(layer, head, "row_entropy")
+        if stage == "heads":
+            for hi in range(len(t.layers[layer].heads)):
+                self.get(layer, hi, "weights")
 
     def prefill(self, layer: int = 0, head: int = 0) -> None:
         """Reduce what the window shows for (layer, head): every stage of that head, the layer's

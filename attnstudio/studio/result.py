@@ -34,18 +34,21 @@ class Result:
         return not self.inputs.tokens
 
 
-def compute_result(inputs: Inputs, prefill: tuple[int, int] | None = None) -> Result:
+def compute_result(inputs: Inputs, prefill: tuple[int, int] | None = None, stage: str = "") -> Result:
     """Compute one snapshot of the inputs; every failure becomes a message, never an exception.
 
     ``prefill`` = (layer, head): reduce for display what the window shows for that head now,
-    here (off the UI thread), instead of on first use."""
+    here (off the UI thread), instead of on first use; with ``stage``, only what that stage
+    draws (``DisplayCache.prefill_stage``: the rest can follow once the stage is on screen)."""
     if not inputs.tokens:
         return Result(inputs.generation, inputs, error=inputs.error or "there are no tokens")
     t0 = time.perf_counter()
     try:
         trace = run(inputs)
         display = DisplayCache(trace)
-        if prefill is not None:
+        if prefill is not None and stage:
+            display.prefill_stage(*prefill, stage)
+        elif prefill is not None:
             display.prefill(*prefill)
     except AttnStudioError as exc:
         return Result(inputs.generation, inputs, error=str(exc))

@@ -336,3 +336,16 @@ def test_inner_labels_are_evenly_spaced_round_values(window, qtbot, zoom):
     assert len(inner) >= 2, texts
     steps = {round(b - a, 9) for a, b in itertools.pairwise(inner)}
     assert len(steps) == 1, texts
+
+
+def test_luminance_is_wcag_relative_luminance_of_every_8bit_colour():
+    """Looked up per channel, it is the WCAG formula itself, channel value by channel value."""
+    rng = np.random.default_rng(3)
+    rgba = np.concatenate([np.repeat(np.arange(256, dtype=np.uint8)[:, None], 4, axis=1),
+                           rng.integers(0, 256, (500, 4), dtype=np.uint8)])
+    want = []
+    for r, g, b, _a in rgba.tolist():
+        lin = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        want.append(0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2])
+    np.testing.assert_allclose(colormaps.luminance(rgba), want, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(colormaps.luminance(rgba.astype(np.float64)), want, rtol=1e-12, atol=0)

@@ -170,6 +170,17 @@ def test_a_missing_file_and_an_unknown_id_are_refused(window):
     player.error_box.close()
 
 
+def test_the_lessons_menu_lists_the_lessons_between_open_and_close_when_it_opens(window):
+    menu = window.lesson_player.menu
+    menu.aboutToShow.emit()  # as clicking the menu does
+    menu.aboutToShow.emit()  # a second time lists nothing twice
+    texts = [a.text() for a in menu.actions()]
+    lessons = builtin_lessons()
+    assert texts[:2] == ["Open lesson file…", ""]
+    assert texts[2:2 + len(lessons)] == [f"{k}. {lesson.title}" for k, lesson in enumerate(lessons, 1)]
+    assert texts[2 + len(lessons)] == "" and "Close lesson" in texts[3 + len(lessons):]
+
+
 def test_lessons_menu_lists_every_builtin_lesson_and_opens_one(window, qtbot):
     player = window.lesson_player
     assert [a.data() for a in player.lesson_actions] == builtin_lesson_ids()
