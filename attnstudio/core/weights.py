@@ -67,10 +67,10 @@ class Weights:
 
     @staticmethod
     def unseeded_values(settings: Settings) -> int:
-        """How many values ``seeded_read_only(settings)`` would hash (0: all in memory).
+        """How many values ``seeded_read_only(settings)`` would still generate (0: all in memory).
 
         The window asks before a change of size or seed and, when there are many, seeds on a
-        worker thread first (2 s at the largest settings): see docs/architecture.md, "Seeding".
+        worker thread first (0.4–0.6 s at the largest settings): see docs/architecture.md, "Seeding".
         """
         per_layer = 4 * settings.d_model * settings.d_model  # W_Q, W_K, W_V of every head, and W_O
         return per_layer * sum(not SEEDED_LAYERS.has(key) for key in _layer_keys(settings))
@@ -137,14 +137,14 @@ class _SeededLayers:
     """The seeded layers used last, read-only, shared by every caller and thread.
 
     Keyed by (d_model, heads, seed, layer) and not by the number of layers (a layer's keys
-    do not name it), so going from 7 layers to 8 seeds only the new one. A layer is hashed
+    do not name it), so going from 7 layers to 8 seeds only the new one. A layer is seeded
     outside the lock: the window's worker thread may seed while the UI thread reads others
-    (two threads asking for the same new layer both hash it; the values are the same).
+    (two threads asking for the same new layer both seed it; the values are the same).
     """
 
     def __init__(self, kept: int) -> None:
         self.kept = kept
-        self.misses = 0  # layers hashed (for tests and the curious)
+        self.misses = 0  # layers seeded (for tests and the curious)
         self._layers: OrderedDict[tuple[int, int, int, int], SeededLayer] = OrderedDict()
         self._lock = threading.Lock()
 

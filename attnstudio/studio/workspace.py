@@ -51,7 +51,10 @@ __all__ = ["FORMAT", "MAX_BYTES", "SUFFIX", "VERSION", "WorkspaceError", "dumps"
            "to_json"]
 
 FORMAT = "attnstudio-workspace"
-VERSION = 2  # 2 added "padding" and "mask_cells"; version 1 files are read too (docs/workspace.md)
+# 2 added "padding" and "mask_cells"; 3 changed the seeded numbers that "seeded" and every unlisted
+# matrix stand for (core/seeded.py). Versions 1 and 2 are read too, with today's seeded numbers
+# (docs/workspace.md, "The version rule").
+VERSION = 3
 SUFFIX = ".attn"
 MAX_BYTES = 64 << 20  # 64 MiB: a bigger file is refused before it is read
 

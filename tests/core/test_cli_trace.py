@@ -272,7 +272,7 @@ def test_trace_refuses_a_workspace_with_a_sentence_or_a_lesson(
         (None, "no such file"),
         (b"", "is empty"),
         (b"\x80\x81 binary", "is not UTF-8"),
-        (b'{"format": "attnstudio-workspace", "version": 3}', "version 3; this one reads 2"),
+        (b'{"format": "attnstudio-workspace", "version": 4}', "version 4; this one reads 3"),
         (b'{"format": "attnstudio-workspace", "version": 1, "settings": {"heads": "x"}}', "is missing"),
         (b"[" * 100_000, "nested too deeply"),
     ],

@@ -257,9 +257,9 @@ def test_scaling_narration_quotes_the_computed_spread_and_entropy():
     assert spreads == 4  # d_k = 4, 64, 512 unscaled and 512 scaled
 
 
-@pytest.mark.parametrize("seed", [0, 2, 3])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_scaling_claim_is_not_an_accident_of_the_seed(seed):
-    """The same pattern for other seeds (d_k = 4 and 64; 512 is slow to seed)."""
+    """The same pattern for other seeds than the lesson's 24 (d_k = 4 and 64)."""
     base = lesson("scaling").steps[1].state
     h = {}
     for d in (4, 64):
@@ -380,7 +380,7 @@ def test_dog_bites_man_without_positions_one_matrix_is_the_others_permutation():
     assert b.head().weights == pytest.approx(a.head().weights[np.ix_(perm, perm)], abs=1e-12)
     assert b.head().output == pytest.approx(a.head().output[perm], abs=1e-12)
     dog_a = a.head().weights[0]
-    for value in dog_a:  # "dog gives itself 0.47, bites 0.30 and man 0.22"
+    for value in dog_a:  # "dog gives itself 0.29, bites 0.34 and man 0.37"
         assert_quotes(a_step, value)
         assert_quotes(b_step, value)
 

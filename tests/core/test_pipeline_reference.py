@@ -1,17 +1,17 @@
 """The whole pipeline against a reference written here with plain Python loops, and against torch.
 
-The reference derives the toy embeddings from the documented hash, adds sinusoidal positions
+The reference derives the toy embeddings from the documented derivation (Philox4x64-10), adds sinusoidal positions
 with math.sin/cos, and runs every stage of core.pipeline's docstring on lists of floats: q/k/v per head,
 scores, scaled, masked, softmax with temperature, output, concat·W_O, residual, two layers.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import numpy as np
 import pytest
+from seeded_reference import reference_uniform
 
 from attnstudio.core import Settings, Weights, compute, tokenize
 from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS
@@ -21,14 +21,8 @@ SENTENCE = "The cat sat on the mat because it was tired"
 
 
 def toy_vector(token: str, d: int, seed: int) -> list[float]:
-    key = f"embed|{seed}|{d}|{token.casefold()}"
-    values: list[float] = []
-    block = 0
-    while len(values) < d:
-        digest = hashlib.blake2b(f"{key}|{block}".encode(), digest_size=64).digest()
-        values += [round(-1 + 2 * int.from_bytes(digest[i : i + 8], "little") / 2**64, 2) for i in range(0, 64, 8)]
-        block += 1
-    return values[:d]
+    """The toy embedding, from core/seeded.py's derivation in plain Python (Philox4x64-10)."""
+    return reference_uniform(f"embed|{seed}|{d}|{token.casefold()}", d)
 
 
 def matmul(a: Matrix, b: Matrix) -> Matrix:

@@ -140,7 +140,9 @@ def test_the_side_column_and_one_tokens_view_name_each_rows_winner(window, qtbot
             named += 1
         else:
             assert "most weight" not in line
-    assert named >= 8
+    # Every row with one largest weight in the reference is named; "The" and "the" share an
+    # embedding, so a row that word wins is an exact tie (three of the ten with seed 0).
+    assert named == sum(np.count_nonzero(row == row.max()) == 1 for row in w) >= 5
     title = window.token_panel._title.text()
     assert title.endswith(f"most weight: {labels[int(np.argmax(w[7]))]} {w[7].max():.2f}")
 

@@ -1,5 +1,7 @@
 """Hovering a cell shows its arithmetic with the real numbers; clicking a query row opens its view."""
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from studio_helpers import viewport, viewport_pos
@@ -76,6 +78,14 @@ def test_weights_side_shows_row_sums_and_entropy(window, qtbot):
     h = -np.sum(a * np.log2(a), axis=1)  # all weights > 0 under softmax
     np.testing.assert_allclose(side._entropy, h, atol=1e-12)
     lines = side.lines()
-    # Row "it" shows ten weights rounded to 0.01 that add to 0.99: its Σ says so (≈).
-    top = window.trace.tokens[int(np.argmax(a[7]))]  # its winner, named after its H (no tie in this row)
-    assert lines[7] == f"it: Σ = 1.000 ≈ (its rounded cells add to 0.99), H = {h[7]:.2f} bits, most weight: {top}"
+    # A row whose ten weights, rounded to 0.01 as the cells show them, add to something other
+    # than 1.00 says so (≈): with seed 0 "because" adds to 0.99 and "it" to 1.00.
+    marked = 0
+    for i in (6, 7):
+        adds = math.fsum(float(f"{x:.2f}") for x in a[i])  # the calculator, on the rounded cells
+        mark = "" if f"{adds:.2f}" == "1.00" else f" ≈ (its rounded cells add to {adds:.2f})"
+        marked += bool(mark)
+        top = window.trace.tokens[int(np.argmax(a[i]))]  # its winner, named after its H (no tie in these rows)
+        word = window.trace.tokens[i]
+        assert lines[i] == f"{word}: Σ = 1.000{mark}, H = {h[i]:.2f} bits, most weight: {top}"
+    assert marked == 1

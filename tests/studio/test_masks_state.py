@@ -15,7 +15,7 @@ from attnstudio.studio import StudioModel
 from attnstudio.studio.authoring import record, step_state
 from attnstudio.studio.inputs import run
 from attnstudio.studio.snapshot import same
-from attnstudio.studio.workspace import WorkspaceError, dumps, loads
+from attnstudio.studio.workspace import VERSION, WorkspaceError, dumps, loads
 
 
 def model(sentence: str = "the cat sat on the mat") -> StudioModel:
@@ -104,7 +104,7 @@ def test_a_workspace_keeps_the_drawn_masks_exactly():
     m.apply(settings={"mask": "padding"}, mask_cells=[(0, 1), (5, 5)], padding=[2, 4])
     text = dumps(m.snapshot())
     doc = json.loads(text)
-    assert doc["version"] == 2 and doc["padding"] == [2, 4] and doc["mask_cells"] == [[0, 1], [5, 5]]
+    assert doc["version"] == VERSION and doc["padding"] == [2, 4] and doc["mask_cells"] == [[0, 1], [5, 5]]
     back = loads(text, "w.attn")
     assert same(back.padding, m.snapshot().padding) and same(back.mask_cells, m.snapshot().mask_cells)
     assert back.padding == (2, 4) and back.mask_cells == ((0, 1), (5, 5))

@@ -188,6 +188,23 @@ def test_saving_during_a_lesson_saves_the_screen_as_it_is() -> None:
     StudioModel().restore(back)
 
 
+def test_a_version_2_workspace_opens_with_todays_seeded_numbers_and_is_saved_as_version_3() -> None:
+    # Version 3 changed the seeded numbers (docs/workspace.md, "The version rule"): a
+    # version 2 file keeps the matrices it lists and takes today's seeded ones for the rest.
+    m = StudioModel("the cat sat")
+    m.set_weight_cell(0, 0, "w_q", 1, 2, 0.5)
+    doc = json.loads(dumps(m.snapshot()))
+    assert doc["version"] == VERSION == 3
+    listed = doc["weights"][0]["rows"]
+    doc["version"] = 2
+    snap = loads(json.dumps(doc), "old.attn")
+    seeded = Weights.seeded(snap.settings)
+    assert snap.weights.layers[0].heads[0].w_q.tolist() == listed
+    assert same(snap.weights.layers[0].heads[0].w_k, seeded.layers[0].heads[0].w_k)
+    assert same(snap.weights.layers[0].w_o, seeded.layers[0].w_o)
+    assert json.loads(dumps(snap))["version"] == 3
+
+
 def test_the_example_in_the_docs_is_a_workspace() -> None:
     text = DOC.read_text(encoding="utf-8")
     block = re.search(r"```json\n(.*?)```", text, re.S)
@@ -233,9 +250,9 @@ def test_the_messages_name_the_file_and_the_field() -> None:
     assert exc.value.key == "settings.heads" and exc.value.source == "my.attn"
 
     doc = json.loads(dumps(Snapshot()))
-    doc["version"] = 3
-    with pytest.raises(WorkspaceError, match=r"^my\.attn: version: written by a newer attnstudio: version 3; "
-                                             r"this one reads 2$"):
+    doc["version"] = 4
+    with pytest.raises(WorkspaceError, match=r"^my\.attn: version: written by a newer attnstudio: version 4; "
+                                             r"this one reads 3$"):
         loads(json.dumps(doc), "my.attn")
 
     doc = json.loads(dumps(Snapshot()))

@@ -162,7 +162,7 @@ def corpus() -> list[tuple[str, bytes]]:
     cases.append(("lesson-key", text_of({**doc, "lesson": "causal"})))
 
     # versions and formats
-    for v in (3, 99, 10**100, 0, -1, "1", 1.0, True, None, [1]):
+    for v in (4, 99, 10**100, 0, -1, "1", 1.0, True, None, [1]):
         cases.append((f"version={v!r}", text_of({**doc, "version": v})))
     for f in ("attnstudio-lesson", "", None, 1, ["attnstudio-workspace"], "ATTNSTUDIO-WORKSPACE"):
         cases.append((f"format={f!r}", text_of({**doc, "format": f})))
