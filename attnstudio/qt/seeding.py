@@ -1,7 +1,7 @@
 """Changes that need new seeded matrices wait for them on a worker thread, not on the UI.
 
-Seeding hashes every matrix value (core/seeded.py): 1.5–2 s at the largest settings
-(d_model 1024, 64 heads, 8 layers), 0.3 s for one layer at d_model 1024. A change of
+Seeding draws every matrix value from Philox streams (core/seeded.py): 0.3–0.4 s at the
+largest settings (d_model 1024, 64 heads, 8 layers) on a 2-core machine. A change of
 size or seed, Randomize, opening a lesson or going to a step whose matrices are not in
 memory yet would freeze the window that long. Instead the change is queued here: a worker
 thread seeds what it needs (``Weights.seeded_read_only`` keeps it), then the change is
@@ -31,7 +31,7 @@ from attnstudio.core.settings import Settings
 from attnstudio.core.weights import Weights
 
 Needed = Callable[[], Iterable[Settings]]
-# Values hashed on the UI thread without a detour (~0.06 µs each: about 4 ms).
+# Values seeded on the UI thread without a detour (~0.02 µs each: about 1.5 ms).
 AT_ONCE_VALUES = 65_536
 
 
