@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -133,6 +134,8 @@ class ScalingLab(QWidget):
         layout.addLayout(plots, 3)
         layout.addWidget(self.table, 0)
         layout.addWidget(self.note)
+        # Esc closes the lab (and stops a run): back to the matrix without reaching for the mouse.
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
         self.set_theme("light")
         self._show_table()
         self._sync()

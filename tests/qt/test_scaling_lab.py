@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from studio_helpers import make_window, settle
 
 from attnstudio.core.bench import bench_rows
@@ -136,7 +137,8 @@ def test_closing_the_lab_cancels_the_run(qtbot):
     lab.set_largest(4096)
     lab.run()
     qtbot.waitUntil(lambda: len(lab.rows) >= 1, timeout=30_000)
-    lab.close()
+    qtbot.keyClick(lab.windowHandle(), Qt.Key.Key_Escape)  # Esc closes it, as the close button does
+    assert not lab.isVisible()
     assert lab.worker.cancelled
     assert finish(qtbot, lab) == "cancelled"
     assert counted.yielded < 9
