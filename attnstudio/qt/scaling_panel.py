@@ -193,7 +193,7 @@ class ScalingLab(QWidget):
 
     # ---- what comes back ---------------------------------------------------------------------
     def _on_planned(self, backends: list) -> None:
-        self.progress.backends = [b for b in backends]
+        self.progress.backends = list(backends)
         self._set_status(self.progress.text)
 
     def _on_row(self, row: dict) -> None:
