@@ -36,18 +36,27 @@ class Counted:
             yield row
 
 
-def make_lab(qtbot, rows=None, repeat: int = 1) -> ScalingLab:
-    lab = ScalingLab(rows=rows, repeat=repeat)
+class RecordedLab(ScalingLab):
+    """The lab, with how each run ended recorded from the start (a run may end while a test
+    clicks, before it starts to wait)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.ended: list[str] = []
+        self.run_finished.connect(self.ended.append)
+
+
+def make_lab(qtbot, rows=None, repeat: int = 1) -> RecordedLab:
+    lab = RecordedLab(rows=rows, repeat=repeat)
     qtbot.addWidget(lab)
     lab.show()
     qtbot.waitExposed(lab)
     return lab
 
 
-def finish(qtbot, lab: ScalingLab, timeout: int = 60_000) -> str:
-    with qtbot.waitSignal(lab.run_finished, timeout=timeout) as done:
-        pass
-    return done.args[0]
+def finish(qtbot, lab: RecordedLab, timeout: int = 60_000) -> str:
+    qtbot.waitUntil(lambda: bool(lab.ended), timeout=timeout)
+    return lab.ended.pop(0)
 
 
 def duration_ms(text: str) -> float:
