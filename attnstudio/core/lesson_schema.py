@@ -38,7 +38,10 @@ STATE_KEYS = (
 )
 # ``predict``: a question the step asks before it shows its answer (core.predict computes it).
 # ``compare``: the step is shown beside an earlier step's state, with the difference.
-STEP_KEYS = TEXT_KEYS + STATE_KEYS + ("predict", "compare")
+# ``opens``: a panel of the window the step opens when it is shown (``OPENS``).
+STEP_KEYS = TEXT_KEYS + STATE_KEYS + ("predict", "compare", "opens")
+# What a step may open: the scaling lab (time and memory measured against N on this machine).
+OPENS = ("scaling-lab",)
 # The settings a lesson may set; backend and dtype belong to the machine, not the lesson.
 SETTING_KEYS = (
     "d_model", "heads", "layers", "temperature", "scale",
@@ -145,6 +148,8 @@ class LessonStep:
     predict: Predict | None = None
     # The step (0-based) whose state is shown beside this one as A, with B − A (None: none).
     compare: int | None = None
+    # A panel the window opens when the step is shown (one of ``OPENS``; None: none).
+    opens: str | None = None
 
 
 @dataclass(frozen=True)
@@ -494,6 +499,14 @@ def compare_step(where: Where, value: Any, index: int) -> int:
             raise where.error("compare.with_step", f"names this step ({k}): compare with another step")
         return k - 1
     raise where.error("compare", f"must be \"previous\" or a table, not {value!r}: {example}")
+
+
+def opens_value(where: Where, value: Any) -> str:
+    """A step's ``opens`` key: the panel it opens, one of ``OPENS``."""
+    if not isinstance(value, str) or value not in OPENS:
+        got = repr(value) if isinstance(value, str) else type_name(value)
+        raise where.error("opens", f"must be one of {', '.join(repr(o) for o in OPENS)}, not {got}")
+    return value
 
 
 def default_question(ask: str, token: str | None) -> str:

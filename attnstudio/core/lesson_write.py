@@ -152,6 +152,8 @@ class _StepWriter:
             keys.append(("predict", _predict(step.predict, st)))
         if step.compare is not None:
             keys.append(("compare", f"{{ with_step = {step.compare + 1} }}"))
+        if step.opens is not None:
+            keys.append(("opens", toml_string(step.opens)))
         self.prev = st
         return ["[[steps]]", *(f"{name} = {value}" for name, value in keys), *tables]
 

@@ -37,6 +37,7 @@ from attnstudio.core.lesson_schema import (
     check_keys,
     compare_step,
     narration_markup,
+    opens_value,
     predict_table,
     text,
     type_name,
@@ -204,7 +205,8 @@ def _lesson(doc: dict[str, Any], source: str, builtin: bool) -> Lesson:
         prev = steps[-1].state if steps else None
         predict = predict_table(where, raw["predict"], state, prev) if "predict" in raw else None
         compare = compare_step(where, raw["compare"], k - 1) if "compare" in raw else None
-        steps.append(LessonStep(step_title, narration, formula, state, predict, compare))
+        opens = opens_value(where, raw["opens"]) if "opens" in raw else None
+        steps.append(LessonStep(step_title, narration, formula, state, predict, compare, opens))
     for k, st in enumerate(steps, start=1):
         if st.compare is not None and st.compare >= len(steps):
             raise Where(source, k).error("compare.with_step", f"names step {st.compare + 1}; the lesson has "

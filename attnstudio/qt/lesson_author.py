@@ -133,9 +133,10 @@ class LessonAuthor(QObject):
 
         def updated() -> LessonStep:
             new = record(self.studio.snapshot(), step.title, step.narration, step.formula)
-            # Its question stays with its words while it still names the same tokens.
+            # Its question stays with its words while it still names the same tokens; the
+            # panel it opens stays with its words.
             keep = step.predict if new.state.tokens == step.state.tokens else None
-            return dataclasses.replace(new, predict=keep)
+            return dataclasses.replace(new, predict=keep, opens=step.opens)
 
         return self._change(lambda: self.draft.replace_step(i, updated()), i,
                             f"Step {i + 1} now shows what the window shows")

@@ -59,6 +59,7 @@ from attnstudio.qt.model_open import ModelFeature
 from attnstudio.qt.presentation import Presentation
 from attnstudio.qt.qt_studio import QtStudio
 from attnstudio.qt.recovery import RecoveryFeature
+from attnstudio.qt.scaling_lab import ScalingLabFeature
 from attnstudio.qt.scrolling import scrolling
 from attnstudio.qt.sentence_bar import SentenceBar
 from attnstudio.qt.stage_strip import StageStrip
@@ -248,6 +249,8 @@ class MainWindow(QMainWindow):
         self.models.fill(self.document.menu)  # File ▸ Open Model Folder…, Close Model
         self.models.busy_changed.connect(self._set_busy)
         self.statusBar().addPermanentWidget(self.models.button)
+        self.lab = ScalingLabFeature(self, interactive=interactive)
+        self.install(self.lab)  # View ▸ Scaling lab…, opened by a lesson step too
         self._apply_display()
         if interactive:  # CuPy is imported and tried on a worker after the first paint, never before
             hold_gpu_until_painted(self, self.compute, self.compute_a)
@@ -924,6 +927,7 @@ class MainWindow(QMainWindow):
             ev.ignore()
             return
         self.recovery.close()  # a clean close: the work is saved or knowingly discarded
+        self.lab.close()  # and a benchmark under way stops
         super().closeEvent(ev)
 
     def commit_pending(self) -> None:

@@ -608,3 +608,27 @@ def test_quadratic_cost_counts_tokens_as_tokens_and_words_as_words():
     shown = compute_step(big)
     assert shown.n == 128  # the step keeps the paragraph: 200,000 tokens are not computed
     assert "still the 128-token one" in plain(big) and "not shown" in big.title
+
+
+def test_quadratic_cost_fits_the_scaling_lab_where_the_n_squared_work_dominates():
+    """The last step opens the scaling lab: N × N work has slope exactly 2 on a log–log plot,
+    and the app's own count of multiply-adds (core/cost.py: projections, scores and A·V, a
+    fixed cost per head) is N × N for four fifths and more from N = 512, the lab's FIT_FROM,
+    and for less than half up to N = 128, where the curve bends."""
+    from attnstudio.core.cost import multiply_adds
+    from attnstudio.core.scaling import FIT_FROM, lab_settings
+
+    step = lesson("quadratic-cost").steps[-1]
+    assert step.opens == "scaling-lab"
+    ns = np.array([16, 32, 64, 128, 256, 512, 1024, 2048, 4096], dtype=float)
+    assert np.polyfit(np.log10(ns), np.log10(ns * ns), 1)[0] == pytest.approx(2.0, abs=1e-12)
+    assert "N × N work gives p = 2" in (step.formula or "")
+
+    settings = lab_settings()
+    d = settings.d_model
+    assert (settings.heads, settings.layers, d) == (1, 1, 64)
+    share = {int(n): 2 * int(n) ** 2 * d / multiply_adds(int(n), settings) for n in ns}
+    assert FIT_FROM == 512 and "from N = 512 on" in plain(step)
+    assert round(share[512], 2) == 0.80 and all(share[n] > 0.79 for n in share if n >= 512)
+    assert "four fifths of the multiply-adds and more" in plain(step)
+    assert all(share[n] < 0.5 for n in share if n <= 128)

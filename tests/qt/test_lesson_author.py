@@ -233,3 +233,16 @@ def test_closing_with_unsaved_steps_asks_and_no_keeps_the_window(qtbot, window, 
     assert len(asked) == 1 and "unsaved steps" in asked[0] and "close the window" in asked[0]
     assert window.isVisible() and len(author.draft.steps) == 1
     author.interactive = False
+
+
+def test_update_from_screen_keeps_the_panel_a_step_opens(qtbot, window, author):
+    assert window.lesson_player.open_lesson("quadratic-cost")
+    assert author.edit_open_lesson()
+    last = len(author.draft.steps) - 1
+    assert author.draft.steps[last].opens == "scaling-lab"
+    author.panel.steps.setCurrentRow(last)
+    window.studio.set_stage("weights")
+    author.panel.update_btn.click()
+    step = author.draft.steps[last]
+    assert (step.state.stage, step.opens) == ("weights", "scaling-lab")
+    assert "opens = \"scaling-lab\"" in author.draft.toml()

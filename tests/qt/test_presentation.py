@@ -191,7 +191,8 @@ def test_with_a_menu_bar_the_menus_go_there_and_full_screen_hides_it(qtbot):
     # Keys reach a window's shortcuts once it has a focus widget (it gets one a moment after show).
     qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=2000)
     titles = [a.text() for a in w.menuBar().actions()]
-    assert titles == ["&File", "&Edit", "&Lessons", "&Present"]  # Author and Export are submenus
+    # Author and Export are submenus; View holds the scaling lab.
+    assert titles == ["&File", "&Edit", "&Lessons", "&Present", "&View"]
     assert player.menu.menuAction() in w.menuBar().actions()
     key(qtbot, w, Qt.Key.Key_F11)
     qtbot.waitUntil(w.isFullScreen, timeout=2000)
