@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from studio_helpers import make_window, settle
 
-from attnstudio.core.bench import bench_rows
+from attnstudio.core.bench import bench_rows, contenders
 from attnstudio.core.scaling import FIT_FROM, TARGETS
 from attnstudio.qt.scaling_panel import ScalingLab
 
@@ -66,6 +66,9 @@ def duration_ms(text: str) -> float:
     return float(m.group(1).replace(",", "")) * UNIT_MS[m.group(2)]
 
 
+SIZES = [16, 32, 64, 128, 256, 512, 1024]
+
+
 def test_rows_arrive_from_a_worker_thread_and_become_the_plotted_points(qtbot):
     counted = Counted()
     lab = make_lab(qtbot, counted)
@@ -75,14 +78,19 @@ def test_rows_arrive_from_a_worker_thread_and_become_the_plotted_points(qtbot):
     assert lab.run()
     assert finish(qtbot, lab) == ""
     assert counted.threads == {"attnstudio-scaling-lab"}  # not the UI thread
-    assert [r["n"] for r in arrived] == [16, 32, 64, 128, 256, 512, 1024] == [r["n"] for r in lab.rows]
-    curve_t = lab.time_plot.curves["numpy (CPU)"]
-    curve_m = lab.memory_plot.curves["numpy (CPU)"]
-    xs, ys = curve_t.getOriginalDataset()
-    assert list(xs) == [r["n"] for r in arrived] and list(ys) == [r["min_ms"] for r in arrived]
-    xs, ys = curve_m.getOriginalDataset()
-    assert list(xs) == [r["n"] for r in arrived] and list(ys) == [r["trace_bytes"] for r in arrived]
-    assert lab.status.text() == "done: 7 timings" and lab.bar.value() == lab.bar.maximum() == 7
+    assert arrived == lab.rows
+    # One curve per contender (numpy, and PyTorch's peers where installed), each N in turn.
+    names = [c.name for c in contenders()[0]]
+    assert [(r["n"], r["backend"]) for r in arrived] == [(n, b) for n in SIZES for b in names]
+    for name in names:
+        mine = [r for r in arrived if r["backend"] == name]
+        label = f"{name} ({mine[0]['device']})"
+        xs, ys = lab.time_plot.curves[label].getOriginalDataset()
+        assert list(xs) == SIZES and list(ys) == [r["min_ms"] for r in mine]
+        xs, ys = lab.memory_plot.curves[label].getOriginalDataset()
+        assert list(xs) == SIZES and list(ys) == [r["trace_bytes"] for r in mine]
+    total = len(SIZES) * len(names)
+    assert lab.status.text() == f"done: {total} timings" and lab.bar.value() == lab.bar.maximum() == total
     assert lab.run_button.isEnabled() and not lab.cancel_button.isEnabled()
 
 
@@ -91,11 +99,12 @@ def test_the_tables_numbers_are_the_fit_of_the_rows_computed_here(qtbot):
     lab.set_largest(2048)
     lab.run()
     assert finish(qtbot, lab) == ""
-    big = [r for r in lab.rows if r["n"] >= FIT_FROM]
+    big = [r for r in lab.rows if r["n"] >= FIT_FROM and r["backend"] == "numpy"]
     slope, intercept = np.polyfit(np.log10([r["n"] for r in big]), np.log10([r["min_ms"] for r in big]), 1)
     cells = [[lab.table.item(r, c).text() for c in range(lab.table.columnCount())]
              for r in range(lab.table.rowCount())]
-    numpy_row, scores, memory = cells
+    numpy_row, scores, memory = cells[0], cells[-2], cells[-1]  # PyTorch's rows, where installed, between
+    assert len(cells) == 2 + len(contenders()[0])
     assert numpy_row[0] == "numpy (CPU)"
     assert float(numpy_row[2]) == pytest.approx(slope, abs=0.005 + 1e-9)
     for cell, n in zip(numpy_row[3:], TARGETS):
