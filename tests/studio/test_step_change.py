@@ -40,6 +40,16 @@ def test_row_winners_equal_a_loop_and_an_even_row_has_none():
     assert row_winner(np.array([0.2, np.nan, 0.7, 0.1])) == 2
 
 
+def test_row_winners_of_rows_with_nan_inf_and_ties_equal_the_loop():
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        w = rng.choice([0.0, 0.25, 0.5, np.nan, np.inf, -np.inf, 0.125], size=(7, 5))
+        masked = rng.random((7, 5)) < 0.2
+        assert row_winners(w, masked) == [loop_winner(w[i], masked[i]) for i in range(7)]
+        assert row_winners(w) == [loop_winner(w[i], np.zeros(5, dtype=bool)) for i in range(7)]
+    assert row_winners(np.zeros((3, 0))) == [None, None, None]
+
+
 def weights_of(state, mask_cells=()):
     """softmax(Q·Kᵀ / √d_k / T) from the step's direct Q and K, masked cells −∞: by scipy."""
     q, k = state.direct[(0, 0, "q")], state.direct[(0, 0, "k")]
