@@ -719,7 +719,8 @@ def row_winners(weights: np.ndarray, masked: np.ndarray | None = None) -> list[i
     best = np.argmax(shown, axis=1)
     top = shown[np.arange(shown.shape[0]), best]
     alone = np.count_nonzero(shown == top[:, None], axis=1) == 1
-    return [int(b) if a and any_ok else None for b, a, any_ok in zip(best, alone, ok.any(axis=1))]
+    any_ok = np.any(ok, axis=1).tolist()
+    return [int(b) if a and has else None for b, a, has in zip(best.tolist(), alone.tolist(), any_ok)]
 
 
 def token_view(trace: Trace, layer: int, head: int, row: int) -> TokenView:
