@@ -84,14 +84,15 @@ class LogLogPlot(pg.PlotWidget):
         item.setMenuEnabled(False)
         item.hideButtons()
         self.setMouseEnabled(x=False, y=False)  # the plot is for reading; nothing drifts out of view
-        self.legend = item.addLegend(offset=(10, 10), labelTextSize=f"{LEGEND_PT}pt")
+        # Bottom right: the curves rise to the top right and the memory line crosses the top left.
+        self.legend = item.addLegend(offset=(-10, -10), labelTextSize=f"{LEGEND_PT}pt")
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.extensions: dict[str, pg.PlotDataItem] = {}
         self.reference = item.plot([], [], pen=pg.mkPen("#888888", width=2, style=Qt.PenStyle.DotLine),
                                    name="∝ N² (slope 2)")
         self.limit = pg.InfiniteLine(angle=0, movable=False,
                                      pen=pg.mkPen(LIMIT_COLOUR, width=2, style=Qt.PenStyle.DashLine),
-                                     label="", labelOpts={"position": 0.5, "anchors": [(0.5, -0.1), (0.5, -0.1)]})
+                                     label="", labelOpts={"position": 0.3, "anchors": [(0.5, 1.1), (0.5, 1.1)]})
         self.limit.label.setFont(_font(LEGEND_PT + 3, bold=True))
         self.limit.label.setColor(LIMIT_COLOUR)
         self.limit.setVisible(False)
