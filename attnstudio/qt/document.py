@@ -17,10 +17,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QSaveFile, QSettings
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from attnstudio.core.errors import AttnStudioError
-from attnstudio.qt.feature import Host, menu_action, tell_failure
+from attnstudio.qt.feature import AddsNothing, Host, menu_action, tell_failure
 from attnstudio.studio import workspace
 from attnstudio.studio.snapshot import WORK_FIELDS, Snapshot, same
 
@@ -35,7 +35,7 @@ def work_of(snap: Snapshot) -> Snapshot:
     return snap.before_lesson or snap
 
 
-class DocumentFeature:
+class DocumentFeature(AddsNothing):
     """The File menu and the window's title (see the module docstring)."""
 
     def __init__(self, host: Host, interactive: bool = True) -> None:
@@ -73,9 +73,6 @@ class DocumentFeature:
 
     def actions(self) -> list[QAction]:
         return [self.new_action, self.open_action, self.save_action, self.save_as_action]
-
-    def docks(self) -> list[QDockWidget]:
-        return []
 
     def drops(self) -> dict[str, Callable[[str], object]]:
         return {workspace.SUFFIX: self.open_path}

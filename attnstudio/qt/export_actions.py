@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QProcess
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QWidget
 
 from attnstudio.core.atomic import write_bytes
 from attnstudio.core.errors import AttnStudioError
@@ -30,7 +30,7 @@ from attnstudio.core.gif import encode_gif
 from attnstudio.core.matrices import DIRECT_MATRICES, direct_label
 from attnstudio.core.matrix_files import matrix_to_csv, matrix_to_npy, read_matrix
 from attnstudio.core.trace import STAGE_KEYS, STAGE_MATRIX, Trace
-from attnstudio.qt.feature import Host, menu_action, tell_failure
+from attnstudio.qt.feature import AddsNothing, Host, menu_action, tell_failure
 from attnstudio.qt.matrix_editor import MatrixEditor
 from attnstudio.qt.render_files import fit_frame, save_widget_png, save_widget_svg, widget_rgb
 from attnstudio.studio.edits import weight_name
@@ -43,7 +43,7 @@ FILTERS = {
 }
 
 
-class ExportFeature:
+class ExportFeature(AddsNothing):
     """The Export menu (see the module docstring)."""
 
     def __init__(self, host: Host, stage_view: QWidget, editor: MatrixEditor, trace: Callable[[], Trace | None],
@@ -90,12 +90,6 @@ class ExportFeature:
     # ---- what the window installs ------------------------------------------------------------
     def menus(self) -> list[QMenu]:
         return [self.menu]
-
-    def actions(self) -> list[QAction]:
-        return []
-
-    def docks(self) -> list[QDockWidget]:
-        return []
 
     def drops(self) -> dict[str, Callable[[str], object]]:
         """A matrix file dropped on the window goes into the editor's matrix, as Import does."""

@@ -30,6 +30,22 @@ class Feature(Protocol):
     def drops(self) -> dict[str, Callable[[str], object]]: ...
 
 
+class AddsNothing:
+    """Empty parts for a feature to inherit: it then defines only the parts it adds."""
+
+    def menus(self) -> Sequence[QMenu]:
+        return ()
+
+    def actions(self) -> Sequence[QAction]:
+        return ()
+
+    def docks(self) -> Sequence[QDockWidget]:
+        return ()
+
+    def drops(self) -> dict[str, Callable[[str], object]]:
+        return {}
+
+
 class Host(Protocol):
     """The window as a feature sees it: the studio model and a few services."""
 

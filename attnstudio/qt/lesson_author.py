@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWid
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.lesson_schema import LessonError, LessonStep
 from attnstudio.qt.author_panel import AuthorPanel
-from attnstudio.qt.feature import Host, menu_action
+from attnstudio.qt.feature import AddsNothing, Host, menu_action
 from attnstudio.qt.scrolling import scrolling
 from attnstudio.studio.authoring import AUTHORED, Draft, record
 
@@ -38,7 +38,7 @@ NEW_NARRATION = "Say what this step shows."
 FILTER = "Lessons (*.toml);;All files (*)"
 
 
-class LessonAuthor(QObject):
+class LessonAuthor(AddsNothing, QObject):
     """See the module docstring. ``draft`` is the lesson being written; ``path`` where it was
     last saved (None: never)."""
 
@@ -104,8 +104,6 @@ class LessonAuthor(QObject):
     def docks(self) -> list[QDockWidget]:
         return [self.dock]
 
-    def drops(self) -> dict[str, Callable[[str], object]]:
-        return {}
 
     # ---- the steps ------------------------------------------------------------------------------
     @property

@@ -12,16 +12,16 @@ from __future__ import annotations
 import contextlib
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QToolButton
+from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton
 
 from attnstudio.core.errors import AttnStudioError
-from attnstudio.qt.feature import Host, tell_failure
+from attnstudio.qt.feature import AddsNothing, Host, tell_failure
 
 
 def _load(folder: str) -> Any:
@@ -34,7 +34,7 @@ class _Signals(QObject):
     done = Signal(object, str)  # the model (None on failure), the message
 
 
-class ModelFeature(QObject):
+class ModelFeature(AddsNothing, QObject):
     """Opens and closes a real model; ``button`` (for the status bar) names the open one."""
 
     busy_changed = Signal(bool)
@@ -61,19 +61,6 @@ class ModelFeature(QObject):
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         host.studio_qt.changed.connect(self.sync)
         self.sync()
-
-    # ---- Feature --------------------------------------------------------------------------------
-    def menus(self) -> Sequence[QMenu]:
-        return ()
-
-    def actions(self) -> Sequence[QAction]:
-        return ()
-
-    def docks(self) -> Sequence[QDockWidget]:
-        return ()
-
-    def drops(self) -> dict[str, Callable[[str], object]]:
-        return {}
 
     def fill(self, menu: QMenu) -> None:
         """Put Open Model Folder… and Close Model in ``menu`` (the File menu)."""

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QDockWidget, QMenu, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QMenu, QWidget
 
 from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.trace import STAGE_KEYS, STAGES
+from attnstudio.qt.feature import AddsNothing
 from attnstudio.studio.snapshot import MAX_ZOOM, MIN_ZOOM
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class _BlankOverlay(QWidget):
         self.hide()
 
 
-class Presentation(QObject):
+class Presentation(AddsNothing, QObject):
     """The presentation actions of one window (see the module docstring for the keys)."""
 
     def __init__(self, host: Host) -> None:
@@ -112,12 +113,6 @@ class Presentation(QObject):
 
     def actions(self) -> list[QAction]:
         return list(self._actions)
-
-    def docks(self) -> list[QDockWidget]:
-        return []
-
-    def drops(self) -> dict[str, Callable[[str], object]]:
-        return {}
 
     def _action(self, text: str, keys: tuple[str, ...], slot: Any, menu: QMenu | None = None) -> QAction:
         a = QAction(text, self._window)

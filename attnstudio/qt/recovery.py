@@ -22,11 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from attnstudio.core.errors import AttnStudioError
-from attnstudio.qt.feature import Host
+from attnstudio.qt.feature import AddsNothing, Host
 from attnstudio.qt.user_paths import recovery_folder
 from attnstudio.studio import recovery, workspace
 from attnstudio.studio.recovery import Lock, RecoveryEntry
@@ -50,7 +49,7 @@ class _Signals(QObject):
     written = Signal(str)  # "" when written, else why not
 
 
-class RecoveryFeature:
+class RecoveryFeature(AddsNothing):
     """The window's autosave and its offer to restore (see the module docstring).
 
     ``work`` gives the work to write aside (the document's own work, even while a lesson
@@ -89,17 +88,7 @@ class RecoveryFeature:
             host.studio.events.connect(kind, self.changed)
 
     # ---- the Feature protocol: nothing on screen of its own --------------------------------
-    def menus(self) -> list[QMenu]:
-        return []
 
-    def actions(self) -> list[QAction]:
-        return []
-
-    def docks(self) -> list[QDockWidget]:
-        return []
-
-    def drops(self) -> dict[str, Callable[[str], object]]:
-        return {}
 
     # ---- autosave -----------------------------------------------------------------------------
     def set_interval(self, seconds: float) -> None:

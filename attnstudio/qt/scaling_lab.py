@@ -9,19 +9,18 @@ either cancels a run. docs/architecture.md, "The scaling lab".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QMenu
+from PySide6.QtWidgets import QMenu
 
-from attnstudio.qt.feature import Host, menu_action
+from attnstudio.qt.feature import AddsNothing, Host, menu_action
 from attnstudio.qt.scaling_panel import ScalingLab
 
 LAB_KEY = "scaling-lab"  # the value of a lesson step's ``opens`` that opens it
 
 
-class ScalingLabFeature(QObject):
+class ScalingLabFeature(AddsNothing, QObject):
     """The View menu's Scaling lab… and the lesson steps that open it."""
 
     def __init__(self, host: Host, interactive: bool = True) -> None:
@@ -41,14 +40,6 @@ class ScalingLabFeature(QObject):
     def menus(self) -> Sequence[QMenu]:
         return [self.menu]
 
-    def actions(self) -> Sequence[QAction]:
-        return ()
-
-    def docks(self) -> Sequence[QDockWidget]:
-        return ()
-
-    def drops(self) -> dict[str, Callable[[str], object]]:
-        return {}
 
     # ---- commands -------------------------------------------------------------------------------
     def open_lab(self) -> ScalingLab:

@@ -13,13 +13,12 @@ colour scale) and the pin of a comparison are never undone.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QMenu
+from PySide6.QtWidgets import QMenu
 
-from attnstudio.qt.feature import Host
+from attnstudio.qt.feature import AddsNothing, Host
 from attnstudio.studio.snapshot import WORK_FIELDS, Snapshot, same
 
 MERGE_S = 0.8
@@ -71,7 +70,7 @@ class _Change(QUndoCommand):
         self._feature.restore(self.after)
 
 
-class UndoFeature:
+class UndoFeature(AddsNothing):
     """The window's undo stack and Edit menu (see the module docstring)."""
 
     def __init__(self, host: Host) -> None:
@@ -100,11 +99,6 @@ class UndoFeature:
     def actions(self) -> list[QAction]:
         return [self.undo_action, self.redo_action]
 
-    def docks(self) -> list[QDockWidget]:
-        return []
-
-    def drops(self) -> dict[str, Callable[[str], object]]:
-        return {}
 
     # ---- recording -----------------------------------------------------------------------------
     def _on_change(self, kinds: frozenset[str]) -> None:
