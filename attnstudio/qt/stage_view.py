@@ -35,6 +35,9 @@ SIDE_PX = 210  # the weights' Σ row / H column at zoom 1
 EMPTY_MESSAGE = ("The sentence is empty — type at least one word above.\n\n"
                  "Your matrices and edits are kept.")
 
+PREBUILD_AFTER_MS = 2000  # K's and V's heatmaps are built this long after the stage view (cold start ≈ 0.7 s)
+PREBUILD_GAP_MS = 100
+
 
 class StageView(QWidget):
     """Title, formula, banner, warnings, then the stage's heatmap(s) — or the empty message."""
@@ -75,9 +78,10 @@ class StageView(QWidget):
         # of 30 px chips left an 11-token embeddings preview too short for its numbers.
         self.tokens = TokenStrip(self, text_px=28, lines=2, fit=True)
         self.heatmap = HeatmapView(self)
-        # K and V (the projections stage) are built when first shown (_kv): two pyqtgraph
-        # plots were a third of building the window, which most stages never need.
+        # K and V (the projections stage) are built after the first paint (_prebuild_kv): two
+        # pyqtgraph plots were a third of building the window, which most stages never need.
         self._kv_views: list[HeatmapView] = []
+        QTimer.singleShot(PREBUILD_AFTER_MS, self, self._prebuild_kv)  # after the first paint, in idle time
         self.side = WeightsSide(self)
         self.overview = HeadOverview(self)
 
@@ -146,18 +150,30 @@ class StageView(QWidget):
 
     def _kv(self) -> list[HeatmapView]:
         """K's and V's heatmaps, built on first use beside Q, in the theme and zoom of now."""
-        if not self._kv_views:
-            for i, name in ((1, "k"), (2, "v")):
-                view = HeatmapView(self)
-                view.hide()
-                self._maps.insertWidget(i, view, 1)
-                self._names[view] = name
-                self._connect_view(view)
-                view.set_theme(self._theme_name)
-                view.set_font_scale(self._zoom)
-                view.installEventFilter(self)
-                self._kv_views.append(view)
+        while len(self._kv_views) < 2:
+            self._build_kv_view()
         return self._kv_views
+
+    def _build_kv_view(self) -> None:
+        """Build the next of K's and V's heatmaps (~35 ms each)."""
+        i = len(self._kv_views) + 1
+        view = HeatmapView(self)
+        view.hide()
+        self._maps.insertWidget(i, view, 1)
+        self._names[view] = "kv"[i - 1]
+        self._connect_view(view)
+        view.set_theme(self._theme_name)
+        view.set_font_scale(self._zoom)
+        view.installEventFilter(self)
+        self._kv_views.append(view)
+
+    def _prebuild_kv(self) -> None:
+        """One of K's and V's heatmaps per idle turn once the window is up: built at the
+        first visit of the projections stage instead, both stalled that click ~140 ms."""
+        if len(self._kv_views) < 2:
+            self._build_kv_view()
+        if len(self._kv_views) < 2:
+            QTimer.singleShot(PREBUILD_GAP_MS, self, self._prebuild_kv)
 
     @property
     def k_view(self) -> HeatmapView:

@@ -167,3 +167,20 @@ def test_heatmaps_built_on_first_use_take_the_theme_and_zoom_of_then(qtbot):
         assert view._theme.name == "light" and view._font_scale == 1.25
     np.testing.assert_array_equal(w.stage_view.k_view.values(), np.asarray(tr.head().k))
     np.testing.assert_array_equal(w.stage_view.v_view.values(), np.asarray(tr.head().v))
+
+
+def test_k_and_v_heatmaps_are_built_in_idle_time_then_follow_the_theme(qtbot, monkeypatch):
+    from attnstudio.qt import stage_view
+
+    monkeypatch.setattr(stage_view, "PREBUILD_AFTER_MS", 50)  # instead of after a cold start's paint
+    w = make_window(qtbot)
+    settle(qtbot, w)
+    assert w.stage_view.stage != "projections"
+    qtbot.waitUntil(lambda: len(w.stage_view._kv_views) == 2, timeout=10_000)  # without a visit
+    assert not any(v.isVisible() for v in w.stage_view._kv_views)
+    w.studio.apply(theme="light")
+    w.go_to_stage("projections")
+    tr = settle(qtbot, w)
+    assert [v._theme.name for v in w.stage_view.views()] == ["light"] * 3
+    np.testing.assert_array_equal(w.stage_view.k_view.values(), np.asarray(tr.head().k))
+    np.testing.assert_array_equal(w.stage_view.v_view.values(), np.asarray(tr.head().v))
