@@ -68,6 +68,8 @@ class SentenceBar(QWidget):
             self._last = text
             self.field.blockSignals(True)
             self.field.setText(text)
+            if not self.field.hasFocus():  # a sentence too long for the field reads from its start
+                self.field.setCursorPosition(0)
             self.field.blockSignals(False)
 
     def flush(self) -> None:

@@ -152,3 +152,13 @@ def test_while_empty_a_display_change_keeps_the_message(window, qtbot, display):
     settle(qtbot, window)
     assert window.stage_view.stack.currentIndex() == 0
     assert window.heatmap.values().shape == (2, 2)
+
+
+def test_a_long_sentence_set_by_a_lesson_or_file_shows_its_start(window, qtbot):
+    settle(qtbot, window)
+    long = "Every student reads the notes before each lecture and again after it, twice over"
+    window.studio.set_sentence(long)
+    settle(qtbot, window)
+    field = window.sentence.field
+    assert field.text() == long and not field.hasFocus()
+    assert field.cursorPosition() == 0  # the field scrolls to its cursor: "very student …" at the end
