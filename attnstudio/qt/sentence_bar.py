@@ -23,6 +23,14 @@ class _SentenceEdit(QLineEdit):
             return
         super().keyPressEvent(ev)
 
+    def focusInEvent(self, ev) -> None:
+        """Typing continues the sentence: the cursor rests at its start only so that the
+        field reads from the start. A click places it where clicked; Tab selects all (Qt's own)."""
+        super().focusInEvent(ev)
+        if ev.reason() not in (Qt.FocusReason.MouseFocusReason, Qt.FocusReason.TabFocusReason,
+                               Qt.FocusReason.BacktabFocusReason):
+            self.end(False)
+
 
 class SentenceBar(QWidget):
     """A label and the sentence field; emits ``sentence_changed`` after typing pauses."""
@@ -39,6 +47,7 @@ class SentenceBar(QWidget):
         self.field.setMaxLength(MAX_CHARS)
         self.field.setPlaceholderText("Type a sentence…")
         self.field.setText(text)
+        self.field.setCursorPosition(0)  # read from its start when a zoom makes it too long for the field
         self.field.setClearButtonEnabled(True)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

@@ -162,3 +162,23 @@ def test_a_long_sentence_set_by_a_lesson_or_file_shows_its_start(window, qtbot):
     field = window.sentence.field
     assert field.text() == long and not field.hasFocus()
     assert field.cursorPosition() == 0  # the field scrolls to its cursor: "very student …" at the end
+
+
+def test_the_first_sentence_shows_its_start_when_zoomed_past_the_field(window, qtbot):
+    settle(qtbot, window)
+    window.studio.apply(zoom=2.0)
+    settle(qtbot, window)
+    field = window.sentence.field
+    assert field.cursorPosition() == 0 and field.cursorRect().left() < field.width() // 4
+
+
+def test_a_sentence_set_by_a_lesson_is_continued_where_it_ends_once_focused(window, qtbot):
+    settle(qtbot, window)
+    window.studio.set_sentence("the dog barked")
+    settle(qtbot, window)
+    field = window.sentence.field
+    assert field.cursorPosition() == 0
+    field.setFocus()
+    qtbot.keyClicks(field, " loudly")
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    assert window.studio.sentence == "the dog barked loudly"
