@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, 
 from attnstudio.core.display import reduce_labels
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGES, TOKEN_BY_TOKEN
+from attnstudio.qt.colormaps import default_limits
 from attnstudio.qt.heatmap import HeatmapView
 from attnstudio.qt.stage_text import masked_cells, weight_limits
 from attnstudio.studio.compare import Comparison
@@ -185,9 +186,7 @@ def _shared_limits(mats: list[np.ndarray], scale: str, weights_scale: str) -> tu
     flat = np.concatenate([np.ravel(m) for m in mats])
     if scale == "unit":
         return weight_limits(flat, "max") if weights_scale == "max" else None
-    finite = np.abs(flat[np.isfinite(flat)])
-    big = float(finite.max()) if finite.size else 0.0
-    return (-big, big) if big > 0 else (-1.0, 1.0)
+    return default_limits(flat, "signed")
 
 
 def _labels(side: Side, name: str, m: np.ndarray, f: int) -> tuple[list[str], list[str]]:

@@ -60,9 +60,10 @@ class LineCanvas(QWidget):
         drawn = self.weights[self.focus] if self.focus >= 0 else self.weights
         return float(drawn.max(initial=0.0))
 
-    def line_style(self, weight: float) -> tuple[int, float]:
-        """(alpha 0–255, width px) of a line of ``weight``: both ∝ weight / ``strongest()``."""
-        top = self.strongest()
+    def line_style(self, weight: float, top: float | None = None) -> tuple[int, float]:
+        """(alpha 0–255, width px) of a line of ``weight``: both ∝ weight / ``strongest()``
+        (``top``: that value, when the caller has it already)."""
+        top = self.strongest() if top is None else top
         share = weight / top if top > 0 else 0.0
         return round(255 * share), 0.5 + 6.0 * share
 
@@ -121,10 +122,11 @@ class LineCanvas(QWidget):
         line = QColor(LINE_COLOURS.get(self._theme, "#4fc3ff"))
         focus = self.focus
         rows = [focus] if focus >= 0 else range(n)
+        strongest = self.strongest()  # once a paint, not once a line (64 × 64 reductions)
         for i in rows:
             y0 = top + (i + 0.5) * h
             for j in range(n):
-                alpha, width = self.line_style(float(self.weights[i, j]))
+                alpha, width = self.line_style(float(self.weights[i, j]), strongest)
                 if alpha < 255 * MIN_WEIGHT:
                     continue
                 c = QColor(line)

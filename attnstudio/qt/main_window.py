@@ -53,6 +53,7 @@ from attnstudio.qt.head_grid import HeadGrid
 from attnstudio.qt.heatmap import HeatmapView
 from attnstudio.qt.lesson_author import LessonAuthor
 from attnstudio.qt.lesson_player import LessonPlayer
+from attnstudio.qt.line_view import MAX_TOKENS as LINE_MAX_TOKENS
 from attnstudio.qt.line_view import LineView
 from attnstudio.qt.matrix_editor import MatrixEditor
 from attnstudio.qt.model_open import ModelFeature
@@ -451,7 +452,9 @@ class MainWindow(QMainWindow):
             return
         layer, head = self.view_index()
         which = None if self.line_view.averaged.isChecked() else head
-        self.line_view.set_lines(self.shown_what(which), token_labels(tr.tokens), line_weights(tr, layer, which))
+        # Beyond MAX_TOKENS the view shows only a note: no copy of every head's N × N weights for it.
+        weights = line_weights(tr, layer, which) if tr.n <= LINE_MAX_TOKENS else np.zeros((0, 0))
+        self.line_view.set_lines(self.shown_what(which), token_labels(tr.tokens), weights)
 
     def _show_grid(self) -> None:
         """The overview grid, when it is on view: every layer's and head's weights."""
@@ -630,8 +633,7 @@ class MainWindow(QMainWindow):
             return
         self._pin_asked = asked
         self.result_a = None
-        if inputs is None:
-            self._redraw()
+        if inputs is None:  # _on_view_changed, the only caller, draws the stage next
             self._show_compare()
             return
         self.compute_a.request(inputs, (self.studio.layer, self.studio.head))

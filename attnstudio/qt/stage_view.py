@@ -27,6 +27,7 @@ from attnstudio.qt.heatmap import HOVER_FONT_PX, HOVER_LINES, LABEL_ZOOM_MAX, He
 from attnstudio.qt.stage_text import formula, hint, masked_cells, weight_limits
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.weights_side import WeightsSide
+from attnstudio.studio.compare import masked_where
 from attnstudio.studio.result import Result
 
 TITLES = dict(STAGES)
@@ -226,7 +227,7 @@ class StageView(QWidget):
         else:
             self.where.setText(f"layer {layer + 1}/{s.layers} · head {head + 1}/{s.heads} · N = {tr.n:,}")
         # Where the mask hid keys, as shown: the weights' masked cells (every mask alike).
-        self._minus_inf = np.isneginf(d.get(layer, head, "masked")[0]) if s.mask != "none" else None
+        self._minus_inf = masked_where(res, layer, head)
         # A naive softmax whose sum overflowed leaves a row of finite zeros: it sums to 0, not 1.
         # A row with every key masked is all 0 too, by rule (core/masks.py): the line says so.
         empty_rows = 0
