@@ -377,8 +377,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
     for i, t in enumerate(traces):
         if lesson is not None:
             number = args.step if args.step is not None else i + 1
-            head = f"lesson {lesson.id}, step {number}: {lesson.steps[number - 1].title}"
-            sys.stdout.write(("" if i == 0 else "\n") + ("# " if args.format == "csv" else "### ") + head + "\n")
+            title = f"lesson {lesson.id}, step {number}: {lesson.steps[number - 1].title}"
+            sys.stdout.write(("" if i == 0 else "\n") + ("# " if args.format == "csv" else "### ") + title + "\n")
         sys.stdout.write(render(t, layer=layer, head=head))
     return 0
 

@@ -250,6 +250,26 @@ def test_trace_of_a_workspace_computes_its_edits_and_overrides_as_the_window_doe
     assert json.loads(out) == json.loads(json.dumps(trace_to_json(run(m.inputs())), allow_nan=False))
 
 
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_a_lesson_as_a_table_or_csv_titles_each_step_and_holds_its_numbers(
+        capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    from attnstudio.core.lessons import compute_step, load_lesson
+
+    lesson = load_lesson("it-cat")
+    code, out, err = run_cli(capsys, "trace", "--lesson", "it-cat", "--format", fmt)
+    assert code == 0 and err == ""
+    mark = "# " if fmt == "csv" else "### "
+    titles = [line[len(mark):] for line in out.splitlines() if line.startswith(mark + "lesson ")]
+    assert titles == [f"lesson it-cat, step {i + 1}: {s.title}" for i, s in enumerate(lesson.steps)]
+    step = compute_step(lesson.steps[1])  # step 2: "it" against cat, mat, tired, worked out by hand
+    row = [float(w) for w in step.head().weights[0]]
+    text = out.split(mark + titles[1])[1].split(mark + titles[2])[0]
+    if fmt == "table":
+        assert "   it  " + " ".join(f"{w:.3f}" for w in row) in text
+    else:
+        assert "0,it," + ",".join(repr(w) for w in row) in text
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
