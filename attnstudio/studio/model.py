@@ -671,7 +671,9 @@ class StudioModel:
                 edits.direct_matrix(settings, tokens, layer, head, name, m)), tokens))
                 for (layer, head, name), m in ((rules.direct_key(k), m) for k, m in dict(changes["direct"]).items()))
             edited = edited or bool(direct)
-        padding, mask_cells = self._masks(changes, n, notes)
+        # The masks are the toy work's: counted on the toy tokens even while a model (whose
+        # tokens add [CLS], [SEP] and subwords) is open.
+        padding, mask_cells = self._masks(changes, len(tokens_of(sentence)), notes)
         stage = changes.get("stage", s.stage)
         if stage not in STAGE_KEYS:
             raise StudioError(f"unknown stage {stage!r}: one of {', '.join(STAGE_KEYS)}")

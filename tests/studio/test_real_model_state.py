@@ -142,3 +142,13 @@ def test_compare_is_the_toy_models_a_pin_is_dropped_on_opening_and_refused_while
     assert st.pinned is None
     with pytest.raises(StudioError, match="Close Model"):
         st.pin()
+
+
+def test_the_toy_masks_follow_the_toy_sentence_while_a_model_is_open(minilm):
+    st = StudioModel(sentence="a b c d e")
+    st.apply(settings={"mask": "padding"}, padding=(4,), mask_cells=((4, 0), (1, 2)))
+    st.open_model(minilm)  # the model's tokens ([CLS] a b c [SEP]) are not what the masks count
+    st.set_sentence("a b c")
+    st.close_model()
+    assert st.padding == () and st.mask_cells == ((1, 2),)
+    assert compute_result(st.inputs()).error is None
