@@ -149,7 +149,8 @@ def machine_info() -> dict[str, Any]:
 
 
 def bench_rows(
-    sizes: list[int], d_k: int = 64, repeat: int = 5, should_stop: Callable[[], bool] | None = None
+    sizes: list[int], d_k: int = 64, repeat: int = 5, should_stop: Callable[[], bool] | None = None,
+    found: list[Contender] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One row per (N, contender), as each is measured: the median after one
     warm-up run at the same N, the fastest, N² and the trace's bytes; also the contender's
@@ -157,10 +158,13 @@ def bench_rows(
     PyTorch's peers (torch-cpu, torch-cuda) where installed.
 
     ``should_stop`` is asked before every timing; when it answers True the rows
-    end there (a panel's Cancel). The command line and the scaling lab both read these rows.
+    end there (a panel's Cancel). ``found``: the contenders, when the caller has already
+    looked for them (``contenders()``) to count or name them. The command line and the scaling
+    lab both read these rows.
     """
     check_bench(sizes, d_k)
-    found, _ = contenders()
+    if found is None:
+        found, _ = contenders()
     for n in sizes:
         inputs = bench_inputs(n, d_k)
         for c in found:
@@ -212,7 +216,7 @@ def run_bench(
     tty = progress is not None and progress.isatty()
     found, notes = contenders()
     total = len(sizes) * len(found)
-    for row in bench_rows(sizes, d_k, repeat):
+    for row in bench_rows(sizes, d_k, repeat, found=found):
         rows.append(row)
         if progress is not None:
             if tty:

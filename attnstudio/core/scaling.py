@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from attnstudio.core.backends import cupy_status
 from attnstudio.core.bench import bench_settings
 from attnstudio.core.errors import AttnStudioError, NotEnoughMemoryError
 from attnstudio.core.memory import check_memory, format_bytes, needed_bytes, trace_bytes
@@ -80,12 +79,6 @@ def check_sizes(sizes: Sequence[int], d_k: int = LAB_D_K) -> None:
         check_memory(n, lab_settings(d_k))
     except NotEnoughMemoryError as exc:
         raise NotEnoughMemoryError(f"N = {n:,}: {exc}: choose a smaller largest N") from None
-
-
-def planned_backends() -> list[str]:
-    """The backends ``bench_rows`` times besides any peer it adds: NumPy, and CuPy where it
-    works. The first call may import CuPy (about a second): call it off the UI thread."""
-    return ["numpy"] + (["cupy"] if cupy_status().module is not None else [])
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from attnstudio.core.bench import bench_rows
+from attnstudio.core.bench import bench_rows, contenders
 from attnstudio.core.errors import AttnStudioError
-from attnstudio.core.scaling import check_sizes, planned_backends
+from attnstudio.core.scaling import check_sizes
 
 Rows = Callable[..., Iterator[dict[str, Any]]]
 
@@ -87,8 +87,11 @@ class BenchWorker(QObject):
         message = ""
         try:
             check_sizes(sizes, d_k)  # in the lab's words, before the first timing
-            self._emit(self._signals.planned, run, planned_backends())
-            for row in self._rows(sizes, d_k=d_k, repeat=repeat, should_stop=stop.is_set):
+            # Every contender bench_rows will time, PyTorch's peers included, so that the
+            # progress counts them all from the start. The first look may import CuPy (~1 s).
+            found, _ = contenders()
+            self._emit(self._signals.planned, run, [c.name for c in found])
+            for row in self._rows(sizes, d_k=d_k, repeat=repeat, should_stop=stop.is_set, found=found):
                 if stop.is_set():
                     break
                 self._emit(self._signals.row, run, row)
