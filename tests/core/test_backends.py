@@ -7,13 +7,13 @@ The ``gpu`` test at the end runs only where a real CuPy works.
 
 from __future__ import annotations
 
-import importlib.util
 import types
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
+from gpu_marks import needs_gpu
 
 from attnstudio.core import Settings, backends, compute
 from attnstudio.core.backends import AUTO_MIN_TOKENS, resolve_backend
@@ -282,15 +282,8 @@ def test_numpy_errors_are_not_swallowed(monkeypatch: pytest.MonkeyPatch) -> None
 # --- a real GPU ---------------------------------------------------------------------------
 
 
-def cupy_works() -> bool:
-    if importlib.util.find_spec("cupy") is None:
-        return False
-    backends.cupy_status.cache_clear()
-    return backends.cupy_status().module is not None
-
-
 @pytest.mark.gpu
-@pytest.mark.skipif(not cupy_works(), reason="needs a working CuPy and GPU")
+@needs_gpu
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("normalizer", ["softmax", "sparsemax", "entmax15"])
 def test_cupy_matches_numpy(dtype: str, normalizer: str) -> None:

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from gpu_marks import needs_gpu
 from scipy.special import softmax as scipy_softmax
 
 from attnstudio.core.errors import MaskError
@@ -181,19 +182,8 @@ def test_command_line_text_of_cells_and_positions():
         parse_positions_text("x")
 
 
-def _cupy_works() -> bool:
-    import importlib.util
-
-    from attnstudio.core import backends
-
-    if importlib.util.find_spec("cupy") is None:
-        return False
-    backends.cupy_status.cache_clear()
-    return backends.cupy_status().module is not None
-
-
 @pytest.mark.gpu
-@pytest.mark.skipif(not _cupy_works(), reason="needs a working CuPy and GPU")
+@needs_gpu
 @pytest.mark.parametrize("normalizer", NORMALIZERS)
 @pytest.mark.parametrize("kind", ["padding", "custom"])
 def test_cupy_masks_match_numpy_with_the_same_exact_zeros(kind, normalizer):
