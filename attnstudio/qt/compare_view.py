@@ -18,7 +18,7 @@ from attnstudio.core.display import reduce_labels
 from attnstudio.core.settings import Settings
 from attnstudio.core.trace import HEAD_STAGES, STAGE_KEYS, STAGES, TOKEN_BY_TOKEN
 from attnstudio.qt.colormaps import default_limits
-from attnstudio.qt.heatmap import HeatmapView
+from attnstudio.qt.heatmap import HeatmapView, balance_cells
 from attnstudio.qt.stage_text import masked_cells, weight_limits
 from attnstudio.studio.compare import Comparison
 
@@ -148,19 +148,7 @@ class CompareView(QWidget):
     def _balance(self) -> None:
         """Stretch the three panes so that A's and B's cells come out equally wide and the
         difference's DIFF_WIDER as wide (each pane keeps its own labels or colour bar)."""
-        views = self.views()
-        if not all(v.isVisible() for v in views):
-            return
-        chrome = [v.width() - v.cells_width() for v in views]
-        share = (1.0, 1.0, DIFF_WIDER)
-        cells = (sum(v.width() for v in views) - sum(chrome)) / sum(share)
-        if cells <= 0:
-            return
-        want = [max(1, round(c + cells * k)) for c, k in zip(chrome, share)]
-        have = [self._panes.stretch(i) for i in range(3)]
-        if any(abs(w - h) > 2 for w, h in zip(want, have)):  # settles after one pass
-            for i, w in enumerate(want):
-                self._panes.setStretch(i, w)
+        balance_cells(self._panes, self.views(), (1.0, 1.0, DIFF_WIDER))
 
     def eventFilter(self, obj, ev) -> bool:
         if ev.type() == QEvent.Type.Resize and obj in self._views:

@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from attnstudio.core.numbers import format_cell
 from attnstudio.qt import colormaps
@@ -66,6 +66,24 @@ class _MouseWatcher(QObject):
 HOVER_LINES = 3  # the arithmetic under a matrix: a softmax weight's takes three lines at 1280 px
 LABEL_ZOOM_MAX = 1.5  # labels, colour bar and the lines around the plot grow with the zoom up to this
 CELL_PX = (60.0, 40.0)  # the largest cell at zoom 1: room for "−0.00" at the numbers' 22 px
+
+
+
+def balance_cells(layout: QBoxLayout, views: Sequence[HeatmapView], shares: Sequence[float]) -> None:
+    """Stretch the first ``len(views)`` items of ``layout`` so that the views' cells come out
+    as wide as ``shares`` say (1, 1, 1: equally), each view keeping its own labels or colour
+    bar. Settles after one pass; does nothing until every view is visible."""
+    if not all(v.isVisible() for v in views):
+        return
+    chrome = [v.width() - v.cells_width() for v in views]
+    cells = (sum(v.width() for v in views) - sum(chrome)) / sum(shares)
+    if cells <= 0:
+        return
+    want = [max(1, round(c + cells * k)) for c, k in zip(chrome, shares)]
+    have = [layout.stretch(i) for i in range(len(views))]
+    if any(abs(w - h) > 2 for w, h in zip(want, have)):
+        for i, w in enumerate(want):
+            layout.setStretch(i, w)
 
 
 class HeatmapView(QWidget):

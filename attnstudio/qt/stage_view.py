@@ -23,7 +23,7 @@ from attnstudio.qt import colormaps
 from attnstudio.qt import theme as _theme
 from attnstudio.qt.fixed_lines import FixedLinesLabel
 from attnstudio.qt.head_overview import HeadOverview
-from attnstudio.qt.heatmap import HOVER_FONT_PX, HOVER_LINES, LABEL_ZOOM_MAX, HeatmapView
+from attnstudio.qt.heatmap import HOVER_FONT_PX, HOVER_LINES, LABEL_ZOOM_MAX, HeatmapView, balance_cells
 from attnstudio.qt.stage_text import formula, hint, masked_cells, weight_limits
 from attnstudio.qt.token_strip import TokenStrip
 from attnstudio.qt.weights_side import WeightsSide
@@ -372,18 +372,7 @@ class StageView(QWidget):
         labels / colour bar plus a third of the width left for cells."""
         if self.stage != "projections":
             return
-        views = self.views()
-        if not all(v.isVisible() for v in views):
-            return
-        chrome = [v.width() - v.cells_width() for v in views]
-        cells = (sum(v.width() for v in views) - sum(chrome)) / 3
-        if cells <= 0:
-            return
-        want = [max(1, round(c + cells)) for c in chrome]
-        have = [self._maps.stretch(i) for i in range(3)]
-        if any(abs(w - h) > 2 for w, h in zip(want, have)):  # settles after one pass
-            for i, w in enumerate(want):
-                self._maps.setStretch(i, w)
+        balance_cells(self._maps, self.views(), (1, 1, 1))
 
     def eventFilter(self, obj, ev) -> bool:
         if ev.type() == QEvent.Type.Resize:
